@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { ConfigError, FtprepError } from "../errors.js";
+import { type Io, processIo } from "./io.js";
+import { validateCommand } from "./validate.js";
+
+/** Exit codes: the contract scripts rely on. */
+export const EXIT = { ok: 0, dataErrors: 1, usage: 2, operational: 3 } as const;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** Builds the command tree. */
+export function buildProgram(io: Io): Command {
+  const program = new Command("ftprep")
+    .description("Validate, size-guard and upload fine-tuning datasets, and record them in a manifest for job creation.")
+    .version(packageVersion())
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  program.addCommand(validateCommand(io));
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  }
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 success, 1 the data has errors, 2 usage error, 3 operational failure.
+ * User mistakes and operational failures print one line, never a stack trace.
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return io.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit with 0; every other parse error has already been printed by commander.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr(`ftprep: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof FtprepError) {
+      io.stderr(`ftprep: ${error.message}\n`);
+      return EXIT.operational;
+    }
+    const detail = process.env.FTPREP_DEBUG ? `\n${(error as Error).stack ?? ""}` : " (set FTPREP_DEBUG=1 for details)";
+    io.stderr(`ftprep: internal error: ${(error as Error).message ?? String(error)}${detail}\n`);
+    return EXIT.operational;
+  }
+}

@@ -1,0 +1,84 @@
+import { Command, Option } from "commander";
+import { formatBytes } from "../guard/size.js";
+import { validatePaths, type ValidationSummary } from "../pipeline/validate.js";
+import { FORMATS, type FormatId } from "../types.js";
+import { DEFAULT_MAX_ISSUES, type FileReport } from "../validate/file.js";
+import { estimateLine } from "./print.js";
+import { byteSize, positiveInt } from "./options.js";
+import type { Io } from "./io.js";
+
+interface ValidateFlags {
+  format: FormatId | "auto";
+  json?: boolean;
+  report?: string;
+  maxIssues?: number;
+  maxLineBytes?: number;
+  writeValid?: string;
+  duplicates: boolean;
+}
+
+/** Examples printed per code in human output when `--max-issues` is not given. */
+const HUMAN_EXAMPLES = 3;
+
+/** `ftprep validate <paths...>` */
+export function validateCommand(io: Io): Command {
+  return new Command("validate")
+    .description("validate JSONL (and .json array) fine-tuning files against the chat-format schemas and rules")
+    .argument("<paths...>", "files or directories (every *.jsonl / *.json below a directory)")
+    .addOption(new Option("--format <format>", "record format; auto detects it per file from the first records").choices(["auto", ...FORMATS]).default("auto"))
+    .option("--json", "print one JSON document on stdout")
+    .option("--report <file>", "write every issue to FILE as NDJSON, as it is found")
+    .option("--max-issues <n>", `issues kept as examples per code (default ${DEFAULT_MAX_ISSUES}; counts are always complete)`, positiveInt)
+    .option("--max-line-bytes <size>", "longest line read (default 64MiB); longer lines are E_LINE_TOO_LONG", byteSize)
+    .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
+    .option("--no-duplicates", "do not look for duplicate records (W_DUPLICATE)")
+    .action(async (paths: string[], flags: ValidateFlags) => {
+      const summary = await validatePaths(paths, {
+        format: flags.format,
+        duplicates: flags.duplicates,
+        ...(flags.maxIssues !== undefined ? { maxIssues: flags.maxIssues } : {}),
+        ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
+        ...(flags.report !== undefined ? { reportPath: flags.report } : {}),
+        ...(flags.writeValid !== undefined ? { writeValidDir: flags.writeValid } : {}),
+        ...(flags.json ? {} : { onFile: (report: FileReport) => printFile(io, report, flags.maxIssues ?? HUMAN_EXAMPLES) }),
+      });
+      if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
+      else printSummary(io, summary, flags);
+      io.exitCode = summary.failures.length > 0 ? 3 : summary.ok ? 0 : 1;
+    });
+}
+
+function printFile(io: Io, report: FileReport, examples: number): void {
+  const verdict = report.errors > 0 ? `${report.errors} error(s), ${report.warnings} warning(s)` : report.warnings > 0 ? `ok, ${report.warnings} warning(s)` : "ok";
+  io.stderr(
+    `${report.path}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
+  );
+  const codes = Object.keys(report.counts).sort((a, b) => (a[0] === b[0] ? (a < b ? -1 : 1) : a[0] === "E" ? -1 : 1));
+  for (const code of codes) {
+    io.stderr(`  ${code} ×${report.counts[code]}\n`);
+    let shown = 0;
+    for (const issue of report.issues) {
+      if (issue.code !== code) continue;
+      if (shown++ >= examples) break;
+      io.stderr(`    ${report.path}:${issue.line}: ${issue.path === "" ? "/" : issue.path} ${issue.code} ${issue.message}\n`);
+    }
+  }
+  if (report.written) {
+    io.stderr(`  wrote ${report.written.records} valid record(s) to ${report.written.path} (${report.written.dropped} dropped)\n`);
+  }
+}
+
+function printSummary(io: Io, summary: ValidationSummary, flags: ValidateFlags): void {
+  for (const skip of summary.skipped) io.stderr(`skipped ${skip.path}: ${skip.reason}\n`);
+  for (const failure of summary.failures) io.stderr(`ftprep: ${failure.message}\n`);
+  const files = summary.files.length;
+  const bad = summary.files.filter((f) => f.errors > 0).length;
+  const records = summary.files.reduce((n, f) => n + f.records, 0);
+  const invalid = summary.files.reduce((n, f) => n + f.invalid, 0);
+  io.stderr(
+    `${files} file(s) validated: ${files - bad} without errors, ${bad} with errors; ${invalid} invalid record(s) of ${records}` +
+      (summary.failures.length > 0 ? `; ${summary.failures.length} file(s) could not be read` : "") +
+      "\n",
+  );
+  if (flags.report !== undefined) io.stderr(`every issue is in ${flags.report}\n`);
+}

@@ -1,0 +1,32 @@
+/** Severity of a validation finding: errors keep a record from being uploaded, warnings are reported only. */
+export type Severity = "error" | "warning";
+
+/**
+ * A validation finding. A value, never thrown: the validator returns every issue of every record.
+ * `path` is a JSON Pointer into the record (`/messages/2/tool_calls/0/id`), `""` for the whole record or line.
+ * `line` is 1-based; file-level findings use line 0.
+ */
+export interface Issue {
+  code: string;
+  severity: Severity;
+  file: string;
+  line: number;
+  path: string;
+  message: string;
+}
+
+/** The record formats ftprep validates. */
+export const FORMATS = [
+  "mistral-chat",
+  "mistral-pretrain",
+  "mistral-classifier",
+  "openai-chat",
+  "openai-dpo",
+] as const;
+
+export type FormatId = (typeof FORMATS)[number];
+
+/** Tells whether a string names a known format. */
+export function isFormatId(value: string): value is FormatId {
+  return (FORMATS as readonly string[]).includes(value);
+}

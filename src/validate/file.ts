@@ -1,0 +1,345 @@
+import { stat } from "node:fs/promises";
+import { FileSystemError } from "../errors.js";
+import { readFileChunks } from "../read/file.js";
+import { readJsonArray } from "../read/json-array.js";
+import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
+import type { FormatId, Issue, Severity } from "../types.js";
+import { ISSUE_CODES, type IssueCode } from "./codes.js";
+import { DigestSet } from "./digest-set.js";
+import { describeType, isObject } from "./findings.js";
+import { type LineOutcome, parseLine, type ParsedLine, validateParsed } from "./line.js";
+import { detectFormat } from "./record.js";
+import { schemaRegistry } from "./schema-registry.js";
+import { emptyStats, estimateTokens, type RecordStats } from "./stats.js";
+
+/** Examples kept per code in a report unless `maxIssues` says otherwise. */
+export const DEFAULT_MAX_ISSUES = 20;
+/** Format detection looks at this many records at the most… */
+export const DETECT_RECORDS = 32;
+/** …or at this many bytes of lines, whichever comes first. */
+export const DETECT_BYTES = 8 * 1024 * 1024;
+/** OpenAI refuses training files with fewer records. */
+export const OPENAI_MIN_EXAMPLES = 10;
+
+/** Options of `validateFile` and `validateLines`. */
+export interface ValidateOptions {
+  /** The records' format; `"auto"` (default) detects it from the first records. */
+  format?: FormatId | "auto";
+  /** Issues kept per code in the report's `issues` (default 20); `counts` always counts them all. */
+  maxIssues?: number;
+  /** Longest line read, in bytes (default 64 MiB); longer lines are E_LINE_TOO_LONG. */
+  maxLineBytes?: number;
+  /** Check for duplicate records (W_DUPLICATE; default true). Costs 16–32 bytes per distinct valid record. */
+  duplicates?: boolean;
+  /** Called with every issue, in file order: for streaming reports. */
+  onIssue?: (issue: Issue) => void;
+  /** Awaited after each batch of lines: where `onIssue`'s consumer applies backpressure. */
+  onBatch?: () => Promise<void>;
+  /**
+   * Called with each valid record, in order: its bytes as read (no line terminator), or for a `.json` array
+   * element its JSON text. For writing the valid records out (`--write-valid`, the size guard).
+   */
+  onValidRecord?: (raw: Uint8Array | string, line: number) => void;
+  /** The file name used in issues (default: the path, or `"<input>"` for `validateLines`). */
+  label?: string;
+  signal?: AbortSignal;
+}
+
+/** An issue inside a file report (the file is the report's `path`). */
+export interface ReportedIssue {
+  line: number;
+  code: string;
+  severity: Severity;
+  path: string;
+  message: string;
+}
+
+/** Statistics of a validated file. */
+export interface FileStats {
+  messagesByRole: Record<string, number>;
+  toolCallRecords: number;
+  imageRecords: number;
+  estimatedTokens: number;
+  /** Classifier files: label values per target, with their counts. */
+  labels?: Record<string, Record<string, number>>;
+}
+
+/** The validation report of one file: the shape `ftprep validate --json` prints per file. */
+export interface FileReport {
+  path: string;
+  format: FormatId;
+  records: number;
+  valid: number;
+  invalid: number;
+  bytes: number;
+  errors: number;
+  warnings: number;
+  blankLines: number;
+  /** The first `maxIssues` issues of each code, in file order. */
+  issues: ReportedIssue[];
+  /** Every issue, counted per code. */
+  counts: Record<string, number>;
+  stats: FileStats;
+  /** With `--write-valid`: where the valid records went, and how many records were left out. */
+  written?: { path: string; records: number; dropped: number };
+}
+
+/** One unit of input: a line of a JSONL file, or an element of a `.json` array (already parsed). */
+interface Entry {
+  number: number;
+  line?: Line;
+  parsed?: ParsedLine;
+}
+
+/** Folds line outcomes, in order, into a file report: counts, kept examples, streamed issues, duplicates. */
+class FileValidation {
+  records = 0;
+  valid = 0;
+  invalid = 0;
+  bytes = 0;
+  errors = 0;
+  warnings = 0;
+  blankLines = 0;
+  private readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
+  private readonly kept: ReportedIssue[] = [];
+  private readonly digests: DigestSet | undefined;
+  private sawCrlf = false;
+
+  constructor(
+    readonly file: string,
+    readonly format: FormatId,
+    private readonly maxIssues: number,
+    private readonly onIssue: ((issue: Issue) => void) | undefined,
+    duplicates: boolean,
+    private readonly onValid: ((raw: Uint8Array | string, line: number) => void) | undefined,
+  ) {
+    this.digests = duplicates ? new DigestSet() : undefined;
+  }
+
+  issue(line: number, code: IssueCode, path: string, message: string): void {
+    const severity = ISSUE_CODES[code].severity;
+    if (severity === "error") this.errors++;
+    else this.warnings++;
+    const seen = (this.counts[code] ?? 0) + 1;
+    this.counts[code] = seen;
+    if (seen <= this.maxIssues) this.kept.push({ line, code, severity, path, message });
+    this.onIssue?.({ code, severity, file: this.file, line, path, message });
+  }
+
+  /** Line-level findings that depend on the line's place in the file, not on its content. */
+  lineFlags(line: Line): void {
+    this.bytes += line.length + line.terminator.length + (line.bom ? 3 : 0);
+    if (line.bom) this.issue(line.number, "W_BOM", "", "the file starts with a UTF-8 byte-order mark (stripped)");
+    if (line.terminator === "\r\n" && !this.sawCrlf) {
+      this.sawCrlf = true;
+      this.issue(line.number, "W_CRLF", "", "the file uses \\r\\n line endings (accepted; reported at the first only)");
+    }
+    if (line.terminator === "") this.issue(line.number, "W_NO_FINAL_NEWLINE", "", "the last line has no final \\n (accepted)");
+  }
+
+  outcome(number: number, outcome: LineOutcome, raw: () => Uint8Array | string): void {
+    if (outcome.issues) for (const d of outcome.issues) this.issue(number, d.code, d.path, d.message);
+    if (!outcome.record) {
+      this.blankLines++;
+      return;
+    }
+    this.records++;
+    if (outcome.errors > 0) {
+      this.invalid++;
+      return;
+    }
+    if (outcome.digest && this.digests && !this.digests.add(outcome.digest)) {
+      this.issue(number, "W_DUPLICATE", "", "the record is identical to an earlier record of this file");
+    }
+    this.valid++;
+    this.onValid?.(raw(), number);
+  }
+
+  finish(stats: RecordStats): FileReport {
+    if (this.records === 0) {
+      this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
+    } else if ((this.format === "openai-chat" || this.format === "openai-dpo") && this.records < OPENAI_MIN_EXAMPLES) {
+      this.issue(0, "E_TOO_FEW_EXAMPLES", "", `OpenAI needs at least ${OPENAI_MIN_EXAMPLES} training examples; the file has ${this.records}`);
+    }
+    const fileStats: FileStats = {
+      messagesByRole: { ...stats.messagesByRole },
+      toolCallRecords: stats.toolCallRecords,
+      imageRecords: stats.imageRecords,
+      estimatedTokens: estimateTokens(stats),
+    };
+    if (this.format === "mistral-classifier") fileStats.labels = stats.labels;
+    return {
+      path: this.file,
+      format: this.format,
+      records: this.records,
+      valid: this.valid,
+      invalid: this.invalid,
+      bytes: this.bytes,
+      errors: this.errors,
+      warnings: this.warnings,
+      blankLines: this.blankLines,
+      issues: this.kept,
+      counts: { ...this.counts },
+      stats: fileStats,
+    };
+  }
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * The validation pass over entries: detects the format from the first records (bounded look-ahead), then checks
+ * every entry with the per-line function and folds the outcomes into the report.
+ */
+async function validateEntries(
+  batches: AsyncIterable<Entry[]>,
+  file: string,
+  options: ValidateOptions,
+  afterEntries?: (validation: FileValidation) => void,
+): Promise<FileReport> {
+  const schemas = schemaRegistry();
+  const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
+  const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
+  const duplicates = options.duplicates ?? true;
+  const stats = emptyStats();
+  let validation: FileValidation | undefined;
+  const start = (format: FormatId): FileValidation =>
+    new FileValidation(file, format, maxIssues, options.onIssue, duplicates, options.onValidRecord);
+
+  const process = (v: FileValidation, entry: Entry): void => {
+    const line = entry.line;
+    if (line) v.lineFlags(line);
+    const parsed = entry.parsed ?? parseLine(line!, maxLineBytes);
+    const outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
+    v.outcome(entry.number, outcome, () => (line ? line.bytes : JSON.stringify((parsed as { value: unknown }).value)));
+  };
+
+  const head: Entry[] = [];
+  let headRecords = 0;
+  let headBytes = 0;
+  const settle = (): FileValidation => {
+    const records = head.flatMap((e) => (e.parsed?.kind === "record" ? [e.parsed.value] : []));
+    const format = options.format && options.format !== "auto" ? options.format : detectFormat(records);
+    const v = start(format);
+    for (const entry of head) process(v, entry);
+    head.length = 0;
+    return v;
+  };
+  if (options.format && options.format !== "auto") validation = start(options.format);
+
+  for await (const batch of batches) {
+    options.signal?.throwIfAborted();
+    for (const entry of batch) {
+      if (validation) {
+        process(validation, entry);
+        continue;
+      }
+      // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
+      const line = entry.line;
+      const own: Entry = line ? { number: entry.number, line: { ...line, bytes: Uint8Array.from(line.bytes) } } : entry;
+      own.parsed ??= parseLine(own.line!, maxLineBytes);
+      head.push(own);
+      if (own.parsed.kind === "record") headRecords++;
+      headBytes += line ? line.length : 0;
+      if (headRecords >= DETECT_RECORDS || headBytes >= DETECT_BYTES) validation = settle();
+    }
+    await options.onBatch?.();
+  }
+  validation ??= settle();
+  afterEntries?.(validation);
+  const report = validation.finish(stats);
+  await options.onBatch?.();
+  return report;
+}
+
+async function* lineEntries(lines: AsyncIterable<Line[]>): AsyncGenerator<Entry[]> {
+  for await (const batch of lines) yield batch.map((line) => ({ number: line.number, line }));
+}
+
+const JSON_BATCH = 256;
+
+/** Validates a `.json` file holding one top-level array: element i is "line" i + 1. */
+async function validateJsonArrayFile(path: string, bytes: number, options: ValidateOptions): Promise<FileReport> {
+  let failure: string | undefined;
+  let elements = 0;
+  async function* entries(): AsyncGenerator<Entry[]> {
+    let batch: Entry[] = [];
+    for await (const item of readJsonArray(readFileChunks(path, options.signal ? { signal: options.signal } : {}))) {
+      if (item.kind === "error") {
+        failure = item.message;
+        break;
+      }
+      elements++;
+      const value = item.value;
+      const parsed: ParsedLine = isObject(value)
+        ? { kind: "record", value }
+        : { kind: "invalid", issues: [{ code: "E_NOT_OBJECT", path: "", message: `a record must be a JSON object, got ${describeType(value)}` }] };
+      batch.push({ number: item.index + 1, parsed });
+      if (batch.length >= JSON_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+  const report = await validateEntries(entries(), options.label ?? path, options, (v) => {
+    if (failure !== undefined) {
+      v.issue(0, "E_JSON_ARRAY", "", `not a readable JSON array (after ${elements} element(s)): ${failure}`);
+    }
+  });
+  report.bytes = bytes;
+  return report;
+}
+
+/**
+ * Validates one dataset file: JSONL line by line, or a `.json` file holding one array, element by element.
+ * Memory stays flat whatever the file's size. Throws `FileSystemError` when the file cannot be read; every
+ * problem of the data itself is an issue in the returned report.
+ */
+export async function validateFile(path: string, options: ValidateOptions = {}): Promise<FileReport> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    size = info.size;
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
+  }
+  if (path.toLowerCase().endsWith(".json")) return validateJsonArrayFile(path, size, options);
+  const chunks = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  return validateEntries(lineEntries(readLineBatches(chunks, { maxLineBytes })), options.label ?? path, options);
+}
+
+/**
+ * Validates lines from any async source: strings or byte arrays (one line each, numbered from 1, as if each ended
+ * with `\n`), or `Line` objects from `readLines`. Returns the same report as `validateFile`.
+ */
+export async function validateLines(
+  source: AsyncIterable<string | Uint8Array | Line> | Iterable<string | Uint8Array | Line>,
+  options: ValidateOptions = {},
+): Promise<FileReport> {
+  async function* entries(): AsyncGenerator<Entry[]> {
+    let number = 0;
+    let offset = 0;
+    for await (const item of source) {
+      number++;
+      let line: Line;
+      if (typeof item === "string" || item instanceof Uint8Array) {
+        const bytes = typeof item === "string" ? Buffer.from(item, "utf8") : item;
+        line = { number, offset, bytes, length: bytes.length, terminator: "\n", bom: false, tooLong: false };
+        if (options.maxLineBytes !== undefined && bytes.length > options.maxLineBytes) line = { ...line, bytes: new Uint8Array(0), tooLong: true };
+      } else {
+        line = item;
+        number = item.number;
+      }
+      offset += line.length + line.terminator.length;
+      yield [{ number, line }];
+    }
+  }
+  return validateEntries(entries(), options.label ?? "<input>", options);
+}

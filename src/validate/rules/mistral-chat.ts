@@ -1,0 +1,346 @@
+import { describeType, type Findings, isObject } from "../findings.js";
+import type { SchemaRegistry } from "../schema-registry.js";
+import { countRole, type RecordStats } from "../stats.js";
+import { checkToolDefinitions, ID_PATTERN, NAME_PATTERN } from "./tools.js";
+
+/**
+ * The rules of Mistral's instruct (chat) format, rulebook §2. Each problem is reported once, at the most precise
+ * JSON Pointer; a broken message is reported and then left out of the conversation-level checks that need it.
+ */
+
+const ROLES = new Set(["system", "user", "assistant", "tool"]);
+
+/** Which roles may follow which, with system messages set aside (rulebook E_ROLE_ORDER). */
+const NEXT_ROLES: Record<string, ReadonlySet<string>> = {
+  user: new Set(["user", "assistant"]),
+  assistant: new Set(["assistant", "user", "tool"]),
+  tool: new Set(["tool", "assistant"]),
+};
+
+/** Whether the conversation must end with an assistant message: instruct records do, classifier chats do not. */
+export type ConversationMode = "instruct" | "classifier";
+
+/** Checks a Mistral chat record (`messages`/`interactions`, `tools`/`available_tools`, `system_prompt`). */
+export function checkMistralChat(
+  record: Record<string, unknown>,
+  findings: Findings,
+  stats: RecordStats,
+  schemas: SchemaRegistry,
+  mode: ConversationMode = "instruct",
+): void {
+  const hasMessages = record.messages !== undefined;
+  const hasInteractions = record.interactions !== undefined;
+  if (hasMessages && hasInteractions) {
+    findings.add("E_BOTH_KEYS", "/interactions", "both `messages` and `interactions` are present; keep one of them");
+  }
+  const key = hasMessages || !hasInteractions ? "messages" : "interactions";
+
+  // null: the record declares no tools; undefined: its tools are broken (already reported), so calls are not matched.
+  let declared: Set<string> | null | undefined = null;
+  const hasTools = record.tools !== undefined;
+  const hasAvailable = record.available_tools !== undefined;
+  if (hasTools && hasAvailable) {
+    findings.add("E_BOTH_KEYS", "/available_tools", "both `tools` and `available_tools` are present; keep one of them");
+  }
+  if (hasTools || hasAvailable) {
+    const toolsKey = hasTools ? "tools" : "available_tools";
+    declared = checkToolDefinitions(record[toolsKey], `/${toolsKey}`, findings, stats, schemas, "mistral");
+  }
+
+  let systemCount = 0;
+  if (record.system_prompt !== undefined) {
+    systemCount = 1;
+    countRole(stats, "system");
+    if (typeof record.system_prompt !== "string") {
+      findings.add("E_CONTENT_TYPE", "/system_prompt", `\`system_prompt\` must be a string, got ${describeType(record.system_prompt)}`);
+    } else {
+      stats.textChars += record.system_prompt.length;
+    }
+  }
+
+  const messages = record[key];
+  if (!Array.isArray(messages) || messages.length === 0) {
+    const problem =
+      messages === undefined
+        ? "the record has no `messages` array"
+        : Array.isArray(messages)
+          ? `\`${key}\` is empty`
+          : `\`${key}\` must be an array of messages, got ${describeType(messages)}`;
+    findings.add("E_NO_MESSAGES", `/${key}`, problem);
+    return;
+  }
+  checkConversation(messages, `/${key}`, findings, stats, mode, systemCount, declared);
+}
+
+function checkConversation(
+  messages: unknown[],
+  base: string,
+  findings: Findings,
+  stats: RecordStats,
+  mode: ConversationMode,
+  systemCount: number,
+  declared: Set<string> | null | undefined,
+): void {
+  // The literal tool-call id "null" is allowed on the last assistant message only.
+  let lastAssistant = -1;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (isObject(m) && m.role === "assistant") {
+      lastAssistant = i;
+      break;
+    }
+  }
+
+  let previousRole: string | undefined;
+  let nonSystem = 0;
+  let lastNonSystem = -1;
+  let pendingCalls = 0; // tool calls of the last assistant message with tool calls
+  let callsAt = -1; // index of that message
+  let responses = 0; // tool messages since then
+  let callIds: Set<string> | undefined;
+  let assistants = 0;
+  let untrained = 0;
+  let hasToolCalls = false;
+  let hasImages = false;
+
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i];
+    if (!isObject(message)) {
+      findings.add("E_MESSAGE_NOT_OBJECT", `${base}/${i}`, `a message must be an object, got ${describeType(message)}`);
+      continue;
+    }
+    const role = message.role;
+    if (role === undefined) {
+      findings.add("E_MISSING_ROLE", `${base}/${i}/role`, "the message has no `role`");
+      continue;
+    }
+    if (typeof role !== "string" || !ROLES.has(role)) {
+      findings.add("E_UNKNOWN_ROLE", `${base}/${i}/role`, `unknown role ${JSON.stringify(role)}; expected system, user, assistant or tool`);
+      continue;
+    }
+    countRole(stats, role);
+
+    let contentKey = "content";
+    let content = message.content;
+    if (message.text !== undefined) {
+      if (message.content !== undefined) {
+        findings.add("E_BOTH_KEYS", `${base}/${i}/text`, "the message has both `content` and `text`; keep one of them");
+      } else {
+        contentKey = "text";
+        content = message.text;
+      }
+    }
+    const contentPath = `${base}/${i}/${contentKey}`;
+
+    switch (role) {
+      case "system":
+        systemCount++;
+        if (systemCount > 1) {
+          findings.add("E_MULTIPLE_SYSTEM", `${base}/${i}`, "a conversation may have only one system message (a top-level `system_prompt` counts as one)");
+        }
+        checkStringContent(content, contentPath, role, findings, stats);
+        break;
+      case "user":
+        if (content === undefined || content === null) {
+          findings.add("E_MISSING_CONTENT", contentPath, `the user message has no \`content\``);
+        } else if (typeof content === "string") {
+          stats.textChars += content.length;
+        } else if (Array.isArray(content)) {
+          if (checkChunks(content, contentPath, findings, stats)) hasImages = true;
+        } else {
+          findings.add("E_CONTENT_TYPE", contentPath, `user content must be a string or an array of chunks, got ${describeType(content)}`);
+        }
+        break;
+      case "tool": {
+        checkStringContent(content, contentPath, role, findings, stats);
+        const id = message.tool_call_id;
+        if (id === undefined || id === null) {
+          findings.add("E_TOOL_MESSAGE_ID", `${base}/${i}/tool_call_id`, "the tool message has no `tool_call_id`");
+        } else if (typeof id !== "string" || !ID_PATTERN.test(id)) {
+          findings.add("E_TOOL_MESSAGE_ID", `${base}/${i}/tool_call_id`, `\`tool_call_id\` ${JSON.stringify(id)} must be 9 letters or digits`);
+        } else if (!callIds?.has(id)) {
+          findings.add("E_TOOL_CALL_UNKNOWN_ID", `${base}/${i}/tool_call_id`, `\`tool_call_id\` ${JSON.stringify(id)} answers no preceding tool call`);
+        }
+        if (message.name !== undefined && (typeof message.name !== "string" || !NAME_PATTERN.test(message.name))) {
+          findings.add("E_NAME", `${base}/${i}/name`, `name ${JSON.stringify(message.name)} must match ^[a-zA-Z0-9_-]{1,64}$`);
+        }
+        break;
+      }
+      case "assistant": {
+        assistants++;
+        const calls = message.tool_calls;
+        const withCalls = Array.isArray(calls) && calls.length > 0;
+        if (calls !== undefined && calls !== null && !Array.isArray(calls)) {
+          findings.add("E_TOOL_CALL_SHAPE", `${base}/${i}/tool_calls`, `\`tool_calls\` must be an array, got ${describeType(calls)}`);
+        }
+        if (content === undefined || content === null) {
+          if (!withCalls) findings.add("E_MISSING_CONTENT", contentPath, "the assistant message has neither `content` nor `tool_calls`");
+        } else if (typeof content !== "string") {
+          findings.add("E_CONTENT_TYPE", contentPath, `assistant content must be a string, got ${describeType(content)}`);
+        } else {
+          stats.textChars += content.length;
+          if (content.length > 0 && withCalls) {
+            findings.add("E_ASSISTANT_CONTENT_XOR_TOOL_CALLS", `${base}/${i}`, "the assistant message has both `content` and `tool_calls`; it must have one of them");
+          } else if (content.length === 0 && !withCalls) {
+            findings.add("E_ASSISTANT_CONTENT_XOR_TOOL_CALLS", `${base}/${i}`, "the assistant message has empty `content` and no `tool_calls`");
+          }
+        }
+        const weight = message.weight;
+        if (weight !== undefined && weight !== null && weight !== 0 && weight !== 1) {
+          findings.add("E_WEIGHT", `${base}/${i}/weight`, `\`weight\` must be the number 0 or 1, got ${JSON.stringify(weight)}`);
+        }
+        if (weight === 0) untrained++;
+        if (withCalls) {
+          hasToolCalls = true;
+          callIds ??= new Set();
+          checkToolCalls(calls, `${base}/${i}/tool_calls`, i === lastAssistant, callIds, declared, findings, stats);
+        }
+        // Tool responses are counted against the calls they answer; checked when the assistant speaks again.
+        if (previousRole === "tool" && responses < pendingCalls) {
+          findings.add(
+            "E_TOOL_RESPONSE_COUNT",
+            `${base}/${i}`,
+            `${responses} tool response(s) answer the ${pendingCalls} tool call(s) of ${base}/${callsAt}`,
+          );
+        }
+        pendingCalls = withCalls ? (calls as unknown[]).length : 0;
+        callsAt = i;
+        responses = 0;
+        break;
+      }
+    }
+
+    if (role === "system") continue;
+    if (role === "tool") {
+      responses++;
+      if (responses > pendingCalls) {
+        const what = pendingCalls === 0 ? "no tool calls precede it" : `the ${pendingCalls} tool call(s) of ${base}/${callsAt} are already answered`;
+        findings.add("E_TOOL_RESPONSE_COUNT", `${base}/${i}`, `one tool response too many: ${what}`);
+      }
+    }
+    if (previousRole !== undefined && !NEXT_ROLES[previousRole]!.has(role)) {
+      findings.add("E_ROLE_ORDER", `${base}/${i}/role`, `a ${role} message cannot follow a ${previousRole} message`);
+    }
+    previousRole = role;
+    lastNonSystem = i;
+    nonSystem++;
+  }
+
+  if (hasToolCalls) stats.toolCallRecords++;
+  if (hasImages) stats.imageRecords++;
+  if (mode === "instruct" && lastNonSystem >= 0) {
+    if (previousRole !== "assistant") {
+      findings.add("E_LAST_ROLE", `${base}/${lastNonSystem}`, `the conversation ends with a ${previousRole} message; the last message must be from the assistant`);
+    } else if (nonSystem === 1) {
+      findings.add("E_ROLE_ORDER", `${base}/${lastNonSystem}`, "the conversation needs a message before its final assistant message");
+    }
+  }
+  if (assistants > 0 && untrained === assistants) {
+    findings.add("W_NO_TRAINABLE", base, "every assistant message has `weight: 0`; the record trains nothing");
+  }
+}
+
+function checkStringContent(content: unknown, path: string, role: string, findings: Findings, stats: RecordStats): void {
+  if (content === undefined || content === null) {
+    findings.add("E_MISSING_CONTENT", path, `the ${role} message has no \`content\``);
+  } else if (typeof content !== "string") {
+    findings.add("E_CONTENT_TYPE", path, `${role} content must be a string, got ${describeType(content)}`);
+  } else {
+    stats.textChars += content.length;
+  }
+}
+
+/** Checks a user message's chunks; returns whether it holds an image. */
+function checkChunks(chunks: unknown[], path: string, findings: Findings, stats: RecordStats): boolean {
+  if (chunks.length === 0) {
+    findings.add("E_CONTENT_TYPE", path, "user content is an empty array of chunks");
+    return false;
+  }
+  let images = false;
+  for (let k = 0; k < chunks.length; k++) {
+    const chunk = chunks[k];
+    if (!isObject(chunk)) {
+      findings.add("E_CONTENT_TYPE", `${path}/${k}`, `a content chunk must be an object, got ${describeType(chunk)}`);
+      continue;
+    }
+    if (chunk.type === "text") {
+      if (typeof chunk.text !== "string") {
+        findings.add("E_CONTENT_TYPE", `${path}/${k}/text`, `a text chunk needs a string \`text\`, got ${describeType(chunk.text)}`);
+      } else {
+        stats.textChars += chunk.text.length;
+      }
+    } else if (chunk.type === "image_url") {
+      images = true;
+      const url = chunk.image_url;
+      const ok = typeof url === "string" || (isObject(url) && typeof url.url === "string" && (url.detail === undefined || typeof url.detail === "string"));
+      if (!ok) {
+        findings.add("E_CONTENT_TYPE", `${path}/${k}/image_url`, "an image chunk needs `image_url` as a string or {\"url\": string, \"detail\"?: string}");
+      }
+    } else {
+      findings.add("E_CONTENT_TYPE", `${path}/${k}/type`, `unknown chunk type ${JSON.stringify(chunk.type)}; expected "text" or "image_url"`);
+    }
+  }
+  return images;
+}
+
+function checkToolCalls(
+  calls: unknown[],
+  path: string,
+  isLastAssistant: boolean,
+  callIds: Set<string>,
+  declared: Set<string> | null | undefined,
+  findings: Findings,
+  stats: RecordStats,
+): void {
+  for (let j = 0; j < calls.length; j++) {
+    const call = calls[j];
+    if (!isObject(call)) {
+      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}`, `a tool call must be an object, got ${describeType(call)}`);
+      continue;
+    }
+    const id = call.id;
+    if (id === undefined || id === null) {
+      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}/id`, "the tool call has no `id`");
+    } else if (typeof id !== "string" || !(ID_PATTERN.test(id) || (id === "null" && isLastAssistant))) {
+      const hint = id === "null" ? " (the literal \"null\" is allowed on the last assistant message only)" : "";
+      findings.add("E_TOOL_CALL_ID", `${path}/${j}/id`, `tool call id ${JSON.stringify(id)} must be 9 letters or digits${hint}`);
+    } else {
+      callIds.add(id);
+    }
+    const fn = call.function;
+    if (!isObject(fn)) {
+      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}/function`, fn === undefined ? "the tool call has no `function`" : `\`function\` must be an object, got ${describeType(fn)}`);
+      continue;
+    }
+    const name = fn.name;
+    if (name === undefined || name === null) {
+      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}/function/name`, "the tool call's function has no `name`");
+    } else if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+      findings.add("E_NAME", `${path}/${j}/function/name`, `function name ${JSON.stringify(name)} must match ^[a-zA-Z0-9_-]{1,64}$`);
+    } else {
+      stats.textChars += name.length;
+      if (declared && !declared.has(name)) {
+        findings.add("W_TOOL_UNDECLARED", `${path}/${j}/function/name`, `the record's tools declare no function ${JSON.stringify(name)}`);
+      } else if (declared === null) {
+        findings.add("W_TOOL_UNDECLARED", `${path}/${j}/function/name`, `function ${JSON.stringify(name)} is called but the record declares no \`tools\``);
+      }
+    }
+    checkArguments(fn.arguments, `${path}/${j}/function/arguments`, findings, stats);
+  }
+}
+
+/** `function.arguments` holds JSON text (Mistral parses it when tokenizing); a parsed object is an error. */
+export function checkArguments(args: unknown, path: string, findings: Findings, stats: RecordStats): void {
+  if (args === undefined || args === null) {
+    findings.add("E_TOOL_CALL_SHAPE", path, "the tool call's function has no `arguments`");
+  } else if (typeof args !== "string") {
+    findings.add("E_TOOL_CALL_ARGUMENTS", path, `\`arguments\` must be a string of JSON text, got ${describeType(args)}`);
+  } else {
+    stats.textChars += args.length;
+    try {
+      JSON.parse(args);
+    } catch (error) {
+      findings.add("E_TOOL_CALL_ARGUMENTS", path, `\`arguments\` is not valid JSON text: ${(error as Error).message}`);
+    }
+  }
+}

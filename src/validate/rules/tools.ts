@@ -1,0 +1,67 @@
+import { describeType, type Findings, isObject } from "../findings.js";
+import type { SchemaRegistry } from "../schema-registry.js";
+import type { RecordStats } from "../stats.js";
+
+/** Mistral tool-call ids: nine ASCII letters or digits (mistral-common's validator). */
+export const ID_PATTERN = /^[a-zA-Z0-9]{9}$/;
+/** Function, tool-call and tool-message names. */
+export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/**
+ * Checks a record's tool definitions (`tools` / `available_tools`) and returns the declared function names, or
+ * undefined when `tools` is not an array (then calls cannot be matched against it). Mistral requires `name`,
+ * `description` and an object `parameters`; OpenAI requires only `name`.
+ */
+export function checkToolDefinitions(
+  tools: unknown,
+  path: string,
+  findings: Findings,
+  stats: RecordStats,
+  schemas: SchemaRegistry,
+  flavour: "mistral" | "openai",
+): Set<string> | undefined {
+  if (!Array.isArray(tools)) {
+    findings.add("E_TOOL_SHAPE", path, `tools must be an array, got ${describeType(tools)}`);
+    return undefined;
+  }
+  const declared = new Set<string>();
+  for (let j = 0; j < tools.length; j++) {
+    const tool = tools[j];
+    if (!isObject(tool)) {
+      findings.add("E_TOOL_SHAPE", `${path}/${j}`, `a tool must be an object, got ${describeType(tool)}`);
+      continue;
+    }
+    const fn = tool.function;
+    if (!isObject(fn)) {
+      findings.add("E_TOOL_SHAPE", `${path}/${j}/function`, fn === undefined ? "the tool has no `function`" : `\`function\` must be an object, got ${describeType(fn)}`);
+      continue;
+    }
+    const name = fn.name;
+    if (name === undefined || name === null) {
+      findings.add("E_TOOL_SHAPE", `${path}/${j}/function/name`, "the tool's function has no `name`");
+    } else if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+      findings.add("E_NAME", `${path}/${j}/function/name`, `function name ${JSON.stringify(name)} must match ^[a-zA-Z0-9_-]{1,64}$`);
+    } else {
+      declared.add(name);
+    }
+    const description = fn.description;
+    if (description === undefined || description === null) {
+      if (flavour === "mistral") findings.add("E_TOOL_SHAPE", `${path}/${j}/function/description`, "the tool's function has no `description`");
+    } else if (typeof description !== "string") {
+      findings.add("E_TOOL_SHAPE", `${path}/${j}/function/description`, `\`description\` must be a string, got ${describeType(description)}`);
+    }
+    const parameters = fn.parameters;
+    if (parameters === undefined || parameters === null) {
+      if (flavour === "mistral") findings.add("E_TOOL_SHAPE", `${path}/${j}/function/parameters`, "the tool's function has no `parameters` (use {} for none)");
+    } else if (!isObject(parameters)) {
+      findings.add("E_TOOL_SHAPE", `${path}/${j}/function/parameters`, `\`parameters\` must be an object, got ${describeType(parameters)}`);
+    } else {
+      const problem = schemas.checkJsonSchema(parameters);
+      if (problem !== undefined) {
+        findings.add("E_TOOL_SCHEMA", `${path}/${j}/function/parameters`, `\`parameters\` is not a valid JSON Schema: ${problem}`);
+      }
+    }
+  }
+  stats.textChars += JSON.stringify(tools).length;
+  return declared;
+}
