@@ -4,20 +4,22 @@ import { basename, dirname, join } from "node:path";
 import { FileSystemError } from "../errors.js";
 
 /** Bytes gathered before a write to disk: few system calls, bounded memory. */
-const FLUSH_BYTES = 1024 * 1024;
-const NEWLINE = new Uint8Array([0x0a]);
+const BUFFER_BYTES = 1024 * 1024;
 
 /**
  * Writes lines to a file through a temporary file that is renamed into place on `close()`, so a reader never
- * sees a half-written output and a failed run leaves none. `write` buffers; `flush` (awaited by the producer
- * between batches) writes the buffer out, which is the backpressure.
+ * sees a half-written output and a failed run leaves none. `writeLine` copies into one reused buffer (the caller's
+ * bytes may be a view into a read buffer that is about to be reused); `flush`, awaited by the producer between
+ * batches once `wantsFlush` says so, writes it out, which is the backpressure.
  */
 export class LineFileWriter {
   readonly path: string;
   private readonly temp: string;
   private handle: FileHandle | undefined;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
+  /** Lines longer than the buffer, copied whole, waiting for the next flush. */
+  private overflow: Uint8Array[] = [];
   /** Lines written so far. */
   lines = 0;
   /** Bytes written so far (including newlines). */
@@ -40,31 +42,41 @@ export class LineFileWriter {
     }
   }
 
-  /** Buffers one line; a `\n` is appended. */
+  /** Buffers one line (copied); a `\n` is appended. */
   writeLine(bytes: Uint8Array | string): void {
     const data = typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes;
-    this.pending.push(data, NEWLINE);
-    this.pendingBytes += data.length + 1;
+    const need = data.length + 1;
+    if (this.overflow.length > 0 || this.used + need > this.buffer.length) {
+      // Past the buffer: keep a copy; the producer flushes at its next batch boundary.
+      const copy = Buffer.allocUnsafe(need);
+      copy.set(data, 0);
+      copy[data.length] = 0x0a;
+      this.overflow.push(copy);
+    } else {
+      this.buffer.set(data, this.used);
+      this.buffer[this.used + data.length] = 0x0a;
+      this.used += need;
+    }
     this.lines++;
-    this.bytes += data.length + 1;
+    this.bytes += need;
   }
 
-  /** Whether enough is buffered that the producer should `flush` before going on. */
+  /** Whether the producer should `flush` before going on. */
   get wantsFlush(): boolean {
-    return this.pendingBytes >= FLUSH_BYTES;
+    return this.overflow.length > 0 || this.used >= this.buffer.length / 2;
   }
 
   /** Writes the buffered lines to disk. */
   async flush(): Promise<void> {
-    if (this.pending.length === 0 || !this.handle) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (!this.handle || (this.used === 0 && this.overflow.length === 0)) return;
     try {
-      await this.handle.write(data);
+      if (this.used > 0) await this.handle.write(this.buffer, 0, this.used);
+      for (const data of this.overflow) await this.handle.write(data);
     } catch (error) {
       throw FileSystemError.from(this.path, "write", error);
     }
+    this.used = 0;
+    this.overflow = [];
   }
 
   /** Flushes, syncs and moves the file into place. */
@@ -87,7 +99,8 @@ export class LineFileWriter {
   async abort(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
-    this.pending = [];
+    this.used = 0;
+    this.overflow = [];
     if (handle) await handle.close().catch(() => undefined);
     await rm(this.temp, { force: true });
   }

@@ -29,7 +29,10 @@ export interface ValidateOptions {
   maxIssues?: number;
   /** Longest line read, in bytes (default 64 MiB); longer lines are E_LINE_TOO_LONG. */
   maxLineBytes?: number;
-  /** Check for duplicate records (W_DUPLICATE; default true). Costs 16–32 bytes per distinct valid record. */
+  /**
+   * Report records identical to an earlier one (W_DUPLICATE; default off). Costs a re-serialisation and a hash per
+   * record, and 16–32 bytes of memory per distinct valid record: the one part of validation that grows with the file.
+   */
   duplicates?: boolean;
   /** Called with every issue, in file order: for streaming reports. */
   onIssue?: (issue: Issue) => void;
@@ -155,8 +158,11 @@ class FileValidation {
     this.onValid?.(raw(), number);
   }
 
+  /** Set when the file's structure could not be read (E_JSON_ARRAY): "no records" would only repeat it. */
+  unreadable = false;
+
   finish(stats: RecordStats): FileReport {
-    if (this.records === 0) {
+    if (this.records === 0 && !this.unreadable) {
       this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
     } else if ((this.format === "openai-chat" || this.format === "openai-dpo") && this.records < OPENAI_MIN_EXAMPLES) {
       this.issue(0, "E_TOO_FEW_EXAMPLES", "", `OpenAI needs at least ${OPENAI_MIN_EXAMPLES} training examples; the file has ${this.records}`);
@@ -204,7 +210,7 @@ async function validateEntries(
   const schemas = schemaRegistry();
   const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
   const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
-  const duplicates = options.duplicates ?? true;
+  const duplicates = options.duplicates ?? false;
   const stats = emptyStats();
   let validation: FileValidation | undefined;
   const start = (format: FormatId): FileValidation =>
@@ -289,6 +295,7 @@ async function validateJsonArrayFile(path: string, bytes: number, options: Valid
   const report = await validateEntries(entries(), options.label ?? path, options, (v) => {
     if (failure !== undefined) {
       v.issue(0, "E_JSON_ARRAY", "", `not a readable JSON array (after ${elements} element(s)): ${failure}`);
+      v.unreadable = true;
     }
   });
   report.bytes = bytes;

@@ -35,8 +35,6 @@ export function formatAjvError(error: ErrorObject): string {
   return `${where} ${error.message ?? "is invalid"}`;
 }
 
-const META_CACHE_LIMIT = 512;
-
 function createRegistry(): SchemaRegistry {
   // allErrors off: the schema is a gate and E_SCHEMA's fallback message; the rule functions report every issue.
   const ajv = new Ajv({ allErrors: false, strict: true, strictTuples: false, strictRequired: false });
@@ -54,8 +52,6 @@ function createRegistry(): SchemaRegistry {
   }
   const meta = ajv.getSchema("http://json-schema.org/draft-07/schema");
   if (!meta) throw new Error("ajv has no draft-07 meta-schema");
-  // Tool definitions repeat across the records of a dataset: remember the verdict per distinct definition.
-  const metaCache = new Map<string, string | undefined>();
 
   return {
     record(format) {
@@ -63,17 +59,7 @@ function createRegistry(): SchemaRegistry {
     },
     checkJsonSchema(value) {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return "a JSON Schema must be an object";
-      const key = JSON.stringify(value);
-      if (metaCache.has(key)) return metaCache.get(key);
-      let verdict: string | undefined;
-      if (!meta(value)) {
-        verdict = formatAjvError(meta.errors![0]!).replace(/^the value/, "the schema");
-      } else {
-        verdict = undefined;
-      }
-      if (metaCache.size >= META_CACHE_LIMIT) metaCache.clear();
-      metaCache.set(key, verdict);
-      return verdict;
+      return meta(value) ? undefined : formatAjvError(meta.errors![0]!).replace(/^the value/, "the schema");
     },
   };
 }

@@ -228,7 +228,9 @@ function checkConversation(
 
   if (hasToolCalls) stats.toolCallRecords++;
   if (hasImages) stats.imageRecords++;
-  if (mode === "instruct" && lastNonSystem >= 0) {
+  if (mode === "instruct" && lastNonSystem < 0 && messages.some(isObject)) {
+    findings.add("E_LAST_ROLE", base, "the conversation has only system messages; it must end with an assistant message");
+  } else if (mode === "instruct" && lastNonSystem >= 0) {
     if (previousRole !== "assistant") {
       findings.add("E_LAST_ROLE", `${base}/${lastNonSystem}`, `the conversation ends with a ${previousRole} message; the last message must be from the assistant`);
     } else if (nonSystem === 1) {

@@ -23,7 +23,9 @@ export function checkOpenAIPreference(record: Record<string, unknown>, findings:
   } else {
     if (input.tools !== undefined) checkToolDefinitions(input.tools, "/input/tools", findings, stats, schemas, "openai");
     const messages = input.messages;
-    if (checkOpenAIMessages(messages, "/input/messages", findings, stats) >= 0 && Array.isArray(messages)) {
+    if (messages === undefined) {
+      findings.add("E_PREFERENCE_SHAPE", "/input/messages", "the preference record's `input` has no `messages`");
+    } else if (checkOpenAIMessages(messages, "/input/messages", findings, stats) >= 0 && Array.isArray(messages)) {
       const last = messages[messages.length - 1];
       if (isObject(last) && last.role === "assistant") {
         findings.add("E_PREFERENCE_LAST_ROLE", `/input/messages/${messages.length - 1}`, "the input must not end with an assistant message; the outputs are the assistant's turn");

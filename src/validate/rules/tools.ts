@@ -1,4 +1,4 @@
-import { describeType, type Findings, isObject } from "../findings.js";
+import { describeType, Findings, type IssueDraft, isObject } from "../findings.js";
 import type { SchemaRegistry } from "../schema-registry.js";
 import type { RecordStats } from "../stats.js";
 
@@ -7,10 +7,20 @@ export const ID_PATTERN = /^[a-zA-Z0-9]{9}$/;
 /** Function, tool-call and tool-message names. */
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
+interface ToolsVerdict {
+  declared: Set<string>;
+  issues: IssueDraft[];
+}
+
+/** Distinct tool arrays remembered: a dataset repeats the same few, and checking one costs a meta-schema pass. */
+const TOOLS_CACHE_LIMIT = 256;
+const toolsCache = new Map<string, ToolsVerdict>();
+
 /**
  * Checks a record's tool definitions (`tools` / `available_tools`) and returns the declared function names, or
  * undefined when `tools` is not an array (then calls cannot be matched against it). Mistral requires `name`,
- * `description` and an object `parameters`; OpenAI requires only `name`.
+ * `description` and an object `parameters`; OpenAI requires only `name`. The verdict on a tools array is
+ * remembered by its JSON text, which the token estimate needs anyway.
  */
 export function checkToolDefinitions(
   tools: unknown,
@@ -24,6 +34,21 @@ export function checkToolDefinitions(
     findings.add("E_TOOL_SHAPE", path, `tools must be an array, got ${describeType(tools)}`);
     return undefined;
   }
+  const json = JSON.stringify(tools);
+  stats.textChars += json.length;
+  const key = `${flavour}\u0000${path}\u0000${json}`;
+  let verdict = toolsCache.get(key);
+  if (verdict === undefined) {
+    const own = new Findings();
+    verdict = { declared: checkTools(tools, path, own, schemas, flavour), issues: own.issues ?? [] };
+    if (toolsCache.size >= TOOLS_CACHE_LIMIT) toolsCache.clear();
+    toolsCache.set(key, verdict);
+  }
+  for (const issue of verdict.issues) findings.add(issue.code, issue.path, issue.message);
+  return verdict.declared;
+}
+
+function checkTools(tools: unknown[], path: string, findings: Findings, schemas: SchemaRegistry, flavour: "mistral" | "openai"): Set<string> {
   const declared = new Set<string>();
   for (let j = 0; j < tools.length; j++) {
     const tool = tools[j];
@@ -62,6 +87,5 @@ export function checkToolDefinitions(
       }
     }
   }
-  stats.textChars += JSON.stringify(tools).length;
   return declared;
 }

@@ -1,0 +1,105 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ISSUE_CODES } from "../src/validate/codes.js";
+import { type FileReport, validateFile, type ValidateOptions } from "../src/validate/file.js";
+import { isFormatId } from "../src/types.js";
+
+/**
+ * Every fixture against what it must produce: valid datasets produce no issue at all, and each invalid file
+ * produces exactly the (line, code, path) multiset its `.expected.json` lists. `coverage.json` ties every code to
+ * a line that triggers it and a valid line exercising the same feature.
+ */
+
+const root = join(import.meta.dirname, "..", "fixtures");
+
+interface Expected {
+  format: string;
+  options?: Partial<ValidateOptions>;
+  issues: { line: number; code: string; path: string }[];
+}
+
+const key = (i: { line: number; code: string; path: string }) => `${i.line} ${i.code} ${i.path}`;
+const sorted = (xs: string[]) => [...xs].sort();
+
+const reports = new Map<string, Promise<FileReport>>();
+function validateOnce(path: string, options: ValidateOptions): Promise<FileReport> {
+  const id = `${path} ${JSON.stringify(options)}`;
+  if (!reports.has(id)) reports.set(id, validateFile(path, { maxIssues: 100_000, ...options }));
+  return reports.get(id)!;
+}
+
+function expectedFor(file: string): Expected {
+  const stem = file.replace(/\.jsonl?$/, "");
+  return JSON.parse(readFileSync(`${stem}.expected.json`, "utf8")) as Expected;
+}
+
+function optionsFor(expected: Expected): ValidateOptions {
+  if (!isFormatId(expected.format)) throw new Error(`unknown format ${expected.format}`);
+  return { format: expected.format, ...expected.options };
+}
+
+const validDir = join(root, "valid");
+const invalidDir = join(root, "invalid");
+const validFiles = readdirSync(validDir).map((f) => join(validDir, f));
+const invalidFiles = readdirSync(invalidDir)
+  .filter((f) => !f.endsWith(".expected.json"))
+  .map((f) => join(invalidDir, f));
+
+describe("valid fixtures", () => {
+  for (const file of validFiles) {
+    const format = basename(file).replace(/(-array)?\.jsonl?$/, "");
+    it(`${basename(file)} is ${format} and produces no issue`, async () => {
+      const report = await validateOnce(file, {});
+      expect(report.issues).toEqual([]);
+      expect(report.format).toBe(format);
+      expect(report.records).toBeGreaterThan(0);
+      expect(report.valid).toBe(report.records);
+    });
+  }
+
+  for (const dataset of readdirSync(join(root, "datasets"))) {
+    for (const name of readdirSync(join(root, "datasets", dataset))) {
+      it(`datasets/${dataset}/${name} is ${dataset} and produces no issue`, async () => {
+        const report = await validateOnce(join(root, "datasets", dataset, name), { duplicates: true });
+        expect(report.format).toBe(dataset);
+        expect(report.issues).toEqual([]);
+      });
+    }
+  }
+});
+
+describe("invalid fixtures", () => {
+  for (const file of invalidFiles) {
+    it(`${basename(file)} produces exactly its expected issues`, async () => {
+      const expected = expectedFor(file);
+      const report = await validateOnce(file, optionsFor(expected));
+      expect(sorted(report.issues.map(key))).toEqual(sorted(expected.issues.map(key)));
+      expect(Object.values(report.counts).reduce((a, b) => a + b, 0)).toBe(expected.issues.length);
+    });
+  }
+});
+
+describe("rule coverage", () => {
+  const coverage = JSON.parse(readFileSync(join(root, "coverage.json"), "utf8")) as Record<string, { invalid: string; valid: string }>;
+  const locate = (ref: string) => {
+    const [path, line] = ref.split(":");
+    return { path: join(root, "..", path!), line: Number(line) };
+  };
+
+  it("names every code of the registry, and only those", () => {
+    expect(Object.keys(coverage).sort()).toEqual(Object.keys(ISSUE_CODES).sort());
+  });
+
+  for (const [code, refs] of Object.entries(coverage)) {
+    it(`${code}: ${refs.invalid} triggers it; ${refs.valid} is clean`, async () => {
+      const bad = locate(refs.invalid);
+      const badReport = await validateOnce(bad.path, optionsFor(expectedFor(bad.path)));
+      expect(badReport.issues.filter((i) => i.line === bad.line || (bad.line === 0 && i.line === 0)).map((i) => i.code)).toContain(code);
+      const good = locate(refs.valid);
+      const goodReport = await validateOnce(good.path, {});
+      expect(goodReport.records).toBeGreaterThanOrEqual(good.line);
+      expect(goodReport.issues.filter((i) => i.line === good.line)).toEqual([]);
+    });
+  }
+});
