@@ -31,7 +31,7 @@ export function validateCommand(io: Io): Command {
     .option("--max-issues <n>", `issues kept as examples per code (default ${DEFAULT_MAX_ISSUES}; counts are always complete)`, positiveInt)
     .option("--max-line-bytes <size>", "longest line read (default 64MiB); longer lines are E_LINE_TOO_LONG", byteSize)
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
-    .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; 16–32 bytes of memory per record)")
+    .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
     .action(async (paths: string[], flags: ValidateFlags) => {
       const summary = await validatePaths(paths, {
         format: flags.format,

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { FileSystemError } from "../errors.js";
 
 /** Chunk size for reading dataset files: large enough that per-chunk overhead vanishes, small enough to stay flat. */
@@ -12,37 +12,46 @@ export interface FileChunksOptions {
 }
 
 /**
- * Reads a file as byte chunks into two buffers used in turn, so reading a file of any size allocates 2 MiB once
- * instead of a fresh buffer per chunk (which the garbage collector frees late, letting the RSS climb).
- * A chunk stays valid until the next-but-one chunk is read: consumers copy whatever they keep longer.
+ * Reads a file as byte chunks into three buffers used in turn, so reading a file of any size allocates three
+ * chunks once instead of a fresh buffer per chunk (which the garbage collector frees late, letting the RSS
+ * climb). The next chunk is read while the consumer works on the current one. A chunk stays valid until the
+ * consumer has pulled two more: consumers copy whatever they keep longer.
  * File-system failures surface as `FileSystemError` naming the path and errno; the file closes when the consumer
  * stops early.
  */
 export async function* readFileChunks(path: string, options: FileChunksOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
   const size = options.chunkBytes ?? READ_CHUNK_BYTES;
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, "r");
   } catch (error) {
     throw FileSystemError.from(path, "read", error);
   }
-  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let turn = 0;
+  const readNext = (): Promise<Uint8Array> => {
+    const buffer = buffers[turn]!;
+    turn = (turn + 1) % buffers.length;
+    return handle.read(buffer, 0, size, null).then(
+      ({ bytesRead }) => buffer.subarray(0, bytesRead),
+      (error: unknown) => {
+        throw FileSystemError.from(path, "read", error);
+      },
+    );
+  };
+  let pending: Promise<Uint8Array> | undefined = readNext();
   try {
     for (;;) {
       options.signal?.throwIfAborted();
-      const buffer = buffers[turn]!;
-      turn ^= 1;
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await handle.read(buffer, 0, size, null));
-      } catch (error) {
-        throw FileSystemError.from(path, "read", error);
-      }
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
+      const chunk: Uint8Array = await pending!;
+      pending = undefined;
+      if (chunk.length === 0) return;
+      pending = readNext();
+      yield chunk;
     }
   } finally {
+    // Let an in-flight read settle before closing the handle under it.
+    await pending?.catch(() => undefined);
     await handle.close();
   }
 }

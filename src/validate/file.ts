@@ -31,7 +31,7 @@ export interface ValidateOptions {
   maxLineBytes?: number;
   /**
    * Report records identical to an earlier one (W_DUPLICATE; default off). Costs a re-serialisation and a hash per
-   * record, and 16–32 bytes of memory per distinct valid record: the one part of validation that grows with the file.
+   * record, and 21–43 bytes of memory per distinct valid record: the one part of validation that grows with the file.
    */
   duplicates?: boolean;
   /** Called with every issue, in file order: for streaming reports. */

@@ -27,11 +27,13 @@ export interface LineOutcome {
   /** Error issues of this line. */
   errors: number;
   issues: IssueDraft[] | undefined;
-  /** Digest of the normalised record, for the duplicate check; only for records without errors. */
-  digest: Uint8Array | undefined;
+  /** Digest of the normalised record (16 latin1 characters), for the duplicate check; only for records without errors. */
+  digest: string | undefined;
 }
 
-const BLANK: LineOutcome = { record: false, errors: 0, issues: undefined, digest: undefined };
+const BLANK: LineOutcome = Object.freeze({ record: false, errors: 0, issues: undefined, digest: undefined });
+/** The outcome of most lines: shared, so a clean record allocates no outcome. */
+const CLEAN: LineOutcome = Object.freeze({ record: true, errors: 0, issues: undefined, digest: undefined });
 
 /** Whether every byte is a JSON whitespace byte (space, tab, CR, LF); true for an empty line. */
 function isBlank(bytes: Uint8Array): boolean {
@@ -131,7 +133,8 @@ export function validateRecordValue(
   const findings = new Findings();
   checkRecord(value, format, findings, stats, schemas);
   // Normalised = re-serialised: insignificant whitespace and escapes no longer tell two records apart.
-  const digest = digests && findings.errors === 0 ? hash("md5", JSON.stringify(value), "buffer") : undefined;
+  if (findings.issues === undefined && !digests) return CLEAN;
+  const digest = digests && findings.errors === 0 ? hash("md5", JSON.stringify(value), "binary") : undefined;
   return { record: true, errors: findings.errors, issues: findings.issues, digest };
 }
 

@@ -8,19 +8,42 @@ export const ID_PATTERN = /^[a-zA-Z0-9]{9}$/;
 export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
 interface ToolsVerdict {
+  tools: unknown[];
+  path: string;
+  flavour: "mistral" | "openai";
+  chars: number;
   declared: Set<string>;
   issues: IssueDraft[];
 }
 
-/** Distinct tool arrays remembered: a dataset repeats the same few, and checking one costs a meta-schema pass. */
-const TOOLS_CACHE_LIMIT = 256;
-const toolsCache = new Map<string, ToolsVerdict>();
+/** Deep equality of two parsed JSON values (no cycles, no prototypes to care about). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * The last tools array checked, with its verdict: the records of a dataset mostly repeat the same tools, and
+ * comparing with the last one costs far less than checking it again (a meta-schema pass per function).
+ */
+let lastVerdict: ToolsVerdict | undefined;
 
 /**
  * Checks a record's tool definitions (`tools` / `available_tools`) and returns the declared function names, or
  * undefined when `tools` is not an array (then calls cannot be matched against it). Mistral requires `name`,
- * `description` and an object `parameters`; OpenAI requires only `name`. The verdict on a tools array is
- * remembered by its JSON text, which the token estimate needs anyway.
+ * `description` and an object `parameters`; OpenAI requires only `name`.
  */
 export function checkToolDefinitions(
   tools: unknown,
@@ -34,16 +57,14 @@ export function checkToolDefinitions(
     findings.add("E_TOOL_SHAPE", path, `tools must be an array, got ${describeType(tools)}`);
     return undefined;
   }
-  const json = JSON.stringify(tools);
-  stats.textChars += json.length;
-  const key = `${flavour}\u0000${path}\u0000${json}`;
-  let verdict = toolsCache.get(key);
-  if (verdict === undefined) {
+  let verdict = lastVerdict;
+  if (verdict === undefined || verdict.path !== path || verdict.flavour !== flavour || !jsonEqual(verdict.tools, tools)) {
     const own = new Findings();
-    verdict = { declared: checkTools(tools, path, own, schemas, flavour), issues: own.issues ?? [] };
-    if (toolsCache.size >= TOOLS_CACHE_LIMIT) toolsCache.clear();
-    toolsCache.set(key, verdict);
+    const declared = checkTools(tools, path, own, schemas, flavour);
+    verdict = { tools, path, flavour, chars: JSON.stringify(tools).length, declared, issues: own.issues ?? [] };
+    lastVerdict = verdict;
   }
+  stats.textChars += verdict.chars;
   for (const issue of verdict.issues) findings.add(issue.code, issue.path, issue.message);
   return verdict.declared;
 }

@@ -1,0 +1,31 @@
+// One timed pass over a file, in its own process so runs do not share a warmed-up heap:
+//   node bench/speed.js baseline FILE   — split lines + JSON.parse, the least any validator must do
+//   node bench/speed.js ftprep FILE     — ftprep's validateFile (library API, no CLI start-up)
+// Prints {"mode","seconds","records","bytes"} as JSON.
+import { createReadStream, statSync } from "node:fs";
+
+const [mode, file] = process.argv.slice(2);
+const bytes = statSync(file).size;
+const start = performance.now();
+let records = 0;
+if (mode === "baseline") {
+  let rest = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let pos = 0;
+    let i;
+    while ((i = buf.indexOf(10, pos)) !== -1) {
+      JSON.parse(buf.toString("utf8", pos, i));
+      records++;
+      pos = i + 1;
+    }
+    rest = buf.subarray(pos);
+  }
+} else if (mode === "ftprep") {
+  const { validateFile } = await import("../dist/index.js");
+  const report = await validateFile(file);
+  records = report.records;
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+console.log(JSON.stringify({ mode, seconds: (performance.now() - start) / 1000, records, bytes }));
