@@ -1,7 +1,8 @@
 import { describeType, type Findings, isObject } from "../findings.js";
 import type { SchemaRegistry } from "../schema-registry.js";
 import { countRole, type RecordStats } from "../stats.js";
-import { checkToolDefinitions, ID_PATTERN, NAME_PATTERN } from "./tools.js";
+import { checkArguments, checkWeight, functionName, functionOf, ID_PATTERN, isMessageList, messageRole, NAME_PATTERN } from "./messages.js";
+import { checkToolDefinitions } from "./tools.js";
 
 /**
  * The rules of Mistral's instruct (chat) format, rulebook §2. Each problem is reported once, at the most precise
@@ -59,16 +60,7 @@ export function checkMistralChat(
   }
 
   const messages = record[key];
-  if (!Array.isArray(messages) || messages.length === 0) {
-    const problem =
-      messages === undefined
-        ? "the record has no `messages` array"
-        : Array.isArray(messages)
-          ? `\`${key}\` is empty`
-          : `\`${key}\` must be an array of messages, got ${describeType(messages)}`;
-    findings.add("E_NO_MESSAGES", `/${key}`, problem);
-    return;
-  }
+  if (!isMessageList(messages, `/${key}`, key, findings)) return;
   checkConversation(messages, `/${key}`, findings, stats, mode, systemCount, declared);
 }
 
@@ -104,20 +96,9 @@ function checkConversation(
   let hasImages = false;
 
   for (let i = 0; i < messages.length; i++) {
-    const message = messages[i];
-    if (!isObject(message)) {
-      findings.add("E_MESSAGE_NOT_OBJECT", `${base}/${i}`, `a message must be an object, got ${describeType(message)}`);
-      continue;
-    }
-    const role = message.role;
-    if (role === undefined) {
-      findings.add("E_MISSING_ROLE", `${base}/${i}/role`, "the message has no `role`");
-      continue;
-    }
-    if (typeof role !== "string" || !ROLES.has(role)) {
-      findings.add("E_UNKNOWN_ROLE", `${base}/${i}/role`, `unknown role ${JSON.stringify(role)}; expected system, user, assistant or tool`);
-      continue;
-    }
+    const role = messageRole(messages[i], `${base}/${i}`, ROLES, findings);
+    if (role === undefined) continue;
+    const message = messages[i] as Record<string, unknown>;
     countRole(stats, role);
 
     let contentKey = "content";
@@ -185,11 +166,8 @@ function checkConversation(
             findings.add("E_ASSISTANT_CONTENT_XOR_TOOL_CALLS", `${base}/${i}`, "the assistant message has empty `content` and no `tool_calls`");
           }
         }
-        const weight = message.weight;
-        if (weight !== undefined && weight !== null && weight !== 0 && weight !== 1) {
-          findings.add("E_WEIGHT", `${base}/${i}/weight`, `\`weight\` must be the number 0 or 1, got ${JSON.stringify(weight)}`);
-        }
-        if (weight === 0) untrained++;
+        checkWeight(message, `${base}/${i}`, findings);
+        if (message.weight === 0) untrained++;
         if (withCalls) {
           hasToolCalls = true;
           callIds ??= new Set();
@@ -309,17 +287,10 @@ function checkToolCalls(
     } else {
       callIds.add(id);
     }
-    const fn = call.function;
-    if (!isObject(fn)) {
-      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}/function`, fn === undefined ? "the tool call has no `function`" : `\`function\` must be an object, got ${describeType(fn)}`);
-      continue;
-    }
-    const name = fn.name;
-    if (name === undefined || name === null) {
-      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}/function/name`, "the tool call's function has no `name`");
-    } else if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
-      findings.add("E_NAME", `${path}/${j}/function/name`, `function name ${JSON.stringify(name)} must match ^[a-zA-Z0-9_-]{1,64}$`);
-    } else {
+    const fn = functionOf(call, `${path}/${j}`, "E_TOOL_CALL_SHAPE", "tool call", findings);
+    if (fn === undefined) continue;
+    const name = functionName(fn, `${path}/${j}/function`, "E_TOOL_CALL_SHAPE", "tool call", findings);
+    if (name !== undefined) {
       stats.textChars += name.length;
       if (declared && !declared.has(name)) {
         findings.add("W_TOOL_UNDECLARED", `${path}/${j}/function/name`, `the record's tools declare no function ${JSON.stringify(name)}`);
@@ -328,21 +299,5 @@ function checkToolCalls(
       }
     }
     checkArguments(fn.arguments, `${path}/${j}/function/arguments`, findings, stats);
-  }
-}
-
-/** `function.arguments` holds JSON text (Mistral parses it when tokenizing); a parsed object is an error. */
-export function checkArguments(args: unknown, path: string, findings: Findings, stats: RecordStats): void {
-  if (args === undefined || args === null) {
-    findings.add("E_TOOL_CALL_SHAPE", path, "the tool call's function has no `arguments`");
-  } else if (typeof args !== "string") {
-    findings.add("E_TOOL_CALL_ARGUMENTS", path, `\`arguments\` must be a string of JSON text, got ${describeType(args)}`);
-  } else {
-    stats.textChars += args.length;
-    try {
-      JSON.parse(args);
-    } catch (error) {
-      findings.add("E_TOOL_CALL_ARGUMENTS", path, `\`arguments\` is not valid JSON text: ${(error as Error).message}`);
-    }
   }
 }

@@ -1,8 +1,8 @@
 import { describeType, type Findings, isObject } from "../findings.js";
 import type { SchemaRegistry } from "../schema-registry.js";
 import { countRole, type RecordStats } from "../stats.js";
-import { checkArguments } from "./mistral-chat.js";
-import { checkToolDefinitions, NAME_PATTERN } from "./tools.js";
+import { checkArguments, checkWeight, functionOf, isMessageList, messageRole, NAME_PATTERN } from "./messages.js";
+import { checkToolDefinitions } from "./tools.js";
 
 /** OpenAI chat and preference (DPO) records, rulebook §5. */
 
@@ -52,34 +52,14 @@ export function checkOpenAIPreference(record: Record<string, unknown>, findings:
  * Checks an OpenAI messages array; returns the number of assistant messages, or -1 when there is no usable array.
  */
 function checkOpenAIMessages(messages: unknown, base: string, findings: Findings, stats: RecordStats): number {
-  if (!Array.isArray(messages) || messages.length === 0) {
-    const problem =
-      messages === undefined
-        ? "there is no `messages` array"
-        : Array.isArray(messages)
-          ? "`messages` is empty"
-          : `\`messages\` must be an array of messages, got ${describeType(messages)}`;
-    findings.add("E_NO_MESSAGES", base, problem);
-    return -1;
-  }
+  if (!isMessageList(messages, base, "messages", findings)) return -1;
   let assistants = 0;
   let hasToolCalls = false;
   let hasImages = false;
   for (let i = 0; i < messages.length; i++) {
-    const message = messages[i];
-    if (!isObject(message)) {
-      findings.add("E_MESSAGE_NOT_OBJECT", `${base}/${i}`, `a message must be an object, got ${describeType(message)}`);
-      continue;
-    }
-    const role = message.role;
-    if (role === undefined) {
-      findings.add("E_MISSING_ROLE", `${base}/${i}/role`, "the message has no `role`");
-      continue;
-    }
-    if (typeof role !== "string" || !ROLES.has(role)) {
-      findings.add("E_UNKNOWN_ROLE", `${base}/${i}/role`, `unknown role ${JSON.stringify(role)}; expected system, developer, user, assistant, tool or function`);
-      continue;
-    }
+    const role = messageRole(messages[i], `${base}/${i}`, ROLES, findings);
+    if (role === undefined) continue;
+    const message = messages[i] as Record<string, unknown>;
     countRole(stats, role);
     const content = message.content;
     const path = `${base}/${i}/content`;
@@ -97,10 +77,7 @@ function checkOpenAIMessages(messages: unknown, base: string, findings: Findings
       } else {
         checkParts(content, path, role, findings, stats);
       }
-      const weight = message.weight;
-      if (weight !== undefined && weight !== null && weight !== 0 && weight !== 1) {
-        findings.add("E_WEIGHT", `${base}/${i}/weight`, `\`weight\` must be the number 0 or 1, got ${JSON.stringify(weight)}`);
-      }
+      checkWeight(message, `${base}/${i}`, findings);
       if (withCalls) {
         hasToolCalls = true;
         for (let j = 0; j < calls.length; j++) checkToolCall(calls[j], `${base}/${i}/tool_calls/${j}`, findings, stats);
@@ -167,11 +144,8 @@ function checkToolCall(call: unknown, path: string, findings: Findings, stats: R
   if (typeof call.id !== "string" || call.id.length === 0) {
     findings.add("E_TOOL_CALL_SHAPE", `${path}/id`, call.id === undefined ? "the tool call has no `id`" : "the tool call's `id` must be a non-empty string");
   }
-  const fn = call.function;
-  if (!isObject(fn)) {
-    findings.add("E_TOOL_CALL_SHAPE", `${path}/function`, fn === undefined ? "the tool call has no `function`" : `\`function\` must be an object, got ${describeType(fn)}`);
-    return;
-  }
+  const fn = functionOf(call, path, "E_TOOL_CALL_SHAPE", "tool call", findings);
+  if (fn === undefined) return;
   if (typeof fn.name !== "string") {
     findings.add("E_TOOL_CALL_SHAPE", `${path}/function/name`, "the tool call's function has no string `name`");
   } else {

@@ -1,11 +1,7 @@
 import { describeType, Findings, type IssueDraft, isObject } from "../findings.js";
 import type { SchemaRegistry } from "../schema-registry.js";
 import type { RecordStats } from "../stats.js";
-
-/** Mistral tool-call ids: nine ASCII letters or digits (mistral-common's validator). */
-export const ID_PATTERN = /^[a-zA-Z0-9]{9}$/;
-/** Function, tool-call and tool-message names. */
-export const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+import { functionName, functionOf } from "./messages.js";
 
 interface ToolsVerdict {
   tools: unknown[];
@@ -77,19 +73,10 @@ function checkTools(tools: unknown[], path: string, findings: Findings, schemas:
       findings.add("E_TOOL_SHAPE", `${path}/${j}`, `a tool must be an object, got ${describeType(tool)}`);
       continue;
     }
-    const fn = tool.function;
-    if (!isObject(fn)) {
-      findings.add("E_TOOL_SHAPE", `${path}/${j}/function`, fn === undefined ? "the tool has no `function`" : `\`function\` must be an object, got ${describeType(fn)}`);
-      continue;
-    }
-    const name = fn.name;
-    if (name === undefined || name === null) {
-      findings.add("E_TOOL_SHAPE", `${path}/${j}/function/name`, "the tool's function has no `name`");
-    } else if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
-      findings.add("E_NAME", `${path}/${j}/function/name`, `function name ${JSON.stringify(name)} must match ^[a-zA-Z0-9_-]{1,64}$`);
-    } else {
-      declared.add(name);
-    }
+    const fn = functionOf(tool, `${path}/${j}`, "E_TOOL_SHAPE", "tool", findings);
+    if (fn === undefined) continue;
+    const name = functionName(fn, `${path}/${j}/function`, "E_TOOL_SHAPE", "tool", findings);
+    if (name !== undefined) declared.add(name);
     const description = fn.description;
     if (description === undefined || description === null) {
       if (flavour === "mistral") findings.add("E_TOOL_SHAPE", `${path}/${j}/function/description`, "the tool's function has no `description`");
