@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-// The published entry point runs the compiled CLI; `npm ci` builds it in the `prepare` step.
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=10
+// The V8 flags keep memory flat on long runs: by default V8 lets a streaming run's young generation grow to
+// 32 MB and its old generation to several times its live size before collecting; with these the heap stays
+// small at no measured cost in speed (README, "How it works"). `npm ci` builds dist/ in the `prepare` step.
 import { main } from "../dist/cli/main.js";
 
 process.exitCode = await main(process.argv);

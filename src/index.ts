@@ -20,4 +20,9 @@ export { validateLine, parseLine, validateRecordValue, type LineOutcome, type Pa
 export { detectFormat, guessRecordFormat, checkRecord } from "./validate/record.js";
 export { schemaRegistry, type SchemaRegistry } from "./validate/schema-registry.js";
 export { validatePaths, type ValidatePathsOptions, type ValidationSummary, type FileFailure } from "./pipeline/validate.js";
-export { discoverFiles, splitFromName, isDatasetName, type DiscoveredFile, type Discovery, type SkippedPath, type Split } from "./discover/discover.js";
+export { discoverFiles, splitFromName, isDatasetName, type DiscoveredFile, type DiscoverInput, type Discovery, type SkippedPath, type Split } from "./discover/discover.js";
+export { prepare, splitDraw, type PrepareOptions, type Plan, type PlannedFile, type SourcePlan, type OutputKind, type SourceStatus } from "./pipeline/prepare.js";
+export { ShardWriter, shardName, SHARD_STATE_FILE, type WrittenFile, type ShardWriterOptions } from "./guard/shard-writer.js";
+export { PROVIDER_FILE_LIMIT, MULTIPART_MARGIN, defaultMaxFileBytes, type Provider } from "./guard/limits.js";
+export { parseByteSize, formatBytes } from "./guard/size.js";
+export { DigestSet } from "./validate/digest-set.js";

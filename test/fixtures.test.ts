@@ -1,8 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ISSUE_CODES } from "../src/validate/codes.js";
 import { type FileReport, validateFile, type ValidateOptions } from "../src/validate/file.js";
+import { prepare, type PrepareOptions } from "../src/pipeline/prepare.js";
 import { isFormatId } from "../src/types.js";
 
 /**
@@ -81,25 +84,55 @@ describe("invalid fixtures", () => {
 });
 
 describe("rule coverage", () => {
-  const coverage = JSON.parse(readFileSync(join(root, "coverage.json"), "utf8")) as Record<string, { invalid: string; valid: string }>;
+  interface CoverageEntry {
+    invalid?: string;
+    valid?: string;
+    /** The code comes from the size guard: run `prepare` on the file with these options. */
+    prepare?: Partial<PrepareOptions>;
+    /** The code needs generated data (e.g. a file over 1 MB): the named test file exercises it. */
+    test?: string;
+  }
+  const coverage = JSON.parse(readFileSync(join(root, "coverage.json"), "utf8")) as Record<string, CoverageEntry>;
   const locate = (ref: string) => {
     const [path, line] = ref.split(":");
     return { path: join(root, "..", path!), line: Number(line) };
   };
+  const codesAt = (issues: { line: number; code: string }[], line: number) => issues.filter((i) => i.line === line).map((i) => i.code);
 
   it("names every code of the registry, and only those", () => {
     expect(Object.keys(coverage).sort()).toEqual(Object.keys(ISSUE_CODES).sort());
   });
 
   for (const [code, refs] of Object.entries(coverage)) {
+    if (refs.test !== undefined) {
+      it(`${code}: exercised by ${refs.test}`, () => {
+        expect(readFileSync(join(root, "..", refs.test!), "utf8")).toContain(code);
+      });
+      continue;
+    }
     it(`${code}: ${refs.invalid} triggers it; ${refs.valid} is clean`, async () => {
-      const bad = locate(refs.invalid);
-      const badReport = await validateOnce(bad.path, optionsFor(expectedFor(bad.path)));
-      expect(badReport.issues.filter((i) => i.line === bad.line || (bad.line === 0 && i.line === 0)).map((i) => i.code)).toContain(code);
-      const good = locate(refs.valid);
-      const goodReport = await validateOnce(good.path, {});
+      const bad = locate(refs.invalid!);
+      const good = locate(refs.valid!);
+      if (refs.prepare !== undefined) {
+        const out = await mkdtemp(join(tmpdir(), "ftprep-coverage-"));
+        try {
+          const plan = await prepare([bad.path], { outDir: out, ...refs.prepare });
+          expect(codesAt(plan.sources[0]!.report.issues, bad.line)).toContain(code);
+          const fine = await prepare([good.path], { outDir: out });
+          expect(codesAt(fine.sources[0]!.report.issues, good.line)).toEqual([]);
+          expect(fine.ok).toBe(true);
+        } finally {
+          await rm(out, { recursive: true, force: true });
+        }
+        return;
+      }
+      const badOptions = optionsFor(expectedFor(bad.path));
+      const badReport = await validateOnce(bad.path, badOptions);
+      expect(codesAt(badReport.issues, bad.line)).toContain(code);
+      // A valid line of the same file is checked under the same options (a size limit, say).
+      const goodReport = await validateOnce(good.path, good.path === bad.path ? badOptions : {});
       expect(goodReport.records).toBeGreaterThanOrEqual(good.line);
-      expect(goodReport.issues.filter((i) => i.line === good.line)).toEqual([]);
+      expect(codesAt(goodReport.issues, good.line)).toEqual([]);
     });
   }
 });

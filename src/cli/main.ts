@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, FtprepError } from "../errors.js";
 import { type Io, processIo } from "./io.js";
+import { prepareCommand } from "./prepare.js";
 import { validateCommand } from "./validate.js";
 
 /** Exit codes: the contract scripts rely on. */
@@ -21,6 +22,7 @@ export function buildProgram(io: Io): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   program.addCommand(validateCommand(io));
+  program.addCommand(prepareCommand(io));
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   }
@@ -41,7 +43,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       // Help and version exit with 0; every other parse error has already been printed by commander.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof InvalidArgumentError) {
       io.stderr(`ftprep: ${error.message}\n`);
       return EXIT.usage;
     }

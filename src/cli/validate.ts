@@ -1,9 +1,8 @@
 import { Command, Option } from "commander";
-import { formatBytes } from "../guard/size.js";
 import { validatePaths, type ValidationSummary } from "../pipeline/validate.js";
 import { FORMATS, type FormatId } from "../types.js";
 import { DEFAULT_MAX_ISSUES, type FileReport } from "../validate/file.js";
-import { estimateLine } from "./print.js";
+import { printFile } from "./print.js";
 import { byteSize, positiveInt } from "./options.js";
 import type { Io } from "./io.js";
 
@@ -46,26 +45,6 @@ export function validateCommand(io: Io): Command {
       else printSummary(io, summary, flags);
       io.exitCode = summary.failures.length > 0 ? 3 : summary.ok ? 0 : 1;
     });
-}
-
-function printFile(io: Io, report: FileReport, examples: number): void {
-  const verdict = report.errors > 0 ? `${report.errors} error(s), ${report.warnings} warning(s)` : report.warnings > 0 ? `ok, ${report.warnings} warning(s)` : "ok";
-  io.stderr(
-    `${report.path}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
-  );
-  const codes = Object.keys(report.counts).sort((a, b) => (a[0] === b[0] ? (a < b ? -1 : 1) : a[0] === "E" ? -1 : 1));
-  for (const code of codes) {
-    io.stderr(`  ${code} ×${report.counts[code]}\n`);
-    let shown = 0;
-    for (const issue of report.issues) {
-      if (issue.code !== code) continue;
-      if (shown++ >= examples) break;
-      io.stderr(`    ${report.path}:${issue.line}: ${issue.path === "" ? "/" : issue.path} ${issue.code} ${issue.message}\n`);
-    }
-  }
-  if (report.written) {
-    io.stderr(`  wrote ${report.written.records} valid record(s) to ${report.written.path} (${report.written.dropped} dropped)\n`);
-  }
 }
 
 function printSummary(io: Io, summary: ValidationSummary, flags: ValidateFlags): void {

@@ -1,5 +1,6 @@
-import { lstat, readdir, realpath, stat } from "node:fs/promises";
-import { basename, extname, join, relative } from "node:path";
+import { readdir, realpath, stat } from "node:fs/promises";
+import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
+import { glob, isDynamicPattern } from "tinyglobby";
 import { FileSystemError } from "../errors.js";
 
 /** The role a dataset file plays in a job. */
@@ -13,8 +14,16 @@ export interface DiscoveredFile {
   relative: string;
   /** The resolved path; the same file reached twice (links) is listed once. */
   realPath: string;
-  /** Split role from the file name. */
+  /** Split role: given with the input, else from the file name. */
   split: Split;
+  /** Whether the split was given (a flag, a pipeline file) rather than read from the name. */
+  splitGiven: boolean;
+}
+
+/** A path, directory or glob to discover, optionally with the split of everything found there. */
+export interface DiscoverInput {
+  path: string;
+  split?: Split;
 }
 
 /** Something found that is not processed, with the reason. */
@@ -29,9 +38,13 @@ export interface Discovery {
 }
 
 const DATASET_EXTENSIONS = new Set([".jsonl", ".json"]);
-const VALIDATION_NAME = /^(val|valid|validation|eval|dev)([^a-z]|$)/i;
+/** `val*` (so `valid*`, `validation*`), `eval*`, `dev*`. */
+const VALIDATION_NAME = /^(val|eval|dev)/i;
 
-/** Split role from a file name: `val*`, `valid*`, `validation*`, `eval*`, `dev*` → validation; else training. */
+/**
+ * Split role from a file name: a name containing `train` → training; else `val*`, `valid*`, `validation*`,
+ * `eval*`, `dev*` → validation; anything else → training. Flags and pipeline files override it.
+ */
 export function splitFromName(path: string): Split {
   const name = basename(path);
   if (/train/i.test(name)) return "train";
@@ -43,29 +56,34 @@ export function isDatasetName(path: string): boolean {
   return DATASET_EXTENSIONS.has(extname(path).toLowerCase());
 }
 
+/** The part of a glob before its first dynamic segment: where its matches are relative to. */
+function globBase(pattern: string): string {
+  const parts = pattern.split(/[\\/]/);
+  const fixed: string[] = [];
+  for (const part of parts) {
+    if (isDynamicPattern(part)) break;
+    fixed.push(part);
+  }
+  return fixed.join(sep) || ".";
+}
+
 /**
- * Expands paths into dataset files, in a stable order: inputs in the order given, each directory's files sorted
- * by path. A file named directly is taken whatever its extension; below a directory, only `*.jsonl` / `*.json`,
- * and the rest is listed as skipped. Links are followed; a directory reached again (a link loop) and a file
- * reached twice are listed once.
+ * Expands paths, directories and globs into dataset files, in a stable order: inputs in the order given, each
+ * directory's (or glob's) files sorted by path. A file named directly is taken whatever its extension; below a
+ * directory or through a glob, only `*.jsonl` / `*.json`, and the rest is listed as skipped. Links are followed;
+ * a directory reached again (a link loop) and a file reached twice are listed once.
  */
-export async function discoverFiles(inputs: readonly string[]): Promise<Discovery> {
-  const files: DiscoveredFile[] = [];
+export async function discoverFiles(inputs: readonly (string | DiscoverInput)[]): Promise<Discovery> {
+  const found: (DiscoveredFile & { viaLink: boolean })[] = [];
   const skipped: SkippedPath[] = [];
-  const seenFiles = new Set<string>();
   const seenDirs = new Set<string>();
 
-  const addFile = async (path: string, rel: string): Promise<void> => {
+  const addFile = async (path: string, rel: string, split: Split | undefined, viaLink = false): Promise<void> => {
     const real = await realpath(path);
-    if (seenFiles.has(real)) {
-      skipped.push({ path, reason: "the same file was already listed" });
-      return;
-    }
-    seenFiles.add(real);
-    files.push({ path, relative: rel, realPath: real, split: splitFromName(path) });
+    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), splitGiven: split !== undefined, viaLink });
   };
 
-  const walk = async (dir: string, root: string): Promise<void> => {
+  const walk = async (dir: string, root: string, split: Split | undefined): Promise<void> => {
     const real = await realpath(dir);
     if (seenDirs.has(real)) {
       skipped.push({ path: dir, reason: "directory already visited (a link loop or a repeated path)" });
@@ -88,23 +106,46 @@ export async function discoverFiles(inputs: readonly string[]): Promise<Discover
           continue;
         }
       }
-      if (isDir) await walk(path, root);
-      else if (isFile && isDatasetName(entry.name)) await addFile(path, relative(root, path));
+      if (isDir) await walk(path, root, split);
+      else if (isFile && isDatasetName(entry.name)) await addFile(path, relative(root, path), split, entry.isSymbolicLink());
       else skipped.push({ path, reason: isFile ? "not a dataset file (*.jsonl, *.json)" : "not a regular file" });
     }
   };
 
   for (const input of inputs) {
+    const { path: target, split } = typeof input === "string" ? { path: input, split: undefined } : input;
+    if (isDynamicPattern(target)) {
+      const base = globBase(target);
+      const matches = (await glob(target, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false, absolute: isAbsolute(target) })).sort();
+      if (matches.length === 0) skipped.push({ path: target, reason: "the pattern matches no file" });
+      for (const match of matches) {
+        if (isDatasetName(match)) await addFile(match, relative(base, match), split);
+        else skipped.push({ path: match, reason: "not a dataset file (*.jsonl, *.json)" });
+      }
+      continue;
+    }
     try {
-      await lstat(input);
-      const info = await stat(input);
-      if (info.isDirectory()) await walk(input, input);
-      else if (info.isFile()) await addFile(input, basename(input));
-      else skipped.push({ path: input, reason: "not a regular file or directory" });
+      const info = await stat(target);
+      if (info.isDirectory()) await walk(target, target, split);
+      else if (info.isFile()) await addFile(target, basename(target), split);
+      else skipped.push({ path: target, reason: "not a regular file or directory" });
     } catch (error) {
       if (error instanceof FileSystemError) throw error;
-      throw FileSystemError.from(input, "read", error);
+      throw FileSystemError.from(target, "read", error);
     }
   }
+  // The same file reached twice is processed once: as itself rather than through a link, else where first found.
+  const keep = new Map<string, (typeof found)[number]>();
+  for (const candidate of found) {
+    const kept = keep.get(candidate.realPath);
+    if (kept === undefined || (kept.viaLink && !candidate.viaLink)) keep.set(candidate.realPath, candidate);
+  }
+  const files: DiscoveredFile[] = [];
+  for (const candidate of found) {
+    const { viaLink: _, ...file } = candidate;
+    if (keep.get(candidate.realPath) === candidate) files.push(file);
+    else skipped.push({ path: candidate.path, reason: "the same file was already listed" });
+  }
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files, skipped };
 }

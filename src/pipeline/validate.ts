@@ -6,7 +6,7 @@ import { LineFileWriter } from "../guard/line-writer.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
-export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onValidRecord" | "label"> {
+export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label"> {
   /** Write every issue of every file to this file, one JSON object per line, as found. */
   reportPath?: string;
   /** Write each file's valid records to this directory, under the file's path relative to its input. */
@@ -62,7 +62,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
           ...options,
           label: file.path,
           ...(report ? { onIssue: (issue) => report.writeLine(JSON.stringify(issue)) } : {}),
-          ...(out ? { onValidRecord: (raw) => out.writeLine(raw) } : {}),
+          ...(out ? { onRecord: (record) => record.valid && out.writeLine(record.raw) } : {}),
           onBatch: async () => {
             if (report?.wantsFlush) await report.flush();
             if (out?.wantsFlush) await out.flush();

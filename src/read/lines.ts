@@ -148,6 +148,15 @@ export async function* readLineBatches(
   }
 }
 
+/** Whether a line holds only JSON whitespace (space, tab, CR, LF), or nothing: a blank line, not a record. */
+export function isBlankLine(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) return false;
+  }
+  return true;
+}
+
 /** Splits a byte stream into lines, one at a time. See `readLineBatches` for the batched form. */
 export async function* readLines(
   source: AsyncIterable<Uint8Array>,

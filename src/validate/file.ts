@@ -39,13 +39,33 @@ export interface ValidateOptions {
   /** Awaited after each batch of lines: where `onIssue`'s consumer applies backpressure. */
   onBatch?: () => Promise<void>;
   /**
-   * Called with each valid record, in order: its bytes as read (no line terminator), or for a `.json` array
-   * element its JSON text. For writing the valid records out (`--write-valid`, the size guard).
+   * Called with every record (not blank lines), in order, once its validation is done: for writing records out
+   * (`--write-valid`, the size guard). `raw` is only valid during the call (it may view a read buffer).
    */
-  onValidRecord?: (raw: Uint8Array | string, line: number) => void;
+  onRecord?: (record: RecordEvent) => void;
+  /** Called with the file's bytes as read, in order (for hashing the source in the same pass). `validateFile` only. */
+  onChunk?: (bytes: Uint8Array) => void;
+  /** A duplicate table shared across files (one split's), instead of one per file; implies `duplicates`. */
+  digests?: DigestSet;
+  /** Records longer than this many bytes (terminator included) are E_RECORD_TOO_LARGE: no upload can hold them. */
+  maxRecordBytes?: number;
   /** The file name used in issues (default: the path, or `"<input>"` for `validateLines`). */
   label?: string;
   signal?: AbortSignal;
+}
+
+/** A record as the validation pass leaves it. */
+export interface RecordEvent {
+  line: number;
+  /** The record's bytes as read, without terminator; a `.json` element's JSON text; empty for a too-long line. */
+  raw: Uint8Array | string;
+  /** The line terminator as read (`"\n"`, `"\r\n"`, or `""` for a last line without one). */
+  terminator: string;
+  valid: boolean;
+  /** Identical to an earlier record (only when duplicates are looked for). */
+  duplicate: boolean;
+  /** The distinct error codes of an invalid record. */
+  errorCodes: readonly IssueCode[];
 }
 
 /** An issue inside a file report (the file is the report's `path`). */
@@ -113,10 +133,10 @@ class FileValidation {
     readonly format: FormatId,
     private readonly maxIssues: number,
     private readonly onIssue: ((issue: Issue) => void) | undefined,
-    duplicates: boolean,
-    private readonly onValid: ((raw: Uint8Array | string, line: number) => void) | undefined,
+    digests: DigestSet | undefined,
+    private readonly onRecord: ((record: RecordEvent) => void) | undefined,
   ) {
-    this.digests = duplicates ? new DigestSet() : undefined;
+    this.digests = digests;
   }
 
   issue(line: number, code: IssueCode, path: string, message: string): void {
@@ -140,22 +160,27 @@ class FileValidation {
     if (line.terminator === "") this.issue(line.number, "W_NO_FINAL_NEWLINE", "", "the last line has no final \\n (accepted)");
   }
 
-  outcome(number: number, outcome: LineOutcome, raw: () => Uint8Array | string): void {
+  outcome(number: number, outcome: LineOutcome, raw: () => Uint8Array | string, terminator: string): void {
     if (outcome.issues) for (const d of outcome.issues) this.issue(number, d.code, d.path, d.message);
     if (!outcome.record) {
       this.blankLines++;
       return;
     }
     this.records++;
+    let duplicate = false;
     if (outcome.errors > 0) {
       this.invalid++;
-      return;
+    } else {
+      if (outcome.digest && this.digests && !this.digests.add(outcome.digest)) {
+        duplicate = true;
+        this.issue(number, "W_DUPLICATE", "", "the record is identical to an earlier record");
+      }
+      this.valid++;
     }
-    if (outcome.digest && this.digests && !this.digests.add(outcome.digest)) {
-      this.issue(number, "W_DUPLICATE", "", "the record is identical to an earlier record of this file");
+    if (this.onRecord) {
+      const errorCodes = outcome.errors > 0 ? [...new Set(outcome.issues!.filter((d) => ISSUE_CODES[d.code].severity === "error").map((d) => d.code))] : [];
+      this.onRecord({ line: number, raw: raw(), terminator, valid: outcome.errors === 0, duplicate, errorCodes });
     }
-    this.valid++;
-    this.onValid?.(raw(), number);
   }
 
   /** Set when the file's structure could not be read (E_JSON_ARRAY): "no records" would only repeat it. */
@@ -191,6 +216,12 @@ class FileValidation {
   }
 }
 
+/** Adds E_RECORD_TOO_LARGE to a line's outcome. */
+function withRecordTooLarge(outcome: LineOutcome, size: number, limit: number): LineOutcome {
+  const issue = { code: "E_RECORD_TOO_LARGE" as const, path: "", message: `the record is ${size} bytes; no file of at most ${limit} bytes can hold it` };
+  return { ...outcome, errors: outcome.errors + 1, issues: [...(outcome.issues ?? []), issue], digest: undefined };
+}
+
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
@@ -210,18 +241,25 @@ async function validateEntries(
   const schemas = schemaRegistry();
   const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
   const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
-  const duplicates = options.duplicates ?? false;
+  const digests = options.digests ?? (options.duplicates ? new DigestSet() : undefined);
+  const duplicates = digests !== undefined;
+  const maxRecordBytes = options.maxRecordBytes;
   const stats = emptyStats();
   let validation: FileValidation | undefined;
   const start = (format: FormatId): FileValidation =>
-    new FileValidation(file, format, maxIssues, options.onIssue, duplicates, options.onValidRecord);
+    new FileValidation(file, format, maxIssues, options.onIssue, digests, options.onRecord);
 
   const process = (v: FileValidation, entry: Entry): void => {
     const line = entry.line;
     if (line) v.lineFlags(line);
     const parsed = entry.parsed ?? parseLine(line!, maxLineBytes);
-    const outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
-    v.outcome(entry.number, outcome, () => (line ? line.bytes : JSON.stringify((parsed as { value: unknown }).value)));
+    let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
+    const raw = (): Uint8Array | string => (line ? line.bytes : JSON.stringify((parsed as { value: unknown }).value));
+    if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
+      const size = line ? line.length + 1 : Buffer.byteLength(raw() as string) + 1;
+      if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
+    }
+    v.outcome(entry.number, outcome, raw, line ? line.terminator : "\n");
   };
 
   const head: Entry[] = [];
@@ -262,6 +300,13 @@ async function validateEntries(
   return report;
 }
 
+async function* tap(chunks: AsyncIterable<Uint8Array>, see: (bytes: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    see(chunk);
+    yield chunk;
+  }
+}
+
 async function* lineEntries(lines: AsyncIterable<Line[]>): AsyncGenerator<Entry[]> {
   for await (const batch of lines) yield batch.map((line) => ({ number: line.number, line }));
 }
@@ -274,7 +319,9 @@ async function validateJsonArrayFile(path: string, bytes: number, options: Valid
   let elements = 0;
   async function* entries(): AsyncGenerator<Entry[]> {
     let batch: Entry[] = [];
-    for await (const item of readJsonArray(readFileChunks(path, options.signal ? { signal: options.signal } : {}))) {
+    let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+    if (options.onChunk) chunks = tap(chunks, options.onChunk);
+    for await (const item of readJsonArray(chunks)) {
       if (item.kind === "error") {
         failure = item.message;
         break;
@@ -317,7 +364,8 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
     throw FileSystemError.from(path, "read", error);
   }
   if (path.toLowerCase().endsWith(".json")) return validateJsonArrayFile(path, size, options);
-  const chunks = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+  let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+  if (options.onChunk) chunks = tap(chunks, options.onChunk);
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   return validateEntries(lineEntries(readLineBatches(chunks, { maxLineBytes })), options.label ?? path, options);
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { hash } from "node:crypto";
-import type { Line } from "../read/lines.js";
+import { isBlankLine, type Line } from "../read/lines.js";
 import type { FormatId } from "../types.js";
 import { describeType, Findings, type IssueDraft, isObject } from "./findings.js";
 import { describeJsonError } from "./json-error.js";
@@ -34,15 +34,6 @@ export interface LineOutcome {
 const BLANK: LineOutcome = Object.freeze({ record: false, errors: 0, issues: undefined, digest: undefined });
 /** The outcome of most lines: shared, so a clean record allocates no outcome. */
 const CLEAN: LineOutcome = Object.freeze({ record: true, errors: 0, issues: undefined, digest: undefined });
-
-/** Whether every byte is a JSON whitespace byte (space, tab, CR, LF); true for an empty line. */
-function isBlank(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) return false;
-  }
-  return true;
-}
 
 /** Byte index of the first invalid UTF-8 sequence (only called once a line is known to be invalid). */
 export function firstInvalidUtf8(bytes: Uint8Array): number {
@@ -87,7 +78,7 @@ export function parseLine(line: Line, maxLineBytes: number): ParsedLine {
     };
   }
   const bytes = line.bytes;
-  if (isBlank(bytes)) {
+  if (isBlankLine(bytes)) {
     return { kind: "blank", issues: [{ code: "W_BLANK_LINE", path: "", message: "blank line (skipped)" }] };
   }
   if (!isUtf8(bytes)) {

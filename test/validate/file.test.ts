@@ -120,7 +120,7 @@ describe("validateFile", () => {
     const weird = '{"messages":[{"role":"user","content":"caf\\u00e9"} , {"role":"assistant","content":"ok"}]}';
     await writeFile(path, `${good(1)}\nbad\n${weird}\n`);
     const kept: string[] = [];
-    await validateFile(path, { onValidRecord: (raw) => kept.push(Buffer.from(raw as Uint8Array).toString("utf8")) });
+    await validateFile(path, { onRecord: (r) => r.valid && kept.push(Buffer.from(r.raw as Uint8Array).toString("utf8")) });
     expect(kept).toEqual([good(1), weird]);
   });
 

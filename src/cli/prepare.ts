@@ -1,0 +1,141 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { DiscoverInput } from "../discover/discover.js";
+import { formatBytes } from "../guard/size.js";
+import { type Plan, prepare, type PrepareOptions, type SourcePlan } from "../pipeline/prepare.js";
+import { FORMATS, type FormatId } from "../types.js";
+import type { Io } from "./io.js";
+import { byteSize, positiveInt } from "./options.js";
+import { printFile } from "./print.js";
+
+interface PrepareFlags {
+  out: string;
+  provider: "mistral" | "openai";
+  maxFileBytes?: number;
+  split: boolean;
+  skipInvalid?: boolean;
+  maxInvalidFraction?: number;
+  dedupe?: boolean;
+  validationSplit?: number;
+  seed?: number;
+  format: FormatId | "auto";
+  train: string[];
+  validation: string[];
+  json?: boolean;
+  report?: string;
+  maxIssues?: number;
+  maxLineBytes?: number;
+}
+
+/** commander argument parser: a fraction from 0 to 1. */
+export function fractionArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError("Expected a number from 0 to 1, such as 0.05.");
+  return n;
+}
+
+function integerArg(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("Expected an integer.");
+  return n;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Flags shared by every command that discovers, validates and guards files (prepare, upload, run). */
+export function addGuardOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--provider <provider>", "whose limits and formats apply").choices(["mistral", "openai"]).default("mistral"))
+    .option("--max-file-bytes <size>", "largest file to upload (default: 512 MB less a 1 MB margin = 511000000; units: 100MB, 64MiB)", byteSize)
+    .option("--no-split", "do not shard files over the limit; report them as E_FILE_TOO_LARGE")
+    .option("--skip-invalid", "leave invalid records out instead of refusing the file")
+    .option("--max-invalid-fraction <f>", "with --skip-invalid, refuse a file with more invalid records than this (default 0.05)", fractionArg)
+    .option("--dedupe", "drop records identical (after JSON normalisation) to an earlier record of the same split")
+    .option("--validation-split <f>", "when no validation file is given, carve this fraction of training records out as one", fractionArg)
+    .option("--seed <n>", "seed of --validation-split (default 0)", integerArg)
+    .addOption(new Option("--format <format>", "record format; auto detects it per file").choices(["auto", ...FORMATS]).default("auto"))
+    .option("--train <path>", "a file, directory or glob whose files are training data, whatever their names (repeatable)", collect, [])
+    .option("--validation <path>", "a file, directory or glob whose files are validation data (repeatable)", collect, [])
+    .option("--report <file>", "write every issue to FILE as NDJSON")
+    .option("--max-issues <n>", "issues kept as examples per code (default 20)", positiveInt)
+    .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize);
+}
+
+/** The paths to discover: positional ones (split from their names), then those given with --train / --validation. */
+export function guardInputs(paths: string[], flags: Pick<PrepareFlags, "train" | "validation">): DiscoverInput[] {
+  return [
+    ...paths.map((path) => ({ path })),
+    ...flags.train.map((path) => ({ path, split: "train" as const })),
+    ...flags.validation.map((path) => ({ path, split: "validation" as const })),
+  ];
+}
+
+/** The library options the guard flags stand for. */
+export function guardOptions(flags: Omit<PrepareFlags, "out" | "json" | "train" | "validation">): Omit<PrepareOptions, "outDir"> {
+  if (flags.seed !== undefined && flags.validationSplit === undefined) throw new InvalidArgumentError("--seed goes with --validation-split");
+  return {
+    provider: flags.provider,
+    split: flags.split,
+    format: flags.format,
+    skipInvalid: flags.skipInvalid ?? false,
+    dedupe: flags.dedupe ?? false,
+    ...(flags.maxFileBytes !== undefined ? { maxFileBytes: flags.maxFileBytes } : {}),
+    ...(flags.maxInvalidFraction !== undefined ? { maxInvalidFraction: flags.maxInvalidFraction } : {}),
+    ...(flags.validationSplit !== undefined ? { validationSplit: flags.validationSplit } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.report !== undefined ? { reportPath: flags.report } : {}),
+    ...(flags.maxIssues !== undefined ? { maxIssues: flags.maxIssues } : {}),
+    ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
+  };
+}
+
+/** `ftprep prepare <paths...> --out DIR` */
+export function prepareCommand(io: Io): Command {
+  const command = new Command("prepare")
+    .description("validate, then size-guard: print the plan of upload-ready files (originals, cleaned copies, shards)")
+    .argument("[paths...]", "files, directories or globs (split from file names: *train* → train; val*, eval*, dev* → validation)")
+    .requiredOption("--out <dir>", "where cleaned copies, conversions and shards are written")
+    .option("--json", "print the plan as one JSON document on stdout");
+  addGuardOptions(command).action(async (paths: string[], flags: PrepareFlags) => {
+    const inputs = guardInputs(paths, flags);
+    if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
+    const plan = await prepare(inputs, {
+      ...guardOptions(flags),
+      outDir: flags.out,
+      ...(flags.json ? {} : { onSource: (source: SourcePlan) => printSource(io, source, flags.maxIssues ?? 3) }),
+    });
+    if (flags.json) io.stdout(`${JSON.stringify(plan)}\n`);
+    else printPlan(io, plan);
+    io.exitCode = plan.failures.length > 0 ? 3 : plan.ok ? 0 : 1;
+  });
+  return command;
+}
+
+export function printSource(io: Io, source: SourcePlan, examples: number): void {
+  printFile(io, source.report, examples);
+  const d = source.dropped;
+  const left = [
+    d.invalid > 0 && source.status === "ready" ? `${d.invalid} invalid (${Object.entries(d.byCode).map(([c, n]) => `${c} ${n}`).join(", ")})` : "",
+    d.duplicates > 0 ? `${d.duplicates} duplicate(s)` : "",
+    d.carved > 0 ? `${d.carved} moved to the validation split` : "",
+  ].filter(Boolean);
+  if (left.length > 0) io.stderr(`  left out: ${left.join("; ")}\n`);
+  if (source.status !== "ready") io.stderr(`  not uploadable (${source.status}): ${source.reason}\n`);
+}
+
+export function printPlan(io: Io, plan: Plan): void {
+  for (const skip of plan.skipped) io.stderr(`skipped ${skip.path}: ${skip.reason}\n`);
+  for (const failure of plan.failures) io.stderr(`ftprep: ${failure.message}\n`);
+  for (const issue of plan.issues) io.stderr(`${issue.file}:${issue.line}: / ${issue.code} ${issue.message}\n`);
+  if (plan.files.length > 0) {
+    io.stderr(`\nplan: ${plan.files.length} file(s) to upload (limit ${plan.maxFileBytes} bytes per file)\n`);
+    io.stderr(`  ${"split".padEnd(10)} ${"kind".padEnd(16)} ${"records".padStart(9)} ${"bytes".padStart(10)}  sha256        path\n`);
+    for (const f of plan.files) {
+      const kind = f.parts > 1 ? `${f.kind} ${f.part}/${f.parts}` : f.kind;
+      io.stderr(
+        `  ${f.split.padEnd(10)} ${kind.padEnd(16)} ${String(f.records).padStart(9)} ${formatBytes(f.bytes).padStart(10)}  ${f.sha256.slice(0, 12)}  ${f.path}${f.reused ? " (kept from the last run)" : ""}\n`,
+      );
+    }
+  }
+  const notReady = plan.sources.filter((s) => s.status !== "ready").length;
+  io.stderr(plan.ok ? "ready to upload\n" : `not ready: ${notReady} source file(s) cannot be uploaded as they are${plan.failures.length ? `, ${plan.failures.length} could not be read` : ""}\n`);
+}

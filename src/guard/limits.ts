@@ -1,0 +1,27 @@
+/** Upload size limits, per provider, and the conservative defaults ftprep derives from them. */
+
+/** What a provider accepts as one file's size. */
+export type Provider = "mistral" | "openai";
+
+/**
+ * Both providers state "512 MB" per file. Read conservatively: MB = 10^6 bytes (512,000,000 is below 512 MiB).
+ * Mistral: Files API docs and FAQ; OpenAI: Files API reference (larger files go through the Uploads API).
+ */
+export const PROVIDER_FILE_LIMIT: Record<Provider, number> = {
+  mistral: 512_000_000,
+  openai: 512_000_000,
+};
+
+/**
+ * Kept free below the provider's limit: a multipart body adds a few hundred bytes of boundaries and headers around
+ * the file, and a provider may count the whole body. 1 MB is far more than that overhead, and costs nothing.
+ */
+export const MULTIPART_MARGIN = 1_000_000;
+
+/** The default largest file ftprep prepares for a provider: its limit less the margin (511,000,000 bytes). */
+export function defaultMaxFileBytes(provider: Provider): number {
+  return PROVIDER_FILE_LIMIT[provider] - MULTIPART_MARGIN;
+}
+
+/** Mistral's docs advise validation files of at most 1 MB (about 5% of the training data). */
+export const MISTRAL_VALIDATION_ADVICE_BYTES = 1_000_000;

@@ -1,0 +1,405 @@
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import { type DiscoverInput, discoverFiles, type DiscoveredFile, type SkippedPath, type Split } from "../discover/discover.js";
+import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
+import { copyRecords } from "../guard/copy.js";
+import { defaultMaxFileBytes, MISTRAL_VALIDATION_ADVICE_BYTES, type Provider } from "../guard/limits.js";
+import { LineFileWriter } from "../guard/line-writer.js";
+import { LineSet } from "../guard/line-set.js";
+import { ShardWriter, type WrittenFile } from "../guard/shard-writer.js";
+import { DEFAULT_MAX_LINE_BYTES } from "../read/lines.js";
+import type { FormatId, Issue } from "../types.js";
+import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
+import { DigestSet } from "../validate/digest-set.js";
+import { type FileReport, type RecordEvent, validateFile } from "../validate/file.js";
+import type { FileFailure } from "./validate.js";
+
+/** Options of `prepare` (`ftprep prepare`). */
+export interface PrepareOptions {
+  /** Where cleaned files, converted files and shards are written (a clean file small enough stays where it is). */
+  outDir: string;
+  /** Whose limits apply (default mistral). */
+  provider?: Provider;
+  /** Largest file to upload, in bytes (default: the provider's 512 MB limit less a 1 MB margin = 511,000,000). */
+  maxFileBytes?: number;
+  /** Split files over the limit into shards (default true); when false they are E_FILE_TOO_LARGE. */
+  split?: boolean;
+  /** Leave invalid records out instead of refusing the file. */
+  skipInvalid?: boolean;
+  /** With `skipInvalid`: refuse a file when more than this fraction of its records are invalid (default 0.05). */
+  maxInvalidFraction?: number;
+  /** Drop records identical (after JSON normalisation) to an earlier record of the same split. */
+  dedupe?: boolean;
+  /** When no validation file is given: carve this fraction of the training records out as a validation set. */
+  validationSplit?: number;
+  /** Seed of the validation split (default 0): the same seed, files and records give the same split. */
+  seed?: number;
+  format?: FormatId | "auto";
+  maxIssues?: number;
+  maxLineBytes?: number;
+  /** Write every issue as NDJSON to this file. */
+  reportPath?: string;
+  /** Called as each source file's plan is ready. */
+  onSource?: (source: SourcePlan) => void;
+  signal?: AbortSignal;
+}
+
+/** What a planned upload file is. */
+export type OutputKind = "original" | "cleaned" | "converted" | "shard" | "validation-split";
+
+/** One file to upload. */
+export interface PlannedFile {
+  path: string;
+  /** The source file it comes from (undefined for the carved validation split, which takes from every training file). */
+  source: string | undefined;
+  split: Split;
+  kind: OutputKind;
+  part: number;
+  parts: number;
+  records: number;
+  bytes: number;
+  sha256: string;
+  /** An identical file from an earlier run was kept, not rewritten. */
+  reused: boolean;
+}
+
+/** Why a source file yields nothing to upload, when it does not. */
+export type SourceStatus = "ready" | "invalid" | "refused" | "too-large";
+
+/** One source file: its validation, what was left out and why, and what it yields. */
+export interface SourcePlan {
+  path: string;
+  split: Split;
+  format: FormatId;
+  sha256: string;
+  bytes: number;
+  records: number;
+  valid: number;
+  invalid: number;
+  dropped: {
+    /** Invalid records left out (with `skipInvalid`), counted per error code (a record counts once per code it has). */
+    invalid: number;
+    byCode: Record<string, number>;
+    duplicates: number;
+    blankLines: number;
+    /** Records moved to the carved validation split. */
+    carved: number;
+  };
+  status: SourceStatus;
+  /** Why the file is not ready. */
+  reason?: string;
+  report: FileReport;
+  outputs: PlannedFile[];
+}
+
+/** The plan: what `ftprep prepare --json` prints and what the uploader consumes. */
+export interface Plan {
+  outDir: string;
+  provider: Provider;
+  maxFileBytes: number;
+  sources: SourcePlan[];
+  /** Every file to upload, in order. */
+  files: PlannedFile[];
+  /** Findings of the size guard (E_FILE_TOO_LARGE, W_VALIDATION_FILE_SIZE). */
+  issues: Issue[];
+  skipped: SkippedPath[];
+  failures: FileFailure[];
+  /** Every source is ready, nothing failed, and there is something to upload. */
+  ok: boolean;
+}
+
+const DEFAULT_MAX_INVALID_FRACTION = 0.05;
+
+/** Deterministic per-record draw for the validation split: a 32-bit mix of (seed, file, line) → [0, 1). */
+export function splitDraw(seed: number, file: string, line: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  const text = `${file}\u0000${line}`;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  // murmur3's finaliser: neighbouring lines land far apart.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}
+
+function fraction(name: string, value: number | undefined, fallback: number, inclusive: boolean): number {
+  if (value === undefined) return fallback;
+  const ok = Number.isFinite(value) && value >= 0 && (inclusive ? value <= 1 : value > 0 && value < 1);
+  if (!ok) throw new ConfigError(`Expected \`${name}\` to be a number ${inclusive ? "from 0 to 1" : "between 0 and 1"}, got ${String(value)}`);
+  return value;
+}
+
+function fileIssue(file: string, code: IssueCode, message: string): Issue {
+  return { code, severity: ISSUE_CODES[code].severity, file, line: 0, path: "", message };
+}
+
+/** Adds a guard finding about a source to its report, so the report's counts stay complete. */
+function addToReport(report: FileReport, issue: Issue): void {
+  report.issues.push({ line: issue.line, code: issue.code, severity: issue.severity, path: issue.path, message: issue.message });
+  report.counts[issue.code] = (report.counts[issue.code] ?? 0) + 1;
+  if (issue.severity === "error") report.errors++;
+  else report.warnings++;
+}
+
+/**
+ * Turns dataset paths into upload-ready files: discovers them, validates each in one pass that also hashes it
+ * and writes its shards when it must be split, and decides what to upload — the original when it is clean and
+ * small enough, else a cleaned copy, a conversion of a `.json` array, or shards of at most `maxFileBytes`.
+ * Returns the plan; nothing is uploaded.
+ */
+export async function prepare(paths: readonly (string | DiscoverInput)[], options: PrepareOptions): Promise<Plan> {
+  const provider = options.provider ?? "mistral";
+  const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(provider);
+  if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 2) throw new ConfigError(`Expected \`maxFileBytes\` to be a whole number of bytes, got ${String(maxFileBytes)}`);
+  const splitting = options.split ?? true;
+  const skipInvalid = options.skipInvalid ?? false;
+  const maxInvalidFraction = fraction("maxInvalidFraction", options.maxInvalidFraction, DEFAULT_MAX_INVALID_FRACTION, true);
+  const validationSplit = options.validationSplit === undefined ? undefined : fraction("validationSplit", options.validationSplit, 0, false);
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new ConfigError(`Expected \`seed\` to be an integer, got ${String(seed)}`);
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+
+  const { files, skipped } = await discoverFiles(paths);
+  if (files.length === 0) throw new ConfigError(`no dataset files (*.jsonl, *.json) found in ${paths.map((p) => (typeof p === "string" ? p : p.path)).join(", ")}`);
+  const carving = validationSplit !== undefined && !files.some((f) => f.split === "validation");
+
+  const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], skipped, failures: [], ok: true };
+  const outputs = new Map<string, string>(); // output base path → source, to refuse two sources writing one file
+  const digests = new Map<Split, DigestSet>();
+  const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
+  let carved: ShardWriter | undefined;
+  const carvedFrom: string[] = [];
+  let carvedSpoiled: string | undefined;
+
+  try {
+    for (const file of files) {
+      const outBase = join(options.outDir, dirname(file.relative), basename(file.relative, extname(file.relative)));
+      const other = outputs.get(outBase);
+      if (other !== undefined) throw new ConfigError(`${file.path} and ${other} would both be written to ${outBase}.jsonl; rename one of them`);
+      outputs.set(outBase, file.path);
+      const carveHere = carving && file.split === "train";
+      if (carveHere) carved ??= new ShardWriter({ dir: options.outDir, name: "validation-split", maxBytes: maxFileBytes });
+      let dedupe: DigestSet | undefined;
+      if (options.dedupe) {
+        dedupe = digests.get(file.split) ?? new DigestSet();
+        digests.set(file.split, dedupe);
+      }
+      try {
+        const source = await prepareFile(file, outBase, {
+          maxFileBytes,
+          splitting,
+          skipInvalid,
+          maxInvalidFraction,
+          maxLineBytes,
+          seed,
+          carving: carveHere ? { writer: carved!, fraction: validationSplit! } : undefined,
+          digests: dedupe,
+          report,
+          options,
+        });
+        if (carveHere) {
+          carvedFrom.push(file.path);
+          if (source.status !== "ready") carvedSpoiled ??= file.path;
+        }
+        plan.sources.push(source);
+        plan.files.push(...source.outputs);
+        if (source.status !== "ready") plan.ok = false;
+        for (const issue of source.report.issues) if (issue.code === "E_FILE_TOO_LARGE") plan.issues.push({ ...issue, file: file.path });
+        options.onSource?.(source);
+      } catch (error) {
+        if (error instanceof ConfigError || !(error instanceof FtprepError)) throw error;
+        plan.failures.push({ path: file.path, code: error.code, message: error.message });
+        plan.ok = false;
+        if (carveHere) carvedSpoiled ??= file.path;
+      }
+    }
+
+    if (carved) {
+      if (carvedSpoiled !== undefined) {
+        // A training file is not ready, so the plan fails; a split carved from part of the files would mislead.
+        await carved.abort();
+      } else {
+        for (const written of await carved.finish()) {
+          plan.files.push(planned(written, undefined, "validation", written.parts > 1 ? "shard" : "validation-split"));
+        }
+        if (carved.records === 0) {
+          plan.issues.push(fileIssue(join(options.outDir, "validation-split.jsonl"), "E_FILE_EMPTY", `the validation split of ${validationSplit} took no record from ${carvedFrom.length} training file(s)`));
+        }
+      }
+    }
+    if (provider === "mistral") {
+      for (const out of plan.files) {
+        if (out.split === "validation" && out.bytes > MISTRAL_VALIDATION_ADVICE_BYTES) {
+          plan.issues.push(fileIssue(out.path, "W_VALIDATION_FILE_SIZE", `the validation file is ${out.bytes} bytes; Mistral advises at most 1 MB (about 5% of the training data)`));
+        }
+      }
+    }
+    if (plan.issues.some((i) => i.severity === "error") || plan.files.length === 0) plan.ok = false;
+    for (const issue of plan.issues) report?.writeLine(JSON.stringify(issue));
+    await report?.close();
+  } catch (error) {
+    await carved?.abort();
+    await report?.abort();
+    throw error;
+  }
+  return plan;
+}
+
+function planned(written: WrittenFile, source: string | undefined, split: Split, kind: OutputKind): PlannedFile {
+  return {
+    path: written.path,
+    source,
+    split,
+    kind,
+    part: written.part,
+    parts: written.parts,
+    records: written.records,
+    bytes: written.bytes,
+    sha256: written.sha256,
+    reused: written.reused,
+  };
+}
+
+interface FileContext {
+  maxFileBytes: number;
+  splitting: boolean;
+  skipInvalid: boolean;
+  maxInvalidFraction: number;
+  maxLineBytes: number;
+  seed: number;
+  carving: { writer: ShardWriter; fraction: number } | undefined;
+  digests: DigestSet | undefined;
+  report: LineFileWriter | undefined;
+  options: PrepareOptions;
+}
+
+/** One source file through the validating pass, and the second pass when a cleaned copy turns out to be needed. */
+async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileContext): Promise<SourcePlan> {
+  let size: number;
+  try {
+    size = (await stat(file.path)).size;
+  } catch (error) {
+    throw FileSystemError.from(file.path, "read", error);
+  }
+  const isJsonArray = file.path.toLowerCase().endsWith(".json");
+  const tooBig = size > ctx.maxFileBytes;
+  // Written during the validating pass when the output is certain to differ from the source: a conversion,
+  // shards, or a training file that gives records to the validation split.
+  const writeInPass = isJsonArray || (tooBig && ctx.splitting) || ctx.carving !== undefined;
+  const outDir = dirname(outBase);
+  const name = basename(outBase);
+  let writer: ShardWriter | undefined = writeInPass ? new ShardWriter({ dir: outDir, name, maxBytes: ctx.maxFileBytes, expectedBytes: size }) : undefined;
+  const hash = createHash("sha256");
+  const drop = new LineSet();
+  const dropped: SourcePlan["dropped"] = { invalid: 0, byCode: {}, duplicates: 0, blankLines: 0, carved: 0 };
+  let spoiled = false; // an invalid record without skipInvalid: nothing of this file will be uploaded
+  const carving = ctx.carving;
+
+  const onRecord = (r: RecordEvent): void => {
+    if (!r.valid) {
+      dropped.invalid++;
+      for (const code of r.errorCodes) dropped.byCode[code] = (dropped.byCode[code] ?? 0) + 1;
+      drop.add(r.line);
+      if (!ctx.skipInvalid) spoiled = true;
+      return;
+    }
+    if (ctx.digests && r.duplicate) {
+      dropped.duplicates++;
+      drop.add(r.line);
+      return;
+    }
+    if (spoiled) return;
+    if (carving && splitDraw(ctx.seed, file.relative, r.line) < carving.fraction) {
+      dropped.carved++;
+      carving.writer.write(r.raw, r.terminator);
+      return;
+    }
+    writer?.write(r.raw, r.terminator);
+  };
+
+  let report: FileReport;
+  try {
+    report = await validateFile(file.path, {
+      label: file.path,
+      ...(ctx.options.format !== undefined ? { format: ctx.options.format } : {}),
+      ...(ctx.options.maxIssues !== undefined ? { maxIssues: ctx.options.maxIssues } : {}),
+      maxLineBytes: ctx.maxLineBytes,
+      ...(ctx.splitting ? { maxRecordBytes: ctx.maxFileBytes } : {}),
+      ...(ctx.digests ? { digests: ctx.digests } : {}),
+      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+      ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(JSON.stringify(issue)) } : {}),
+      onChunk: (bytes) => hash.update(bytes),
+      onRecord,
+      onBatch: async () => {
+        if (ctx.report?.wantsFlush) await ctx.report.flush();
+        if (writer?.wantsFlush) await writer.flush();
+        if (carving?.writer.wantsFlush) await carving.writer.flush();
+      },
+    });
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  }
+  dropped.blankLines = report.blankLines;
+
+  const source: SourcePlan = {
+    path: file.path,
+    split: file.split,
+    format: report.format,
+    sha256: hash.digest("hex"),
+    bytes: size,
+    records: report.records,
+    valid: report.valid,
+    invalid: report.invalid,
+    dropped,
+    status: "ready",
+    report,
+    outputs: [],
+  };
+  const fileErrors = report.issues.filter((i) => i.line === 0 && i.severity === "error").map((i) => i.code);
+  if (tooBig && !ctx.splitting) {
+    const issue = fileIssue(file.path, "E_FILE_TOO_LARGE", `the file is ${size} bytes, over the limit of ${ctx.maxFileBytes}, and splitting is off`);
+    addToReport(report, issue);
+    source.status = "too-large";
+    source.reason = issue.message;
+  } else if (fileErrors.length > 0) {
+    source.status = "invalid";
+    source.reason = `the file has ${[...new Set(fileErrors)].join(", ")}`;
+  } else if (report.invalid > 0 && !ctx.skipInvalid) {
+    source.status = "invalid";
+    source.reason = `${report.invalid} of ${report.records} records are invalid; fix them, or leave them out with --skip-invalid`;
+  } else if (report.invalid > 0 && report.invalid / report.records > ctx.maxInvalidFraction) {
+    source.status = "refused";
+    const pct = ((100 * report.invalid) / report.records).toFixed(1);
+    source.reason = `${report.invalid} of ${report.records} records (${pct}%) are invalid, more than --max-invalid-fraction ${ctx.maxInvalidFraction} allows; fix the file or raise the fraction`;
+  }
+  if (source.status !== "ready") {
+    await writer?.abort();
+    return source;
+  }
+
+  const needsCleaning = drop.size > 0 || report.blankLines > 0 || (report.counts.W_BOM ?? 0) > 0;
+  if (!writer && needsCleaning) {
+    // The second read: only now is it known that this file, small enough to go as it is, must be cleaned first.
+    writer = new ShardWriter({ dir: outDir, name, maxBytes: ctx.maxFileBytes, expectedBytes: size });
+    try {
+      await copyRecords(file.path, drop, writer, { maxLineBytes: ctx.maxLineBytes, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+  }
+  if (writer) {
+    const written = await writer.finish();
+    const kind: OutputKind = written.length > 1 ? "shard" : isJsonArray ? "converted" : "cleaned";
+    source.outputs = written.map((w) => planned(w, file.path, file.split, kind));
+  } else {
+    source.outputs = [
+      { path: file.path, source: file.path, split: file.split, kind: "original", part: 1, parts: 1, records: report.records, bytes: size, sha256: source.sha256, reused: false },
+    ];
+  }
+  return source;
+}
