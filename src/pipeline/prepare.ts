@@ -48,20 +48,12 @@ export interface PrepareOptions {
 /** What a planned upload file is. */
 export type OutputKind = "original" | "cleaned" | "converted" | "shard" | "validation-split";
 
-/** One file to upload. */
-export interface PlannedFile {
-  path: string;
+/** One file to upload: a written file (or the untouched original) with where it comes from and what it is. */
+export interface PlannedFile extends WrittenFile {
   /** The source file it comes from (undefined for the carved validation split, which takes from every training file). */
   source: string | undefined;
   split: Split;
   kind: OutputKind;
-  part: number;
-  parts: number;
-  records: number;
-  bytes: number;
-  sha256: string;
-  /** An identical file from an earlier run was kept, not rewritten. */
-  reused: boolean;
 }
 
 /** Why a source file yields nothing to upload, when it does not. */
@@ -249,18 +241,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
 }
 
 function planned(written: WrittenFile, source: string | undefined, split: Split, kind: OutputKind): PlannedFile {
-  return {
-    path: written.path,
-    source,
-    split,
-    kind,
-    part: written.part,
-    parts: written.parts,
-    records: written.records,
-    bytes: written.bytes,
-    sha256: written.sha256,
-    reused: written.reused,
-  };
+  return { ...written, source, split, kind };
 }
 
 interface FileContext {

@@ -1,22 +1,16 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { useTempDir } from "../helpers/temp.js";
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, "..", "..");
 const fixture = (p: string) => join(repo, "fixtures", p);
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "ftprep-cli-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir("cli", "all");
 
 describe("ftprep validate", () => {
   it("exits 0 on a valid dataset directory and prints a summary per file on stderr", async () => {
@@ -49,7 +43,7 @@ describe("ftprep validate", () => {
   });
 
   it("keeps --max-issues examples per code but counts every issue", async () => {
-    const path = join(dir, "many.jsonl");
+    const path = join(tmp(), "many.jsonl");
     await writeFile(path, "nope\n".repeat(50));
     const { stdout } = await runCli("validate", "--json", "--max-issues", "3", path);
     const file = JSON.parse(stdout).files[0];
@@ -58,8 +52,8 @@ describe("ftprep validate", () => {
   });
 
   it("streams every issue to --report as NDJSON", async () => {
-    const report = join(dir, "report.ndjson");
-    const path = join(dir, "many2.jsonl");
+    const report = join(tmp(), "report.ndjson");
+    const path = join(tmp(), "many2.jsonl");
     await writeFile(path, "nope\n[]\n".repeat(40));
     const { code } = await runCli("validate", "--max-issues", "1", "--report", report, path);
     expect(code).toBe(1);
@@ -69,10 +63,10 @@ describe("ftprep validate", () => {
   });
 
   it("writes the valid records byte for byte with --write-valid and counts the dropped ones", async () => {
-    const out = join(dir, "out");
+    const out = join(tmp(), "out");
     const good = '{"messages": [{"role":"user","content":"q"},  {"role":"assistant","content":"a"}]}';
-    await writeFile(join(dir, "in.jsonl"), `${good}\r\nbad\n\n${good.replace("q", "r")}`);
-    const { code, stderr } = await runCli("validate", "--write-valid", out, join(dir, "in.jsonl"));
+    await writeFile(join(tmp(), "in.jsonl"), `${good}\r\nbad\n\n${good.replace("q", "r")}`);
+    const { code, stderr } = await runCli("validate", "--write-valid", out, join(tmp(), "in.jsonl"));
     expect(code).toBe(1);
     // The records' bytes as read; every line ends with "\n" (CRLF normalised, blank lines and bad records left out).
     expect(await readFile(join(out, "in.jsonl"), "utf8")).toBe(`${good}\n${good.replace("q", "r")}\n`);
@@ -81,9 +75,9 @@ describe("ftprep validate", () => {
   });
 
   it("refuses to let --write-valid overwrite its input", async () => {
-    const path = join(dir, "self.jsonl");
+    const path = join(tmp(), "self.jsonl");
     await writeFile(path, '{"text":"x"}\n');
-    const { code, stderr } = await runCli("validate", "--write-valid", dir, path);
+    const { code, stderr } = await runCli("validate", "--write-valid", tmp(), path);
     expect(code).toBe(2);
     expect(stderr).toContain("would overwrite its input");
     expect(await readFile(path, "utf8")).toBe('{"text":"x"}\n');
@@ -94,16 +88,16 @@ describe("ftprep validate", () => {
     expect((await runCli("validate", "--max-issues", "0", fixture("valid"))).code).toBe(2);
     expect((await runCli("validate")).code).toBe(2);
     expect((await runCli("frobnicate")).code).toBe(2);
-    const empty = await mkdtemp(join(dir, "empty-"));
+    const empty = await mkdtemp(join(tmp(), "empty-"));
     const none = await runCli("validate", empty);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("no dataset files");
   });
 
   it("exits 3 with one line, no stack trace, when a path cannot be read", async () => {
-    const { code, stderr } = await runCli("validate", join(dir, "missing.jsonl"));
+    const { code, stderr } = await runCli("validate", join(tmp(), "missing.jsonl"));
     expect(code).toBe(3);
-    expect(stderr.trim().split("\n")).toEqual([`ftprep: cannot read ${join(dir, "missing.jsonl")}: no such file or directory (ENOENT)`]);
+    expect(stderr.trim().split("\n")).toEqual([`ftprep: cannot read ${join(tmp(), "missing.jsonl")}: no such file or directory (ENOENT)`]);
   });
 
   it("runs as the installed bin", async () => {

@@ -1,19 +1,13 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readdir, readFile } from "node:fs/promises";
+
+import { describe, expect, it } from "vitest";
 import { LineSet } from "../../src/guard/line-set.js";
 import { ShardWriter, shardName } from "../../src/guard/shard-writer.js";
 import { parseByteSize } from "../../src/guard/size.js";
+import { useTempDir } from "../helpers/temp.js";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "ftprep-shards-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir("shards");
 
 describe("ShardWriter", () => {
   it("names parts NAME.part-0001-of-0003.jsonl, a single part NAME.jsonl", () => {
@@ -22,7 +16,7 @@ describe("ShardWriter", () => {
   });
 
   it("keeps each record's bytes and line ending, ends a last line with \\n, and never exceeds the limit", async () => {
-    const writer = new ShardWriter({ dir, name: "d", maxBytes: 20 });
+    const writer = new ShardWriter({ dir: tmp(), name: "d", maxBytes: 20 });
     writer.write(Buffer.from("aaaaaaa"), "\r\n"); // 9
     writer.write("bbbbbbbbb", "\n"); // 10 → 19
     writer.write("cc", ""); // 3 → new part
@@ -37,7 +31,7 @@ describe("ShardWriter", () => {
   });
 
   it("writes records larger than its buffer, and many flushes, without changing a byte", async () => {
-    const writer = new ShardWriter({ dir, name: "big", maxBytes: 8 << 20 });
+    const writer = new ShardWriter({ dir: tmp(), name: "big", maxBytes: 8 << 20 });
     const big = "x".repeat(3 << 20);
     const expected: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -53,16 +47,16 @@ describe("ShardWriter", () => {
   });
 
   it("refuses a record that cannot fit", () => {
-    const writer = new ShardWriter({ dir, name: "d", maxBytes: 10 });
+    const writer = new ShardWriter({ dir: tmp(), name: "d", maxBytes: 10 });
     expect(() => writer.write("0123456789", "\n")).toThrow(RangeError);
   });
 
   it("leaves nothing behind when aborted", async () => {
-    const writer = new ShardWriter({ dir, name: "d", maxBytes: 100 });
+    const writer = new ShardWriter({ dir: tmp(), name: "d", maxBytes: 100 });
     writer.write("abc", "\n");
     await writer.flush();
     await writer.abort();
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(tmp())).toEqual([]);
   });
 });
 

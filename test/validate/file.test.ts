@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FileSystemError } from "../../src/errors.js";
 import { readLines } from "../../src/read/lines.js";
 import { DigestSet } from "../../src/validate/digest-set.js";
@@ -11,16 +10,11 @@ import { schemaRegistry } from "../../src/validate/schema-registry.js";
 import { emptyStats } from "../../src/validate/stats.js";
 import type { Issue } from "../../src/types.js";
 import { chunked, collect, seeded } from "../helpers/sources.js";
+import { useTempDir } from "../helpers/temp.js";
 
 const good = (i: number) => JSON.stringify({ messages: [{ role: "user", content: `question ${i}` }, { role: "assistant", content: `answer ${i}` }] });
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "ftprep-validate-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir("validate", "all");
 
 describe("validateLines", () => {
   it("completes 100,000 bad lines with exact counts and bounded examples", async () => {
@@ -83,7 +77,7 @@ describe("validateLines", () => {
 
 describe("validateFile", () => {
   it("reports line-level warnings: BOM, CRLF once, missing final newline, blank lines", async () => {
-    const path = join(dir, "warnings.jsonl");
+    const path = join(tmp(), "warnings.jsonl");
     await writeFile(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${good(1)}\r\n${good(2)}\r\n\n${good(3)}`)]));
     const report = await validateFile(path);
     expect(report.issues.map((i) => [i.line, i.code])).toEqual([
@@ -98,7 +92,7 @@ describe("validateFile", () => {
   });
 
   it("validates a .json array element by element, its index + 1 as the line", async () => {
-    const path = join(dir, "array.json");
+    const path = join(tmp(), "array.json");
     await writeFile(path, JSON.stringify([JSON.parse(good(1)), 42, { messages: [] }], null, 2));
     const report = await validateFile(path);
     expect(report.issues.map((i) => [i.line, i.code])).toEqual([
@@ -109,14 +103,14 @@ describe("validateFile", () => {
   });
 
   it("reports a .json file that is not an array", async () => {
-    const path = join(dir, "object.json");
+    const path = join(tmp(), "object.json");
     await writeFile(path, '{"messages": []}');
     const report = await validateFile(path);
     expect(report.counts).toEqual({ E_JSON_ARRAY: 1 });
   });
 
   it("hands over valid records byte for byte", async () => {
-    const path = join(dir, "mixed.jsonl");
+    const path = join(tmp(), "mixed.jsonl");
     const weird = '{"messages":[{"role":"user","content":"caf\\u00e9"} , {"role":"assistant","content":"ok"}]}';
     await writeFile(path, `${good(1)}\nbad\n${weird}\n`);
     const kept: string[] = [];
@@ -125,7 +119,7 @@ describe("validateFile", () => {
   });
 
   it("streams every issue in file order with the file name", async () => {
-    const path = join(dir, "stream.jsonl");
+    const path = join(tmp(), "stream.jsonl");
     await writeFile(path, `bad\n${good(1)}\n[]\n`);
     const seen: Issue[] = [];
     await validateFile(path, { onIssue: (issue) => seen.push(issue), label: "data/stream.jsonl" });
@@ -133,8 +127,8 @@ describe("validateFile", () => {
   });
 
   it("throws a FileSystemError for a missing file or a directory", async () => {
-    await expect(validateFile(join(dir, "missing.jsonl"))).rejects.toThrow(FileSystemError);
-    await expect(validateFile(dir)).rejects.toThrow(/is a directory/);
+    await expect(validateFile(join(tmp(), "missing.jsonl"))).rejects.toThrow(FileSystemError);
+    await expect(validateFile(tmp())).rejects.toThrow(/is a directory/);
   });
 });
 
