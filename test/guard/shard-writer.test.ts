@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-
 import { describe, expect, it } from "vitest";
 import { LineSet } from "../../src/guard/line-set.js";
 import { ShardWriter, shardName } from "../../src/guard/shard-writer.js";
