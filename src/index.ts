@@ -26,3 +26,5 @@ export { ShardWriter, shardName, SHARD_STATE_FILE, type WrittenFile, type ShardW
 export { PROVIDER_FILE_LIMIT, MULTIPART_MARGIN, defaultMaxFileBytes, type Provider } from "./guard/limits.js";
 export { parseByteSize, formatBytes } from "./guard/size.js";
 export { DigestSet } from "./validate/digest-set.js";
+export { startServer, DEFAULT_STORE, type ServerOptions, type RunningServer } from "./server/server.js";
+export type { Faults } from "./server/faults.js";

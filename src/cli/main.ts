@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, FtprepError } from "../errors.js";
 import { type Io, processIo } from "./io.js";
 import { prepareCommand } from "./prepare.js";
+import { serveCommand } from "./serve.js";
 import { validateCommand } from "./validate.js";
 
 /** Exit codes: the contract scripts rely on. */
@@ -23,6 +24,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   program.addCommand(validateCommand(io));
   program.addCommand(prepareCommand(io));
+  program.addCommand(serveCommand(io));
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   }

@@ -1,0 +1,26 @@
+import type { FaultInjector } from "./faults.js";
+import type { Store } from "./store.js";
+
+/** Size limits the local server enforces, as the real APIs do. */
+export const SERVER_LIMITS = {
+  /** Mistral and OpenAI: 512 MB per file. */
+  fileBytes: 512_000_000,
+  /** OpenAI Uploads API: 64 MB per part, 8 GB per upload. */
+  partBytes: 64 * 1024 * 1024,
+  uploadBytes: 8_000_000_000,
+  /** OpenAI Uploads API: an upload expires an hour after it was created. */
+  uploadSeconds: 3600,
+} as const;
+
+/** What every route handler gets: the store, the clock, the server's own URL, and the background-task tracker. */
+export interface ServerContext {
+  store: Store;
+  url: string;
+  faults: FaultInjector;
+  limits: typeof SERVER_LIMITS;
+  /** The clock jobs advance on, in milliseconds. */
+  now: () => number;
+  jobTimings: { validationMs: number; trainingMs: number };
+  /** Registers background work (a job's validation) so `settled()` can wait for it. */
+  track: (work: Promise<unknown>) => void;
+}

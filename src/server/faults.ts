@@ -1,0 +1,97 @@
+import type { IncomingMessage } from "node:http";
+import { HttpError } from "./http.js";
+
+/**
+ * Fault switches, for tests and rehearsals: they make the local server misbehave the way real APIs do. All are
+ * off by default and can be changed while the server runs (`server.faults`).
+ */
+export interface Faults {
+  /** Delay every response by this many milliseconds. */
+  latencyMs?: number;
+  /** Answer this fraction (0–1) of requests with `failStatus`. */
+  failRate?: number;
+  /** The status of `failRate` failures: 500 or 503 (default 503). */
+  failStatus?: 500 | 503;
+  /** Answer 429 to bursts of this many consecutive requests… */
+  rateLimitBurst?: number;
+  /** …one burst every this many requests (default 10). */
+  rateLimitEvery?: number;
+  /** Answer this fraction (0–1) of requests with 429. */
+  rateLimitRate?: number;
+  /** The `Retry-After` of 429 answers, in seconds (default 1; sent as `retry-after-ms` too). */
+  retryAfterSeconds?: number;
+  /** Reset the connection after this many bytes of an upload's body… */
+  resetAfterBytes?: number;
+  /** …for this many uploads (default 1; each reset counts one down). */
+  resetCount?: number;
+  /** Answer 410 Gone on Mistral's fine-tuning job routes, as Mistral's public API does since mid-2026. */
+  retireJobs?: boolean;
+  /** Seed of the random draws for the fractions (default 1): the same seed, the same failures. */
+  seed?: number;
+}
+
+/** Decides, per request, which fault applies. */
+export class FaultInjector {
+  private requests = 0;
+  private random: () => number;
+  private seed: number | undefined;
+
+  constructor(readonly faults: Faults) {
+    this.random = mulberry32(faults.seed ?? 1);
+    this.seed = faults.seed;
+  }
+
+  /** The fault to answer this request with, if any (counted per API request). */
+  before(): HttpError | undefined {
+    const f = this.faults;
+    if (f.seed !== this.seed) {
+      this.seed = f.seed;
+      this.random = mulberry32(f.seed ?? 1);
+    }
+    const n = this.requests++;
+    const retryAfter = f.retryAfterSeconds ?? 1;
+    const limited = () =>
+      new HttpError(429, "Too Many Requests: rate limit exceeded (ftprep fault switch)", {
+        type: "rate_limit_error",
+        headers: { "retry-after": String(retryAfter), "retry-after-ms": String(Math.round(retryAfter * 1000)) },
+      });
+    if (f.rateLimitBurst && f.rateLimitBurst > 0) {
+      const every = Math.max(1, f.rateLimitEvery ?? 10);
+      if (n % (f.rateLimitBurst + every) < f.rateLimitBurst) return limited();
+    }
+    if (f.rateLimitRate && this.random() < f.rateLimitRate) return limited();
+    if (f.failRate && this.random() < f.failRate) {
+      const status = f.failStatus ?? 503;
+      return new HttpError(status, status === 503 ? "Service Unavailable (ftprep fault switch)" : "Internal Server Error (ftprep fault switch)");
+    }
+    return undefined;
+  }
+
+  /** Arms a connection reset on an upload's body, when one is due: the socket is destroyed mid-body. */
+  watchUpload(req: IncomingMessage): void {
+    const f = this.faults;
+    if (!f.resetAfterBytes || (f.resetCount ?? 1) <= 0) return;
+    f.resetCount = (f.resetCount ?? 1) - 1;
+    const limit = f.resetAfterBytes;
+    let seen = 0;
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen >= limit) {
+        req.off("data", onData);
+        req.socket.destroy();
+      }
+    };
+    req.on("data", onData);
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import busboy from "busboy";
+import type { ServerContext } from "./context.js";
+import { HttpError, queryBool, queryInt, queryList, sendJson, unprocessable } from "./http.js";
+import { ingest, type Ingested, sampleTypeOf, TooLargeError } from "./ingest.js";
+import type { StoredFile } from "./store.js";
+
+/** Files routes, shared by the Mistral and OpenAI SDKs: `POST/GET /v1/files`, `GET/DELETE /v1/files/{id}`, … */
+
+const PURPOSES = new Set(["fine-tune", "batch", "ocr", "assistants", "vision", "user_data", "evals"]);
+
+/** A file as both APIs describe it: Mistral's UploadFileOut fields plus OpenAI's `status`. */
+export function fileJson(file: StoredFile): Record<string, unknown> {
+  return {
+    id: file.id,
+    object: "file",
+    bytes: file.bytes,
+    created_at: file.created_at,
+    filename: file.filename,
+    purpose: file.purpose,
+    sample_type: file.sample_type,
+    source: "upload",
+    num_lines: file.num_lines,
+    mimetype: file.mimetype,
+    signature: file.sha256.slice(0, 16),
+    expires_at: file.expires_at,
+    visibility: file.visibility,
+    status: "processed",
+    status_details: null,
+  };
+}
+
+/** One streamed multipart request: its fields, and the named file part written to `temp` as it arrives. */
+export interface MultipartFile {
+  fields: Record<string, string>;
+  filename: string;
+  mimeType: string;
+  ingested: Ingested;
+}
+
+/**
+ * Reads a multipart body whose part `fileField` is streamed to `temp` (hashed and counted on the way, refused past
+ * `limit` with 413). The rest of a refused body is read and dropped so the client can read the answer.
+ */
+export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage, fileField: string, temp: string, limit: number): Promise<MultipartFile> {
+  const type = req.headers["content-type"] ?? "";
+  if (!type.toLowerCase().startsWith("multipart/form-data")) {
+    throw unprocessable("Expected a multipart/form-data body", ["body"], type, "missing");
+  }
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: req.headers, limits: { files: 1, fields: 32, fieldSize: 64 * 1024 } });
+  } catch (error) {
+    throw new HttpError(400, `malformed multipart request: ${(error as Error).message}`);
+  }
+  const fields: Record<string, string> = {};
+  return new Promise<MultipartFile>((resolve, reject) => {
+    let file: Promise<Ingested> | undefined;
+    let fileStream: Readable | undefined;
+    let filename = "";
+    let mimeType = "application/octet-stream";
+    const fail = (error: unknown): void => {
+      void rm(temp, { force: true });
+      reject(error);
+    };
+    parser.on("field", (name, value) => {
+      fields[name] = value;
+    });
+    parser.on("file", (name, stream: Readable, info) => {
+      if (name !== fileField || file !== undefined) {
+        stream.resume();
+        return;
+      }
+      filename = info.filename ?? "";
+      mimeType = info.mimeType;
+      fileStream = stream;
+      file = ingest(stream, temp, limit);
+      file.catch((error: unknown) => {
+        if (error instanceof TooLargeError) {
+          // Answer 413 now; read and drop the rest of the body so the client gets to read the answer.
+          req.unpipe(parser);
+          req.resume();
+          fail(new HttpError(413, `File too large: the limit is ${error.limit} bytes`, { code: "file_too_large" }));
+        } else {
+          fail(error);
+        }
+      });
+    });
+    parser.on("close", () => {
+      if (!file) {
+        fail(unprocessable("Field required", ["body", fileField], null, "missing"));
+        return;
+      }
+      file.then((ingested) => resolve({ fields, filename, mimeType, ingested }), fail);
+    });
+    parser.on("error", (error: Error) => fail(new HttpError(400, `malformed multipart request: ${error.message}`)));
+    // A client that goes away mid-body: end the part's stream with an error so nothing half-written is kept.
+    req.on("close", () => {
+      if (!req.complete) {
+        fileStream?.destroy(new Error("the client closed the connection mid-upload"));
+        fail(new HttpError(400, "the client closed the connection mid-upload"));
+      }
+    });
+    req.pipe(parser);
+    ctx.faults.watchUpload(req);
+  });
+}
+
+/** `POST /v1/files`: multipart `file` (+ `purpose`, `visibility`, `expiry`), streamed to disk. */
+export async function uploadFile(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const temp = ctx.store.tempPath();
+  const part = await receiveMultipart(ctx, req, "file", temp, ctx.limits.fileBytes);
+  const purpose = part.fields.purpose ?? "fine-tune";
+  if (!PURPOSES.has(purpose)) {
+    await rm(temp, { force: true });
+    throw unprocessable(`Input should be one of ${[...PURPOSES].map((p) => `'${p}'`).join(", ")}`, ["body", "purpose"], purpose, "enum");
+  }
+  const filename = part.filename || "file";
+  // Mistral: the same content under the same name is the same file.
+  for (const existing of ctx.store.files.values()) {
+    if (existing.sha256 === part.ingested.sha256 && existing.filename === filename && existing.purpose === purpose) {
+      await rm(temp, { force: true });
+      sendJson(res, 200, fileJson(existing));
+      return;
+    }
+  }
+  const now = ctx.now();
+  const expiry = part.fields.expiry !== undefined && part.fields.expiry !== "" ? Number(part.fields.expiry) : undefined;
+  const file: StoredFile = {
+    id: randomUUID(),
+    filename,
+    purpose,
+    bytes: part.ingested.bytes,
+    created_at: Math.floor(now / 1000),
+    created_ms: now,
+    sha256: part.ingested.sha256,
+    num_lines: part.ingested.numLines,
+    sample_type: sampleTypeOf(part.ingested.firstLine),
+    mimetype: filename.endsWith(".jsonl") ? "application/jsonl" : part.mimeType,
+    visibility: part.fields.visibility ?? "workspace",
+    expires_at: expiry !== undefined && Number.isFinite(expiry) ? Math.floor(now / 1000) + expiry * 3600 : null,
+  };
+  await ctx.store.addFile(temp, file);
+  sendJson(res, 200, fileJson(file));
+}
+
+function newestFirst(a: StoredFile, b: StoredFile): number {
+  return b.created_ms - a.created_ms || (a.id < b.id ? -1 : 1);
+}
+
+/** `GET /v1/files`: Mistral's page/page_size, or OpenAI's cursor (limit/after/order); one answer fits both. */
+export function listFiles(ctx: ServerContext, query: URLSearchParams, res: ServerResponse): void {
+  let files = [...ctx.store.files.values()];
+  const purpose = query.get("purpose");
+  if (purpose) files = files.filter((f) => f.purpose === purpose);
+  const sampleTypes = queryList(query, "sample_type");
+  if (sampleTypes.length > 0) files = files.filter((f) => sampleTypes.includes(f.sample_type));
+  const sources = queryList(query, "source");
+  if (sources.length > 0) files = files.filter(() => sources.includes("upload"));
+  const mimetypes = queryList(query, "mimetypes");
+  if (mimetypes.length > 0) files = files.filter((f) => mimetypes.includes(f.mimetype));
+  const search = query.get("search");
+  if (search) files = files.filter((f) => f.filename.includes(search) || f.id === search);
+  files.sort(newestFirst);
+  const total = files.length;
+
+  let page: StoredFile[];
+  let hasMore: boolean;
+  if (query.has("limit") || query.has("after") || query.has("order")) {
+    if (query.get("order") === "asc") files.reverse();
+    const after = query.get("after");
+    if (after) {
+      const at = files.findIndex((f) => f.id === after);
+      files = at === -1 ? [] : files.slice(at + 1);
+    }
+    const limit = queryInt(query, "limit", 10_000, 1);
+    page = files.slice(0, limit);
+    hasMore = files.length > limit;
+  } else {
+    const size = queryInt(query, "page_size", 100, 1);
+    const index = queryInt(query, "page", 0, 0);
+    page = files.slice(index * size, index * size + size);
+    hasMore = total > (index + 1) * size;
+  }
+  const body: Record<string, unknown> = {
+    object: "list",
+    data: page.map(fileJson),
+    first_id: page[0]?.id ?? null,
+    last_id: page.at(-1)?.id ?? null,
+    has_more: hasMore,
+  };
+  if (queryBool(query, "include_total", true)) body.total = total;
+  sendJson(res, 200, body);
+}
+
+export function findFile(ctx: ServerContext, id: string): StoredFile {
+  const file = ctx.store.files.get(id);
+  if (!file) throw new HttpError(404, `No file with id ${id}`, { code: "file_not_found", param: "file_id", detail: "Not Found" });
+  return file;
+}
+
+export function retrieveFile(ctx: ServerContext, id: string, res: ServerResponse): void {
+  sendJson(res, 200, { ...fileJson(findFile(ctx, id)), deleted: false });
+}
+
+export async function deleteFile(ctx: ServerContext, id: string, res: ServerResponse): Promise<void> {
+  findFile(ctx, id);
+  await ctx.store.deleteFile(id);
+  sendJson(res, 200, { id, object: "file", deleted: true });
+}
+
+/** `GET /v1/files/{id}/content`: the bytes, streamed, as `application/octet-stream` (Mistral's SDK insists). */
+export async function fileContent(ctx: ServerContext, id: string, res: ServerResponse): Promise<void> {
+  const file = findFile(ctx, id);
+  const path = ctx.store.dataPath(id);
+  const size = (await stat(path)).size;
+  res.writeHead(200, {
+    "content-type": "application/octet-stream",
+    "content-length": size,
+    "content-disposition": `attachment; filename="${file.filename.replace(/["\\\r\n]/g, "_")}"`,
+  });
+  const stream = createReadStream(path);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("error", reject);
+    res.on("close", () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(res);
+  });
+}
+
+/** `GET /v1/files/{id}/url`: a URL the content can be fetched from (here, the content route itself). */
+export function fileUrl(ctx: ServerContext, id: string, query: URLSearchParams, res: ServerResponse): void {
+  findFile(ctx, id);
+  const hours = queryInt(query, "expiry", 24, 1);
+  sendJson(res, 200, { url: `${ctx.url}/v1/files/${id}/content?expiry=${hours}` });
+}
