@@ -10,14 +10,16 @@ export const SERVER_LIMITS = {
   uploadBytes: 8_000_000_000,
   /** OpenAI Uploads API: an upload expires an hour after it was created. */
   uploadSeconds: 3600,
-} as const;
+};
+
+export type ServerLimits = { -readonly [K in keyof typeof SERVER_LIMITS]: number };
 
 /** What every route handler gets: the store, the clock, the server's own URL, and the background-task tracker. */
 export interface ServerContext {
   store: Store;
   url: string;
   faults: FaultInjector;
-  limits: typeof SERVER_LIMITS;
+  limits: ServerLimits;
   /** The clock jobs advance on, in milliseconds. */
   now: () => number;
   jobTimings: { validationMs: number; trainingMs: number };

@@ -2,7 +2,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ServerContext, SERVER_LIMITS } from "./context.js";
+import { type ServerContext, SERVER_LIMITS, type ServerLimits } from "./context.js";
 import { FaultInjector, type Faults } from "./faults.js";
 import { deleteFile, fileContent, fileUrl, listFiles, retrieveFile, uploadFile } from "./files.js";
 import { HttpError, sendError } from "./http.js";
@@ -37,6 +37,8 @@ export interface ServerOptions {
   jobs?: { validationMs?: number; trainingMs?: number };
   /** The clock jobs advance on, in milliseconds (default `Date.now`). */
   now?: () => number;
+  /** Size limits (defaults: the real APIs' — 512 MB per file, 64 MB per upload part, 8 GB per upload). */
+  limits?: Partial<ServerLimits>;
 }
 
 /** A running server. */
@@ -148,7 +150,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store,
     url: "",
     faults: injector,
-    limits: SERVER_LIMITS,
+    limits: { ...SERVER_LIMITS, ...options.limits },
     now: options.now ?? Date.now,
     jobTimings: { validationMs: options.jobs?.validationMs ?? 2000, trainingMs: options.jobs?.trainingMs ?? 10_000 },
     track,

@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterEach, describe, expect, it } from "vitest";
+import { type RunningServer, startServer } from "../../src/server/server.js";
+import { chatLines } from "../helpers/records.js";
+import { useTempDir } from "../helpers/temp.js";
+
+const repo = join(import.meta.dirname, "..", "..");
+const tmp = useTempDir("server");
+let server: RunningServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function form(content: string | Uint8Array, filename = "train.jsonl", purpose = "fine-tune"): FormData {
+  const body = new FormData();
+  body.append("purpose", purpose);
+  body.append("file", new Blob([content]), filename);
+  return body;
+}
+
+async function upload(url: string, content: string, filename?: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${url}/v1/files`, { method: "POST", body: form(content, filename), headers });
+}
+
+describe("local Files API server", () => {
+  it("stores a file with its counts and hash, lists it, serves its bytes, and keeps it across a restart", async () => {
+    const store = join(tmp(), "store");
+    server = await startServer({ store });
+    const text = chatLines(7);
+    const created = await (await upload(server.url, text)).json();
+    expect(created).toMatchObject({ object: "file", bytes: Buffer.byteLength(text), num_lines: 7, sample_type: "instruct", filename: "train.jsonl", purpose: "fine-tune" });
+    const content = await fetch(`${server.url}/v1/files/${created.id}/content`);
+    expect(content.headers.get("content-type")).toBe("application/octet-stream");
+    expect(await content.text()).toBe(text);
+    // The same content under the same name is the same file.
+    expect((await (await upload(server.url, text)).json()).id).toBe(created.id);
+    await server.close();
+    server = await startServer({ store });
+    const list = await (await fetch(`${server.url}/v1/files`)).json();
+    expect(list.data.map((f: { id: string }) => f.id)).toEqual([created.id]);
+    expect(list.total).toBe(1);
+  });
+
+  it("tells pretrain files from chat files", async () => {
+    server = await startServer({ store: tmp() });
+    const file = await (await upload(server.url, '{"text":"a"}\n{"text":"b"}')).json();
+    expect(file).toMatchObject({ sample_type: "pretrain", num_lines: 2 });
+  });
+
+  it("refuses a file over the limit with 413 while it streams, and keeps nothing", async () => {
+    const store = tmp();
+    server = await startServer({ store, limits: { fileBytes: 10_000 } });
+    const response = await upload(server.url, chatLines(200));
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.message).toMatch(/limit is 10000 bytes/);
+    expect((await (await fetch(`${server.url}/v1/files`)).json()).data).toEqual([]);
+    expect(await readdir(join(store, "files"))).toEqual([]);
+    expect(await readdir(join(store, "tmp"))).toEqual([]);
+    // The connection still works for the next request.
+    expect((await upload(server.url, chatLines(2))).status).toBe(200);
+  });
+
+  it("requires the token when one is set, compared in constant time", async () => {
+    server = await startServer({ store: tmp(), token: "s3cret" });
+    expect((await fetch(`${server.url}/v1/files`)).status).toBe(401);
+    expect((await fetch(`${server.url}/v1/files`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    const ok = await fetch(`${server.url}/v1/files`, { headers: { authorization: "Bearer s3cret" } });
+    expect(ok.status).toBe(200);
+  });
+
+  it("answers 422 in Mistral's shape and 404 for unknown ids", async () => {
+    server = await startServer({ store: tmp() });
+    const bad = await fetch(`${server.url}/v1/fine_tuning/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", hyperparameters: {} }) });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).detail[0]).toMatchObject({ msg: "At least one training file or repository is required." });
+    const missing = await fetch(`${server.url}/v1/files/nope`);
+    expect(missing.status).toBe(404);
+  });
+
+  it("injects faults: 429 bursts with Retry-After, 503s, resets mid-upload, 410 on Mistral job routes", async () => {
+    server = await startServer({ store: tmp(), faults: { rateLimitBurst: 2, rateLimitEvery: 1, retryAfterSeconds: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await fetch(`${server.url}/v1/files`);
+      statuses.push(r.status);
+      if (r.status === 429) {
+        expect(r.headers.get("retry-after")).toBe("3");
+        expect(r.headers.get("retry-after-ms")).toBe("3000");
+      }
+      await r.arrayBuffer();
+    }
+    expect(statuses).toEqual([429, 429, 200, 429, 429, 200]);
+
+    server.faults.rateLimitBurst = 0;
+    server.faults.failRate = 1;
+    expect((await fetch(`${server.url}/v1/files`)).status).toBe(503);
+    server.faults.failRate = 0;
+
+    server.faults.resetAfterBytes = 1000;
+    await expect(upload(server.url, chatLines(100))).rejects.toThrow();
+    expect((await (await fetch(`${server.url}/v1/files`)).json()).data).toEqual([]);
+    expect((await upload(server.url, chatLines(100))).status).toBe(200); // one reset only
+
+    server.faults.retireJobs = true;
+    const gone = await fetch(`${server.url}/v1/fine_tuning/jobs?page=0&page_size=100`);
+    expect(gone.status).toBe(410);
+    expect((await gone.json()).detail).toMatch(/retired/);
+    const openai = await fetch(`${server.url}/v1/fine_tuning/jobs`);
+    expect(openai.status).toBe(200); // OpenAI's job routes are not Mistral's
+  });
+});
+
+describe("ftprep serve", () => {
+  function serve(store: string): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "serve", "--store", store], { stdio: ["ignore", "pipe", "pipe"] });
+    return new Promise((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      lines.once("line", (line) => {
+        const match = /^ftprep server listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+        if (match) resolve({ child, url: match[1]! });
+        else reject(new Error(`unexpected first line: ${line}`));
+      });
+      child.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+  }
+
+  it("prints the URL as its first stdout line and stops cleanly on SIGTERM", async () => {
+    const { child, url } = await serve(tmp());
+    expect((await fetch(`${url}/v1/files`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("leaves no half file listed when killed mid-upload", async () => {
+    const store = tmp();
+    const { child, url } = await serve(store);
+    const chunk = new TextEncoder().encode(chatLines(2000));
+    let sent = 0;
+    const killed = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // A body that sends one chunk, then waits until the server has written it to its store, then the kill.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 0) {
+          sent++;
+          controller.enqueue(new TextEncoder().encode('--b\r\ncontent-disposition: form-data; name="file"; filename="big.jsonl"\r\ncontent-type: application/octet-stream\r\n\r\n'));
+          controller.enqueue(chunk);
+          return;
+        }
+        for (;;) {
+          const names = await readdir(join(store, "tmp")).catch(() => []);
+          const sizes = await Promise.all(names.map((n) => stat(join(store, "tmp", n)).then((s) => s.size, () => 0)));
+          if (sizes.some((s) => s > 0)) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        child.kill("SIGKILL");
+        await killed;
+        controller.error(new Error("server killed"));
+      },
+    });
+    await expect(
+      fetch(`${url}/v1/files`, { method: "POST", body, headers: { "content-type": "multipart/form-data; boundary=b" }, duplex: "half" } as RequestInit),
+    ).rejects.toThrow();
+    server = await startServer({ store });
+    expect((await (await fetch(`${server.url}/v1/files`)).json()).data).toEqual([]);
+    expect(await readdir(join(store, "tmp"))).toEqual([]);
+    expect((await readdir(join(store, "files"))).length).toBe(0);
+  });
+});
