@@ -238,5 +238,5 @@ export async function fileContent(ctx: ServerContext, id: string, res: ServerRes
 export function fileUrl(ctx: ServerContext, id: string, query: URLSearchParams, res: ServerResponse): void {
   findFile(ctx, id);
   const hours = queryInt(query, "expiry", 24, 1);
-  sendJson(res, 200, { url: `${ctx.url}/v1/files/${id}/content?expiry=${hours}` });
+  sendJson(res, 200, { url: ctx.store.signedUrl(ctx.url, id, Math.floor(ctx.now() / 1000) + hours * 3600) });
 }

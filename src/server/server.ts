@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -67,11 +67,14 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(a, b) && given.length > 0;
 }
 
-/** Mistral's SDK always sends `page`, `page_size` and `created_by_me` when listing jobs; OpenAI's sends none of them. */
-function isMistralJobList(query: URLSearchParams): boolean {
-  return ["page", "page_size", "created_by_me", "created_after", "created_before", "wandb_project", "wandb_name", "status", "suffix", "model"].some((k) =>
-    query.has(k),
-  );
+/**
+ * Whose job list a `GET /v1/fine_tuning/jobs` asks for. Neither SDK needs to send a query (Mistral's sends none
+ * when called without arguments), so: OpenAI's when the request carries OpenAI's SDK headers (`x-stainless-*`) or
+ * OpenAI's cursor parameters; otherwise Mistral's, the default provider's.
+ */
+function isOpenAIJobList(req: IncomingMessage, query: URLSearchParams): boolean {
+  if (Object.keys(req.headers).some((h) => h.startsWith("x-stainless-"))) return true;
+  return ["after", "limit"].some((k) => query.has(k)) || [...query.keys()].some((k) => k.startsWith("metadata["));
 }
 
 async function route(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -111,11 +114,9 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     if (jobId === undefined) {
       if (method === "POST") return createJob(ctx, req, query, res, retired);
       if (method === "GET") {
-        if (isMistralJobList(query)) {
-          retired();
-          return listMistralJobs(ctx, query, res);
-        }
-        return listOpenAIJobs(ctx, query, res);
+        if (isOpenAIJobList(req, query)) return listOpenAIJobs(ctx, query, res);
+        retired();
+        return listMistralJobs(ctx, query, res);
       }
     } else {
       const known = ctx.store.jobs.get(jobId);
@@ -160,7 +161,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     void (async () => {
       try {
         const url = new URL(req.url ?? "/", "http://localhost");
-        if (options.token !== undefined && !tokenMatches(req.headers.authorization, options.token)) {
+        if (options.token !== undefined && !tokenMatches(req.headers.authorization, options.token) && !store.verifySignedUrl(url, ctx.now())) {
           throw new HttpError(401, "Unauthorized: missing or invalid API key", { type: "authentication_error", code: "invalid_api_key" });
         }
         if (faults.latencyMs) await sleep(faults.latencyMs);

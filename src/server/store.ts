@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FileSystemError } from "../errors.js";
@@ -90,6 +90,20 @@ async function readRecords<T>(dir: string): Promise<Map<string, T>> {
   return records;
 }
 
+/** The store's signing secret, made once and kept, so signed URLs outlive a restart. */
+async function storeSecret(dir: string): Promise<Buffer> {
+  const path = join(dir, "secret");
+  try {
+    const secret = Buffer.from(JSON.parse(await readFile(path, "utf8")) as string, "hex");
+    if (secret.length === 32) return secret;
+  } catch {
+    // None yet.
+  }
+  const secret = randomBytes(32);
+  await writeJsonAtomic(path, secret.toString("hex"));
+  return secret;
+}
+
 export class Store {
   readonly files: Map<string, StoredFile>;
   readonly jobs: Map<string, StoredJob>;
@@ -100,6 +114,7 @@ export class Store {
     files: Map<string, StoredFile>,
     jobs: Map<string, StoredJob>,
     uploads: Map<string, StoredUpload>,
+    private readonly secret: Buffer,
   ) {
     this.files = files;
     this.jobs = jobs;
@@ -118,10 +133,33 @@ export class Store {
         if (stray) await rm(join(dir, "files", name), { force: true });
       }
       const uploads = await readRecords<StoredUpload>(join(dir, "uploads"));
-      return new Store(dir, files, await readRecords<StoredJob>(join(dir, "jobs")), uploads);
+      return new Store(dir, files, await readRecords<StoredJob>(join(dir, "jobs")), uploads, await storeSecret(dir));
     } catch (error) {
       throw FileSystemError.from(dir, "open the store", error);
     }
+  }
+
+  /**
+   * A download URL for a file that works without the API key until it expires, as Mistral's signed URLs do:
+   * the file id and the expiry, signed with the store's secret (HMAC-SHA256).
+   */
+  signedUrl(base: string, id: string, expiresAt: number): string {
+    return `${base}/v1/files/${id}/content?expires=${expiresAt}&signature=${this.sign(id, expiresAt)}`;
+  }
+
+  /** Whether a request URL is an unexpired signed download URL of this store. */
+  verifySignedUrl(url: URL, nowMs: number): boolean {
+    const match = /^\/v1\/files\/([^/]+)\/content$/.exec(url.pathname);
+    const expires = Number(url.searchParams.get("expires"));
+    const signature = url.searchParams.get("signature") ?? "";
+    if (!match || !Number.isInteger(expires) || expires * 1000 < nowMs) return false;
+    const expected = Buffer.from(this.sign(decodeURIComponent(match[1]!), expires));
+    const given = Buffer.from(signature);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private sign(id: string, expiresAt: number): string {
+    return createHmac("sha256", this.secret).update(`${id}\n${expiresAt}`).digest("hex");
   }
 
   /** A fresh path for incoming bytes; it becomes a file's data by `addFile`, or is removed. */

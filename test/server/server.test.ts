@@ -22,6 +22,11 @@ function form(content: string | Uint8Array, filename = "train.jsonl", purpose = 
   return body;
 }
 
+/** A response's JSON body, loosely typed: these tests look at the wire. */
+async function json(response: Response | Promise<Response>): Promise<any> {
+  return (await response).json();
+}
+
 async function upload(url: string, content: string, filename?: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${url}/v1/files`, { method: "POST", body: form(content, filename), headers });
 }
@@ -31,23 +36,23 @@ describe("local Files API server", () => {
     const store = join(tmp(), "store");
     server = await startServer({ store });
     const text = chatLines(7);
-    const created = await (await upload(server.url, text)).json();
+    const created = await json(upload(server.url, text));
     expect(created).toMatchObject({ object: "file", bytes: Buffer.byteLength(text), num_lines: 7, sample_type: "instruct", filename: "train.jsonl", purpose: "fine-tune" });
     const content = await fetch(`${server.url}/v1/files/${created.id}/content`);
     expect(content.headers.get("content-type")).toBe("application/octet-stream");
     expect(await content.text()).toBe(text);
     // The same content under the same name is the same file.
-    expect((await (await upload(server.url, text)).json()).id).toBe(created.id);
+    expect((await json(upload(server.url, text))).id).toBe(created.id);
     await server.close();
     server = await startServer({ store });
-    const list = await (await fetch(`${server.url}/v1/files`)).json();
+    const list = await json(fetch(`${server.url}/v1/files`));
     expect(list.data.map((f: { id: string }) => f.id)).toEqual([created.id]);
     expect(list.total).toBe(1);
   });
 
   it("tells pretrain files from chat files", async () => {
     server = await startServer({ store: tmp() });
-    const file = await (await upload(server.url, '{"text":"a"}\n{"text":"b"}')).json();
+    const file = await json(upload(server.url, '{"text":"a"}\n{"text":"b"}'));
     expect(file).toMatchObject({ sample_type: "pretrain", num_lines: 2 });
   });
 
@@ -56,8 +61,8 @@ describe("local Files API server", () => {
     server = await startServer({ store, limits: { fileBytes: 10_000 } });
     const response = await upload(server.url, chatLines(200));
     expect(response.status).toBe(413);
-    expect((await response.json()).error.message).toMatch(/limit is 10000 bytes/);
-    expect((await (await fetch(`${server.url}/v1/files`)).json()).data).toEqual([]);
+    expect((await json(response)).error.message).toMatch(/limit is 10000 bytes/);
+    expect((await json(fetch(`${server.url}/v1/files`))).data).toEqual([]);
     expect(await readdir(join(store, "files"))).toEqual([]);
     expect(await readdir(join(store, "tmp"))).toEqual([]);
     // The connection still works for the next request.
@@ -76,7 +81,7 @@ describe("local Files API server", () => {
     server = await startServer({ store: tmp() });
     const bad = await fetch(`${server.url}/v1/fine_tuning/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", hyperparameters: {} }) });
     expect(bad.status).toBe(422);
-    expect((await bad.json()).detail[0]).toMatchObject({ msg: "At least one training file or repository is required." });
+    expect((await json(bad)).detail[0]).toMatchObject({ msg: "At least one training file or repository is required." });
     const missing = await fetch(`${server.url}/v1/files/nope`);
     expect(missing.status).toBe(404);
   });
@@ -102,14 +107,15 @@ describe("local Files API server", () => {
 
     server.faults.resetAfterBytes = 1000;
     await expect(upload(server.url, chatLines(100))).rejects.toThrow();
-    expect((await (await fetch(`${server.url}/v1/files`)).json()).data).toEqual([]);
+    expect((await json(fetch(`${server.url}/v1/files`))).data).toEqual([]);
     expect((await upload(server.url, chatLines(100))).status).toBe(200); // one reset only
 
     server.faults.retireJobs = true;
     const gone = await fetch(`${server.url}/v1/fine_tuning/jobs?page=0&page_size=100`);
     expect(gone.status).toBe(410);
-    expect((await gone.json()).detail).toMatch(/retired/);
-    const openai = await fetch(`${server.url}/v1/fine_tuning/jobs`);
+    expect((await json(gone)).detail).toMatch(/retired/);
+    expect((await fetch(`${server.url}/v1/fine_tuning/jobs`)).status).toBe(410); // no query: Mistral's, the default
+    const openai = await fetch(`${server.url}/v1/fine_tuning/jobs?limit=20`);
     expect(openai.status).toBe(200); // OpenAI's job routes are not Mistral's
   });
 });
@@ -166,7 +172,7 @@ describe("ftprep serve", () => {
       fetch(`${url}/v1/files`, { method: "POST", body, headers: { "content-type": "multipart/form-data; boundary=b" }, duplex: "half" } as RequestInit),
     ).rejects.toThrow();
     server = await startServer({ store });
-    expect((await (await fetch(`${server.url}/v1/files`)).json()).data).toEqual([]);
+    expect((await json(fetch(`${server.url}/v1/files`))).data).toEqual([]);
     expect(await readdir(join(store, "tmp"))).toEqual([]);
     expect((await readdir(join(store, "files"))).length).toBe(0);
   });
