@@ -3,13 +3,14 @@
 //   BENCH_LARGE_MB  size of the large file (default 1000 = 1 GB)
 //   BENCH_SMALL_MB  size of the small file (default 10)
 //   BENCH_SHARD_MB  size of the file the size guard shards (default 1200 = 1.2 GB)
-//   BENCH_ONLY      comma-separated parts to run: validate, shard (default: all)
+//   BENCH_ONLY      comma-separated parts to run: validate, shard, server (default: all)
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { generate } from "./generate.js";
+import { serverBench } from "./server.js";
 
 const run = promisify(execFile);
 const here = new URL(".", import.meta.url).pathname;
@@ -18,7 +19,7 @@ const bin = join(here, "..", "bin", "ftprep.js");
 const largeMb = Number(process.env.BENCH_LARGE_MB ?? 1000);
 const smallMb = Number(process.env.BENCH_SMALL_MB ?? 10);
 const shardMb = Number(process.env.BENCH_SHARD_MB ?? 1200);
-const only = new Set((process.env.BENCH_ONLY ?? "validate,shard").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server").split(","));
 const TIME = "/usr/bin/time";
 
 if (!existsSync(TIME)) {
@@ -112,5 +113,8 @@ if (only.has("shard")) {
   const memoryOk = rss <= 150 && ratio <= 1.3;
   console.log(`peak RSS while sharding: ${rss.toFixed(1)} MB (${ratio.toFixed(2)}× the ${smallMb} MB validation figure; bound ≤ 150 MB and ≤ 1.3×: ${memoryOk ? "met" : "NOT MET"})`);
   ok &&= withinLimit && same && memoryOk && plan.files.length === Math.ceil(statSync(source).size / plan.maxFileBytes);
+}
+if (only.has("server")) {
+  ok = (await serverBench({ bin, out, dataset })) && ok;
 }
 process.exitCode = ok ? 0 : 1;
