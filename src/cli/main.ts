@@ -4,6 +4,7 @@ import { ConfigError, FtprepError } from "../errors.js";
 import { type Io, processIo } from "./io.js";
 import { prepareCommand } from "./prepare.js";
 import { serveCommand } from "./serve.js";
+import { runCommand, uploadCommand } from "./upload.js";
 import { validateCommand } from "./validate.js";
 
 /** Exit codes: the contract scripts rely on. */
@@ -24,6 +25,8 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   program.addCommand(validateCommand(io));
   program.addCommand(prepareCommand(io));
+  program.addCommand(uploadCommand(io));
+  program.addCommand(runCommand(io));
   program.addCommand(serveCommand(io));
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });

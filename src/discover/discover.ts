@@ -70,7 +70,7 @@ function globBase(pattern: string): string {
 /**
  * Expands paths, directories and globs into dataset files, in a stable order: inputs in the order given, each
  * directory's (or glob's) files sorted by path. A file named directly is taken whatever its extension; below a
- * directory or through a glob, only `*.jsonl` / `*.json`, and the rest is listed as skipped. Links are followed;
+ * directory or through a glob, only `*.jsonl` / `*.json` that are not hidden, and the rest is listed as skipped. Links are followed;
  * a directory reached again (a link loop) and a file reached twice are listed once.
  */
 export async function discoverFiles(inputs: readonly (string | DiscoverInput)[]): Promise<Discovery> {
@@ -93,6 +93,11 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[])
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const path = join(dir, entry.name);
+      // Hidden entries (.git, .ftprep with its shards and store, editors' files) are never datasets.
+      if (entry.name.startsWith(".")) {
+        skipped.push({ path, reason: "hidden (the name starts with a dot)" });
+        continue;
+      }
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {

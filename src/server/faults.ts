@@ -18,8 +18,10 @@ export interface Faults {
   rateLimitEvery?: number;
   /** Answer this fraction (0–1) of requests with 429. */
   rateLimitRate?: number;
-  /** The `Retry-After` of 429 answers, in seconds (default 1; sent as `retry-after-ms` too). */
+  /** The `Retry-After` of 429 answers, in seconds (default 1; sent as `retry-after-ms` too)… */
   retryAfterSeconds?: number;
+  /** …or in milliseconds (`retry-after-ms` exactly, `Retry-After` rounded up to whole seconds). */
+  retryAfterMs?: number;
   /** Reset the connection after this many bytes of an upload's body… */
   resetAfterBytes?: number;
   /** …for this many uploads (default 1; each reset counts one down). */
@@ -49,11 +51,11 @@ export class FaultInjector {
       this.random = mulberry32(f.seed ?? 1);
     }
     const n = this.requests++;
-    const retryAfter = f.retryAfterSeconds ?? 1;
+    const retryAfterMs = f.retryAfterMs ?? (f.retryAfterSeconds ?? 1) * 1000;
     const limited = () =>
       new HttpError(429, "Too Many Requests: rate limit exceeded (ftprep fault switch)", {
         type: "rate_limit_error",
-        headers: { "retry-after": String(retryAfter), "retry-after-ms": String(Math.round(retryAfter * 1000)) },
+        headers: { "retry-after": String(Math.ceil(retryAfterMs / 1000)), "retry-after-ms": String(Math.round(retryAfterMs)) },
       });
     if (f.rateLimitBurst && f.rateLimitBurst > 0) {
       const every = Math.max(1, f.rateLimitEvery ?? 10);

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { loadSchemaFile } from "../schema-files.js";
 import type { FormatId } from "../types.js";
 
 /**
@@ -13,9 +13,6 @@ export interface SchemaRegistry {
   checkJsonSchema(value: unknown): string | undefined;
 }
 
-/** Where the schema files live: `schemas/` at the package root, from `src/validate/` and `dist/validate/` alike. */
-export const SCHEMAS_DIR = new URL("../../schemas/", import.meta.url);
-
 const RECORD_SCHEMA_FILES: Record<FormatId, string> = {
   "mistral-chat": "mistral-chat.schema.json",
   "mistral-pretrain": "mistral-pretrain.schema.json",
@@ -23,11 +20,6 @@ const RECORD_SCHEMA_FILES: Record<FormatId, string> = {
   "openai-chat": "openai-chat.schema.json",
   "openai-dpo": "openai-dpo.schema.json",
 };
-
-/** Reads a schema file of the package's `schemas/` folder. */
-export function loadSchemaFile(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(name, SCHEMAS_DIR), "utf8")) as Record<string, unknown>;
-}
 
 /** Formats an ajv error as `"/instance/path must ..."`. */
 export function formatAjvError(error: ErrorObject): string {

@@ -1,0 +1,239 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { DiscoverInput } from "../discover/discover.js";
+import { ConfigError } from "../errors.js";
+import { defaultMaxFileBytes, MULTIPART_MARGIN } from "../guard/limits.js";
+import { DEFAULT_MANIFEST, findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
+import { MISTRAL_BASE_URL, MistralProvider } from "../providers/mistral.js";
+import { OPENAI_BASE_URL, OPENAI_UPLOAD_LIMIT, OpenAIProvider } from "../providers/openai.js";
+import type { FilesProvider, ProviderName } from "../providers/types.js";
+import { DEFAULT_STORE, type RunningServer, startServer } from "../server/server.js";
+import { type UploadEvent, type UploadItem, uploadFiles, type UploadSummary } from "../upload/uploader.js";
+import type { RetryPolicy } from "../upload/retry-policy.js";
+import { type Plan, type PlannedFile, prepare, type PrepareOptions } from "./prepare.js";
+
+/** Where `upload` / `run` write shards and cleaned copies unless told otherwise. */
+export const DEFAULT_OUT_DIR = ".ftprep/out";
+
+/** Options of `run` (`ftprep upload`, `ftprep run`, `npm run validate-and-upload`). */
+export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> {
+  outDir?: string;
+  provider?: ProviderName;
+  /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL`, else the public API). */
+  baseUrl?: string;
+  /** The API key (default: `MISTRAL_API_KEY` / `OPENAI_API_KEY`). Never printed, logged or written. */
+  apiKey?: string;
+  /** The environment the defaults come from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** The embedded server's store, when there is no key and no base URL (default `.ftprep/store`). */
+  store?: string;
+  /** The manifest (default `ftprep-manifest.json`). */
+  manifestPath?: string;
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  verifyRemote?: boolean;
+  /** Everything but the upload. */
+  dryRun?: boolean;
+  /** Told of things worth a line on stderr (the embedded server starting, …). */
+  onNotice?: (message: string) => void;
+  onEvent?: (event: UploadEvent) => void;
+}
+
+export interface RunResult {
+  plan: Plan;
+  provider: ProviderName;
+  /** Where the files went (or would go). */
+  baseUrl: string | undefined;
+  embedded: boolean;
+  manifestPath: string;
+  /** Written when anything was uploaded or recorded. */
+  manifest: Manifest | undefined;
+  /** With `dryRun`: the files that would be sent, and those the manifest already has. */
+  wouldUpload: PlannedFile[];
+  alreadyUploaded: PlannedFile[];
+  upload: UploadSummary | undefined;
+}
+
+function toolVersion(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
+interface Target {
+  provider: FilesProvider;
+  baseUrl: string;
+  /** Identity for deduplication: the base URL, or `embedded:<store>` (the embedded server's port changes). */
+  target: string;
+  server: RunningServer | undefined;
+  store: string | null;
+}
+
+function keyOf(name: ProviderName, options: RunOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
+  const prefix = name === "mistral" ? "MISTRAL" : "OPENAI";
+  return { key: options.apiKey ?? env[`${prefix}_API_KEY`], base: options.baseUrl ?? env[`${prefix}_BASE_URL`] };
+}
+
+/** The embedded server's identity in a manifest: its store, not its port (a new one every run). */
+export function embeddedTarget(store: string): string {
+  return `embedded:${resolve(store)}`;
+}
+
+async function openTarget(name: ProviderName, options: RunOptions): Promise<Target> {
+  const env = options.env ?? process.env;
+  const { key, base } = keyOf(name, options, env);
+  const make = (baseUrl: string, apiKey: string | undefined): FilesProvider => {
+    const client = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}), userAgent: `ftprep/${toolVersion()}` };
+    return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
+  };
+  if (key === undefined && base === undefined) {
+    const store = options.store ?? DEFAULT_STORE;
+    const server = await startServer({ store, port: 0 });
+    const baseUrl = name === "mistral" ? server.url : `${server.url}/v1`;
+    options.onNotice?.(`no ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${store})`);
+    return { provider: make(baseUrl, undefined), baseUrl, target: embeddedTarget(store), server, store };
+  }
+  const baseUrl = (base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL)).replace(/\/+$/, "");
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`the base URL ${JSON.stringify(baseUrl)} is not a URL`);
+  }
+  return { provider: make(baseUrl, key), baseUrl, target: baseUrl, server: undefined, store: null };
+}
+
+/** The options a manifest records: what the run did, without secrets. */
+function recordedOptions(paths: readonly (string | DiscoverInput)[], options: RunOptions, maxFileBytes: number): Record<string, unknown> {
+  return {
+    paths: paths.map((p) => (typeof p === "string" ? p : p.split ? { path: p.path, split: p.split } : p.path)),
+    out_dir: options.outDir ?? DEFAULT_OUT_DIR,
+    max_file_bytes: maxFileBytes,
+    skip_invalid: options.skipInvalid ?? false,
+    max_invalid_fraction: options.maxInvalidFraction ?? 0.05,
+    dedupe: options.dedupe ?? false,
+    validation_split: options.validationSplit ?? null,
+    seed: options.seed ?? null,
+    format: options.format ?? "auto",
+    concurrency: options.concurrency ?? 4,
+  };
+}
+
+function summarise(manifest: Manifest, plan: Plan, skipInvalid: boolean): void {
+  const bySource = new Map(manifest.sources.map((s) => [s.path, s]));
+  for (const s of plan.sources) {
+    bySource.set(s.path, {
+      path: s.path,
+      sha256: s.sha256,
+      bytes: s.bytes,
+      records: s.records,
+      valid: s.valid,
+      invalid: s.invalid,
+      split: s.split,
+      format: s.format,
+      skip_invalid: skipInvalid && s.invalid > 0,
+    });
+  }
+  manifest.sources = [...bySource.values()];
+  const counts: Record<string, number> = {};
+  let errors = 0;
+  let warnings = 0;
+  for (const s of plan.sources) {
+    for (const [code, n] of Object.entries(s.report.counts)) counts[code] = (counts[code] ?? 0) + n;
+    errors += s.report.errors;
+    warnings += s.report.warnings;
+  }
+  manifest.validation = {
+    files: plan.sources.length,
+    records: plan.sources.reduce((n, s) => n + s.records, 0),
+    valid: plan.sources.reduce((n, s) => n + s.valid, 0),
+    invalid: plan.sources.reduce((n, s) => n + s.invalid, 0),
+    errors,
+    warnings,
+    counts,
+  };
+}
+
+/**
+ * The main job: discover → validate → guard (`prepare`) → upload → manifest. Nothing is uploaded unless every
+ * source file is ready (errors without `skipInvalid` stop the run before any upload). With no API key and no
+ * base URL, the embedded local server is started on `store` and the files go there.
+ */
+export async function run(paths: readonly (string | DiscoverInput)[], options: RunOptions = {}): Promise<RunResult> {
+  const providerName = options.provider ?? "mistral";
+  // The guard asks the provider what it can take: OpenAI takes up to 8 GB through its Uploads API.
+  const maxFileBytes = options.maxFileBytes ?? (providerName === "openai" ? OPENAI_UPLOAD_LIMIT - MULTIPART_MARGIN : defaultMaxFileBytes(providerName));
+  const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST;
+  const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, provider: providerName, maxFileBytes });
+  const result: RunResult = {
+    plan,
+    provider: providerName,
+    baseUrl: undefined,
+    embedded: false,
+    manifestPath,
+    manifest: undefined,
+    wouldUpload: [],
+    alreadyUploaded: [],
+    upload: undefined,
+  };
+  if (!plan.ok) return result;
+
+  const existing = await readManifest(manifestPath);
+  if (options.dryRun) {
+    const env = options.env ?? process.env;
+    const { key, base } = keyOf(providerName, options, env);
+    const embedded = key === undefined && base === undefined;
+    const target = embedded ? embeddedTarget(options.store ?? DEFAULT_STORE) : (base ?? (providerName === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL)).replace(/\/+$/, "");
+    result.embedded = embedded;
+    result.baseUrl = embedded ? undefined : target;
+    for (const file of plan.files) {
+      if (existing && findUploaded(existing, target, file.sha256)) result.alreadyUploaded.push(file);
+      else result.wouldUpload.push(file);
+    }
+    return result;
+  }
+
+  const target = await openTarget(providerName, options);
+  result.baseUrl = target.baseUrl;
+  result.embedded = target.server !== undefined;
+  try {
+    const manifest =
+      existing ??
+      newManifest({ provider: providerName, base_url: target.baseUrl, target: target.target, embedded_store: target.store, options: {} }, toolVersion());
+    manifest.provider = providerName;
+    manifest.base_url = target.baseUrl;
+    manifest.target = target.target;
+    manifest.embedded_store = target.store;
+    manifest.options = recordedOptions(paths, options, maxFileBytes);
+    summarise(manifest, plan, options.skipInvalid ?? false);
+    const items: UploadItem[] = plan.files.map((f) => ({
+      path: f.path,
+      source: f.source,
+      kind: f.kind,
+      part: f.part,
+      parts: f.parts,
+      split: f.split,
+      records: f.records,
+      bytes: f.bytes,
+      sha256: f.sha256,
+    }));
+    result.upload = await uploadFiles(items, {
+      provider: target.provider,
+      target: target.target,
+      manifest,
+      manifestPath,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.verifyRemote ? { verifyRemote: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    // The sources and the validation summary, also when every file was already uploaded; but no manifest at all
+    // when nothing was recorded (a run that uploaded nothing leaves nothing that looks like a result).
+    if (manifest.files.length > 0 || existing) {
+      await writeManifest(manifestPath, manifest);
+      result.manifest = manifest;
+    }
+  } finally {
+    await target.provider.close();
+    await target.server?.close();
+  }
+  return result;
+}

@@ -1,0 +1,88 @@
+import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
+import { type ClientOptions, HttpClient } from "./http.js";
+import { multipartBody } from "./multipart.js";
+import type { FilesProvider, RemoteFile, UploadRequest } from "./types.js";
+
+/** Mistral's public API. */
+export const MISTRAL_BASE_URL = "https://api.mistral.ai";
+
+interface MistralFile {
+  id: string;
+  filename: string;
+  bytes: number;
+  num_lines?: number | null;
+  sample_type?: string | null;
+  purpose: string;
+  created_at: number;
+}
+
+function remote(file: MistralFile): RemoteFile {
+  return {
+    id: file.id,
+    filename: file.filename,
+    bytes: file.bytes,
+    num_lines: file.num_lines ?? null,
+    sample_type: file.sample_type ?? null,
+    purpose: file.purpose,
+    created_at: file.created_at,
+  };
+}
+
+/** Mistral's Files API (`/v1/files`), over undici. */
+export class MistralProvider implements FilesProvider {
+  readonly name = "mistral" as const;
+  readonly maxUploadBytes = PROVIDER_FILE_LIMIT.mistral;
+  readonly http: HttpClient;
+
+  constructor(options: ClientOptions) {
+    this.http = new HttpClient(options);
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  /** `POST /v1/files`, multipart streamed from disk with its Content-Length; purpose fine-tune. */
+  async upload(request: UploadRequest): Promise<RemoteFile> {
+    const body = multipartBody(
+      { purpose: "fine-tune" },
+      { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
+      request.onBytes,
+    );
+    const file = await this.http.json<MistralFile>({
+      method: "POST",
+      path: "/v1/files",
+      body: body.stream,
+      headers: { "content-type": body.contentType, "content-length": String(body.length) },
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    return remote(file);
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
+    return remote(await this.http.json<MistralFile>({ method: "GET", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
+  }
+
+  /** `GET /v1/files?search=NAME`, then an exact name and size match. */
+  async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
+    for (let page = 0; ; page++) {
+      const list = await this.http.json<{ data: MistralFile[] }>({
+        method: "GET",
+        path: "/v1/files",
+        query: { search: filename, purpose: "fine-tune", page, page_size: 100 },
+        ...(signal ? { signal } : {}),
+      });
+      const found = list.data.find((f) => f.filename === filename && f.bytes === bytes);
+      if (found) return remote(found);
+      if (list.data.length < 100) return undefined;
+    }
+  }
+
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
+    await this.http.json({ method: "DELETE", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}

@@ -1,0 +1,148 @@
+import pLimit from "p-limit";
+import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
+import { type ClientOptions, HttpClient } from "./http.js";
+import { multipartBody } from "./multipart.js";
+import type { FilesProvider, RemoteFile, UploadRequest } from "./types.js";
+
+/** OpenAI's public API. */
+export const OPENAI_BASE_URL = "https://api.openai.com/v1";
+
+/** OpenAI's Uploads API: parts of at most 64 MB, at most 8 GB in all. */
+export const OPENAI_PART_BYTES = 64 * 1024 * 1024;
+export const OPENAI_UPLOAD_LIMIT = 8_000_000_000;
+const PART_CONCURRENCY = 3;
+
+interface OpenAIFile {
+  id: string;
+  filename: string;
+  bytes: number;
+  purpose: string;
+  created_at: number;
+  num_lines?: number | null;
+  sample_type?: string | null;
+}
+
+function remote(file: OpenAIFile): RemoteFile {
+  return {
+    id: file.id,
+    filename: file.filename,
+    bytes: file.bytes,
+    num_lines: file.num_lines ?? null,
+    sample_type: file.sample_type ?? null,
+    purpose: file.purpose,
+    created_at: file.created_at,
+  };
+}
+
+/**
+ * OpenAI's Files API (`/files`) and, for files over 512 MB, its Uploads API: the file goes in parts of 64 MB sent
+ * concurrently, completed with the ordered part ids and the file's md5.
+ */
+export class OpenAIProvider implements FilesProvider {
+  readonly name = "openai" as const;
+  readonly maxUploadBytes = OPENAI_UPLOAD_LIMIT;
+  readonly http: HttpClient;
+  /** Files larger than this go through the Uploads API (default 512 MB, the Files API's limit). */
+  readonly singleUploadLimit: number;
+  /** Part size of the Uploads API (default 64 MiB, its limit). */
+  readonly partBytes: number;
+
+  constructor(options: ClientOptions & { singleUploadLimit?: number; partBytes?: number }) {
+    this.http = new HttpClient(options);
+    this.singleUploadLimit = options.singleUploadLimit ?? PROVIDER_FILE_LIMIT.openai;
+    this.partBytes = options.partBytes ?? OPENAI_PART_BYTES;
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  async upload(request: UploadRequest): Promise<RemoteFile> {
+    if (request.bytes > this.singleUploadLimit) return this.uploadInParts(request);
+    const body = multipartBody(
+      { purpose: "fine-tune" },
+      { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
+      request.onBytes,
+    );
+    const file = await this.http.json<OpenAIFile>({
+      method: "POST",
+      path: "/files",
+      body: body.stream,
+      headers: { "content-type": body.contentType, "content-length": String(body.length) },
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    return remote(file);
+  }
+
+  /** The Uploads API: create, parts (concurrently, each streamed from its range of the file), complete in order. */
+  private async uploadInParts(request: UploadRequest): Promise<RemoteFile> {
+    const signal = request.signal ? { signal: request.signal } : {};
+    const upload = await this.http.json<{ id: string }>({
+      method: "POST",
+      path: "/uploads",
+      json: { filename: request.filename, purpose: "fine-tune", bytes: request.bytes, mime_type: "application/jsonl" },
+      ...signal,
+    });
+    try {
+      const limit = pLimit(PART_CONCURRENCY);
+      const ranges: [number, number][] = [];
+      for (let start = 0; start < request.bytes; start += this.partBytes) ranges.push([start, Math.min(request.bytes, start + this.partBytes)]);
+      const partIds = await Promise.all(
+        ranges.map(([start, end]) =>
+          limit(async () => {
+            const body = multipartBody({}, { field: "data", path: request.path, filename: "part", contentType: "application/octet-stream", start, end }, request.onBytes);
+            const part = await this.http.json<{ id: string }>({
+              method: "POST",
+              path: `/uploads/${upload.id}/parts`,
+              body: body.stream,
+              headers: { "content-type": body.contentType, "content-length": String(body.length) },
+              ...signal,
+            });
+            return part.id;
+          }),
+        ),
+      );
+      const done = await this.http.json<{ file: OpenAIFile | null; status: string }>({
+        method: "POST",
+        path: `/uploads/${upload.id}/complete`,
+        json: { part_ids: partIds, ...(request.md5 ? { md5: request.md5 } : {}) },
+        ...signal,
+      });
+      if (!done.file) throw new Error(`upload ${upload.id} completed without a file (status ${done.status})`);
+      return remote(done.file);
+    } catch (error) {
+      // Leave no pending upload behind; the caller retries from the start.
+      await this.http.json({ method: "POST", path: `/uploads/${upload.id}/cancel` }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
+    return remote(await this.http.json<OpenAIFile>({ method: "GET", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
+  }
+
+  /** Lists fine-tune files (cursor pages) for an exact name and size match: OpenAI has no name search. */
+  async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.http.json<{ data: OpenAIFile[]; has_more?: boolean }>({
+        method: "GET",
+        path: "/files",
+        query: { purpose: "fine-tune", limit: 10000, after },
+        ...(signal ? { signal } : {}),
+      });
+      const found = page.data.find((f) => f.filename === filename && f.bytes === bytes);
+      if (found) return remote(found);
+      if (!page.has_more || page.data.length === 0) return undefined;
+      after = page.data.at(-1)!.id;
+    }
+  }
+
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
+    await this.http.json({ method: "DELETE", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}

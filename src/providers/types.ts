@@ -1,0 +1,40 @@
+/** The Files API as the uploader sees it: the same for every provider. */
+
+export type ProviderName = "mistral" | "openai";
+
+/** A file as the provider holds it. */
+export interface RemoteFile {
+  id: string;
+  filename: string;
+  bytes: number;
+  /** Mistral reports lines and sample type; OpenAI does not (null). */
+  num_lines: number | null;
+  sample_type: string | null;
+  purpose: string;
+  created_at: number;
+}
+
+export interface UploadRequest {
+  path: string;
+  /** The name the provider stores the file under. */
+  filename: string;
+  bytes: number;
+  /** Hex md5 of the file, for providers that check it (OpenAI's Uploads API). */
+  md5?: string;
+  signal?: AbortSignal;
+  /** Told of file bytes as they are handed to the connection (they count again on a retried attempt). */
+  onBytes?: (n: number) => void;
+}
+
+export interface FilesProvider {
+  readonly name: ProviderName;
+  readonly baseUrl: string;
+  /** The largest file one upload takes: 512 MB on both; OpenAI takes up to 8 GB in parts (the Uploads API). */
+  readonly maxUploadBytes: number;
+  upload(request: UploadRequest): Promise<RemoteFile>;
+  get(id: string, signal?: AbortSignal): Promise<RemoteFile>;
+  /** A file already on the provider with this name and size: what an interrupted run may have left. */
+  findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined>;
+  delete(id: string, signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}

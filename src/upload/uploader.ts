@@ -1,0 +1,219 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { basename } from "node:path";
+import { setTimeout as sleepTimer } from "node:timers/promises";
+import pLimit from "p-limit";
+import { AbortedError } from "../errors.js";
+import { findUploaded, type Manifest, type ManifestFile, writeManifest } from "../manifest/manifest.js";
+import { NotFoundError } from "../providers/errors.js";
+import { OpenAIProvider } from "../providers/openai.js";
+import type { FilesProvider, RemoteFile } from "../providers/types.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from "./retry-policy.js";
+
+/** A file to upload: what the size guard planned. */
+export interface UploadItem {
+  path: string;
+  source: string | undefined;
+  kind: ManifestFile["kind"];
+  part: number;
+  parts: number;
+  split: "train" | "validation";
+  records: number;
+  bytes: number;
+  sha256: string;
+  /** Relative weight of the file in a job (default 1). */
+  weight?: number;
+}
+
+/** What the uploader reports as it goes (for progress displays). */
+export type UploadEvent =
+  | { type: "start"; files: number; bytes: number; skipped: number }
+  | { type: "file-start"; path: string; bytes: number; attempt: number }
+  | { type: "bytes"; n: number }
+  | { type: "retry"; path: string; attempt: number; delayMs: number; error: Error }
+  | { type: "file-done"; path: string; id: string; adopted: boolean }
+  | { type: "file-skipped"; path: string; id: string }
+  | { type: "file-failed"; path: string; error: Error };
+
+export interface UploaderOptions {
+  provider: FilesProvider;
+  /** What uploads are deduplicated against (the base URL, or `embedded:<store>`). */
+  target: string;
+  manifest: Manifest;
+  manifestPath: string;
+  /** Uploads at once (default 4). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Check with a GET that each file the manifest lists still exists; upload the missing ones again. */
+  verifyRemote?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: UploadEvent) => void;
+  /** Waits between attempts (tests pass their own). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface UploadSummary {
+  uploaded: number;
+  /** Found on the provider already (an earlier run was interrupted after the upload) and recorded, not sent. */
+  adopted: number;
+  /** Already in the manifest for this target. */
+  skipped: number;
+  failed: { path: string; code: string; message: string }[];
+  /** The run was cancelled; what finished is in the manifest. */
+  aborted: boolean;
+  retries: number;
+}
+
+/** The name a file is uploaded under: its own, with the first 12 hex digits of its sha256 (unique per content). */
+export function remoteName(item: Pick<UploadItem, "path" | "sha256">): string {
+  const name = basename(item.path).replace(/\.jsonl$/i, "");
+  return `${name}.${item.sha256.slice(0, 12)}.jsonl`;
+}
+
+async function md5Of(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(path, signal ? { signal } : {})) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) => sleepTimer(ms, undefined, signal ? { signal } : {}).then(() => undefined);
+
+/**
+ * Uploads the files with bounded concurrency, each at most once per target: a file whose sha256 the manifest
+ * already lists for this target is skipped; before sending, the provider is asked for a file of the same name
+ * and size (a run killed between the provider's answer and the manifest write left one) and that one is
+ * recorded instead. Failed requests are retried by the retry policy. The manifest is rewritten atomically after
+ * every completed upload, so an interruption loses nothing. When `signal` fires, no new upload starts, the
+ * running ones are aborted, and the summary says so.
+ */
+export async function uploadFiles(items: readonly UploadItem[], options: UploaderOptions): Promise<UploadSummary> {
+  const { provider, manifest, target } = options;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const sleep = options.sleep ?? defaultSleep;
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new TypeError(`Expected \`concurrency\` to be a positive integer, got ${String(concurrency)}`);
+  const signal = options.signal;
+  const summary: UploadSummary = { uploaded: 0, adopted: 0, skipped: 0, failed: [], aborted: false, retries: 0 };
+  const emit = (event: UploadEvent) => options.onEvent?.(event);
+
+  // Manifest writes one at a time, in completion order.
+  let writes: Promise<void> = Promise.resolve();
+  const saveManifest = (): Promise<void> => {
+    writes = writes.then(() => writeManifest(options.manifestPath, manifest));
+    return writes;
+  };
+
+  /** Runs a request with retries; the policy decides whether and how long to wait. */
+  const withRetries = async <T>(path: string, attempt: (n: number) => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt(n);
+      } catch (error) {
+        if (signal?.aborted) throw new AbortedError("cancelled", { cause: error });
+        const delay = retryDelay(n, error, Date.now() - started, policy);
+        if (delay === undefined) throw error;
+        summary.retries++;
+        emit({ type: "retry", path, attempt: n, delayMs: delay, error: error as Error });
+        await sleep(delay, signal);
+      }
+    }
+  };
+
+  const record = async (item: UploadItem, file: RemoteFile, adopted: boolean): Promise<void> => {
+    const entry: ManifestFile = {
+      path: item.path,
+      source: item.source ?? null,
+      kind: item.kind,
+      part: item.part,
+      parts: item.parts,
+      split: item.split,
+      weight: item.weight ?? 1,
+      sha256: item.sha256,
+      bytes: item.bytes,
+      lines: item.records,
+      target,
+      remote: { id: file.id, filename: file.filename, bytes: file.bytes, num_lines: file.num_lines, sample_type: file.sample_type, created_at: file.created_at },
+      uploaded_at: new Date().toISOString(),
+      ...(adopted ? { adopted: true } : {}),
+    };
+    manifest.files.push(entry);
+    await saveManifest();
+  };
+
+  // What is already done for this target.
+  const todo: UploadItem[] = [];
+  for (const item of items) {
+    const done = findUploaded(manifest, target, item.sha256);
+    if (done && options.verifyRemote) {
+      try {
+        await withRetries(item.path, () => provider.get(done.remote.id, signal));
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        manifest.files.splice(manifest.files.indexOf(done), 1);
+        todo.push(item);
+        continue;
+      }
+    }
+    if (done) {
+      summary.skipped++;
+      emit({ type: "file-skipped", path: item.path, id: done.remote.id });
+    } else {
+      todo.push(item);
+    }
+  }
+  emit({ type: "start", files: todo.length, bytes: todo.reduce((n, i) => n + i.bytes, 0), skipped: summary.skipped });
+
+  const work = async (item: UploadItem): Promise<void> => {
+    if (signal?.aborted) return;
+    const name = remoteName(item);
+    try {
+      const existing = await withRetries(item.path, () => provider.findExisting(name, item.bytes, signal));
+      if (existing) {
+        await record(item, existing, true);
+        summary.adopted++;
+        emit({ type: "file-done", path: item.path, id: existing.id, adopted: true });
+        return;
+      }
+      // OpenAI's Uploads API checks the whole file's md5: one more read, for those files only.
+      const inParts = provider instanceof OpenAIProvider && item.bytes > provider.singleUploadLimit;
+      const md5 = inParts ? await md5Of(item.path, signal) : undefined;
+      const file = await withRetries(item.path, (attempt) => {
+        emit({ type: "file-start", path: item.path, bytes: item.bytes, attempt });
+        return provider.upload({
+          path: item.path,
+          filename: name,
+          bytes: item.bytes,
+          ...(md5 ? { md5 } : {}),
+          ...(signal ? { signal } : {}),
+          onBytes: (n) => emit({ type: "bytes", n }),
+        });
+      });
+      await record(item, file, false);
+      summary.uploaded++;
+      emit({ type: "file-done", path: item.path, id: file.id, adopted: false });
+    } catch (error) {
+      if (signal?.aborted || error instanceof AbortedError) {
+        summary.aborted = true;
+        return;
+      }
+      const e = error as Error & { code?: string };
+      summary.failed.push({ path: item.path, code: e.code ?? "ERR_UNKNOWN", message: e.message });
+      emit({ type: "file-failed", path: item.path, error: e });
+    }
+  };
+
+  // p-limit's queue is unbounded: feed it one file per free slot instead of all at once.
+  const limit = pLimit(concurrency);
+  const running = new Set<Promise<void>>();
+  for (const item of todo) {
+    if (signal?.aborted) break;
+    const task = limit(() => work(item)).finally(() => running.delete(task));
+    running.add(task);
+    if (running.size >= concurrency) await Promise.race(running);
+  }
+  await Promise.all(running);
+  await writes;
+  if (signal?.aborted) summary.aborted = true;
+  return summary;
+}
