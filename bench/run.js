@@ -3,7 +3,7 @@
 //   BENCH_LARGE_MB  size of the large file (default 1000 = 1 GB)
 //   BENCH_SMALL_MB  size of the small file (default 10)
 //   BENCH_SHARD_MB  size of the file the size guard shards (default 1200 = 1.2 GB)
-//   BENCH_ONLY      comma-separated parts to run: validate, shard, server (default: all)
+//   BENCH_ONLY      comma-separated parts to run: validate, shard, server, upload (default: all)
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { generate } from "./generate.js";
 import { serverBench } from "./server.js";
+import { uploadBench } from "./upload.js";
 
 const run = promisify(execFile);
 const here = new URL(".", import.meta.url).pathname;
@@ -19,7 +20,7 @@ const bin = join(here, "..", "bin", "ftprep.js");
 const largeMb = Number(process.env.BENCH_LARGE_MB ?? 1000);
 const smallMb = Number(process.env.BENCH_SMALL_MB ?? 10);
 const shardMb = Number(process.env.BENCH_SHARD_MB ?? 1200);
-const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server,upload").split(","));
 const TIME = "/usr/bin/time";
 
 if (!existsSync(TIME)) {
@@ -116,5 +117,8 @@ if (only.has("shard")) {
 }
 if (only.has("server")) {
   ok = (await serverBench({ bin, out, dataset })) && ok;
+}
+if (only.has("upload")) {
+  ok = (await uploadBench({ bin, out, dataset })) && ok;
 }
 process.exitCode = ok ? 0 : 1;

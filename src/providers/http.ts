@@ -20,7 +20,8 @@ export interface RequestOptions {
   path: string;
   query?: Record<string, string | number | boolean | undefined | string[]>;
   json?: unknown;
-  body?: Dispatcher.DispatchOptions["body"];
+  /** A string, bytes, a stream, or an async iterable of bytes (sent as it is pulled). */
+  body?: Dispatcher.DispatchOptions["body"] | AsyncIterable<Uint8Array>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }

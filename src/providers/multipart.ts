@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
 
 /** A file part: bytes `start` to `end` (exclusive) of a file on disk. */
 export interface FilePart {
@@ -14,7 +13,8 @@ export interface FilePart {
 
 /** A multipart/form-data body streamed from disk, with its exact length (so Content-Length can be sent). */
 export interface MultipartBody {
-  stream: Readable;
+  /** The body's bytes, pulled as the connection takes them (undici sends async iterables with backpressure). */
+  stream: AsyncIterable<Uint8Array>;
   length: number;
   contentType: string;
 }
@@ -42,7 +42,7 @@ export function multipartBody(fields: Record<string, string>, file: FilePart, on
   async function* parts(): AsyncGenerator<Buffer> {
     yield headBytes;
     if (size > 0) {
-      for await (const chunk of createReadStream(file.path, { start: file.start, end: file.end - 1, highWaterMark: 256 * 1024 })) {
+      for await (const chunk of createReadStream(file.path, { start: file.start, end: file.end - 1, highWaterMark: 1024 * 1024 })) {
         onBytes?.((chunk as Buffer).length);
         yield chunk as Buffer;
       }
@@ -50,7 +50,7 @@ export function multipartBody(fields: Record<string, string>, file: FilePart, on
     yield tailBytes;
   }
   return {
-    stream: Readable.from(parts(), { objectMode: false }),
+    stream: parts(),
     length: headBytes.length + size + tailBytes.length,
     contentType: `multipart/form-data; boundary=${boundary}`,
   };
