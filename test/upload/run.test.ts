@@ -229,3 +229,32 @@ describe("npm run validate-and-upload (the quick start)", () => {
     expect(manifest.files).toHaveLength(2);
   });
 });
+
+describe("ftprep run on SIGINT", () => {
+  it("starts no new upload, keeps the manifest, prints a one-line summary and exits 3", async () => {
+    const root = tmp();
+    const data = await dataset(root, 8, 100);
+    server = await startServer({ store: join(root, "store"), faults: { latencyMs: 40 } });
+    const manifestPath = join(root, "m.json");
+    const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "run", data, "--base-url", server.url, "--manifest", manifestPath, "--out", join(root, "out"), "--concurrency", "1"], {
+      env: { ...process.env, MISTRAL_API_KEY: "secret-key-123" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    for (;;) {
+      const manifest = await readManifest(manifestPath).catch(() => undefined);
+      if (manifest && manifest.files.length >= 1) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    child.kill("SIGINT");
+    expect(await exited).toBe(3);
+    expect(stderr).toMatch(/^stopped: \d+ uploaded, /m);
+    expect(stderr).not.toContain("secret-key-123");
+    const manifest = (await readManifest(manifestPath))!;
+    expect(manifest.files.length).toBeGreaterThanOrEqual(1);
+    expect(manifest.files.length).toBeLessThan(9);
+    expect((await stored(server)).count).toBeGreaterThanOrEqual(manifest.files.length);
+  });
+});
