@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, FtprepError } from "../errors.js";
 import { type Io, processIo } from "./io.js";
 import { prepareCommand } from "./prepare.js";
+import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
 import { runCommand, uploadCommand } from "./upload.js";
 import { validateCommand } from "./validate.js";
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(prepareCommand(io));
   program.addCommand(uploadCommand(io));
   program.addCommand(runCommand(io));
+  program.addCommand(jobsCommand(io));
   program.addCommand(serveCommand(io));
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_MANIFEST } from "../manifest/manifest.js";
-import { DEFAULT_OUT_DIR, run, type RunResult } from "../pipeline/run.js";
+import type { JobState } from "../jobs/jobs.js";
+import { loadPipeline, pipelineRun } from "../pipeline/pipeline-file.js";
+import { DEFAULT_OUT_DIR, run, type RunOptions, type RunResult } from "../pipeline/run.js";
 import { DEFAULT_STORE } from "../server/server.js";
 import type { FormatId } from "../types.js";
 import type { Io } from "./io.js";
@@ -9,6 +11,7 @@ import { addGuardOptions, guardInputs, guardOptions, printPlan, printSource } fr
 import { Progress } from "./progress.js";
 
 interface UploadFlags {
+  pipeline?: string;
   provider: "mistral" | "openai";
   baseUrl?: string;
   apiKey?: string;
@@ -35,6 +38,29 @@ interface UploadFlags {
   maxLineBytes?: number;
 }
 
+/** The command-line option that sets each run option (commander's attribute names), for the precedence rule. */
+const FLAG_OF: Partial<Record<keyof RunOptions, string>> = {
+  provider: "provider",
+  baseUrl: "baseUrl",
+  apiKey: "apiKey",
+  concurrency: "concurrency",
+  manifestPath: "manifest",
+  outDir: "out",
+  store: "store",
+  verifyRemote: "verifyRemote",
+  maxFileBytes: "maxFileBytes",
+  split: "split",
+  skipInvalid: "skipInvalid",
+  maxInvalidFraction: "maxInvalidFraction",
+  dedupe: "dedupe",
+  validationSplit: "validationSplit",
+  seed: "seed",
+  format: "format",
+  reportPath: "report",
+  maxIssues: "maxIssues",
+  maxLineBytes: "maxLineBytes",
+};
+
 /** Builds `ftprep upload` or `ftprep run`: the same pipeline (run adds pipeline files and jobs later). */
 function uploadLike(name: "upload" | "run", description: string, io: Io): Command {
   const command = new Command(name)
@@ -50,9 +76,21 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
     .option("--dry-run", "everything but the upload: print what would be sent")
     .option("--json", "print one JSON document on stdout")
     .option("--quiet", "no progress or summary on stderr");
+  if (name === "run") command.option("--pipeline <file>", "a pipeline file: sources, limits, provider, upload, manifest and a job (flags given here win over it)");
   addGuardOptions(command).action(async (paths: string[], flags: UploadFlags) => {
-    const inputs = guardInputs(paths, flags);
-    if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
+    let inputs = guardInputs(paths, flags);
+    let fromPipeline: RunOptions = {};
+    if (flags.pipeline !== undefined) {
+      const loaded = pipelineRun(await loadPipeline(flags.pipeline), flags.pipeline);
+      fromPipeline = loaded.options;
+      if (inputs.length === 0) inputs = loaded.inputs;
+    }
+    if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation, or --pipeline)");
+    // Precedence: a flag given on the command line > the environment > the pipeline file > the defaults.
+    const given = (option: string): boolean => {
+      const source = command.getOptionValueSource(option);
+      return source === "cli" || source === "env";
+    };
     const progress = new Progress(io, Boolean(process.stderr.isTTY) && !flags.json);
     const controller = new AbortController();
     const stop = (): void => {
@@ -64,7 +102,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
     let result: RunResult;
     try {
       const { provider: _, ...guard } = guardOptions(flags);
-      result = await run(inputs, {
+      const fromFlags: RunOptions = {
         ...guard,
         provider: flags.provider,
         ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
@@ -74,8 +112,17 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         outDir: flags.out,
         store: flags.store,
         verifyRemote: flags.verifyRemote ?? false,
+      };
+      const merged: RunOptions = { ...fromFlags };
+      for (const [key, value] of Object.entries(fromPipeline) as [keyof RunOptions, unknown][]) {
+        const flag = FLAG_OF[key];
+        if (flag === undefined || !given(flag)) (merged as Record<string, unknown>)[key] = value;
+      }
+      result = await run(inputs, {
+        ...merged,
         dryRun: flags.dryRun ?? false,
         signal: controller.signal,
+        ...(flags.quiet ? {} : { onJobStatus: (state: JobState) => io.stderr(`job: ${state.status}${state.fineTunedModel ? ` (${state.fineTunedModel})` : ""}\n`) }),
         ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
         ...(flags.quiet || flags.json ? {} : { onSource: (s) => printSource(io, s, flags.maxIssues ?? 3), onEvent: (e) => progress.on(e) }),
       });
@@ -103,6 +150,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
         plan,
         ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
         upload: upload ?? null,
+        job: result.job ?? null,
       })}\n`,
     );
   } else if (!flags.quiet) {
@@ -117,9 +165,19 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
       for (const failure of upload.failed) io.stderr(`ftprep: ${failure.path}: ${failure.message}\n`);
       io.stderr(`manifest: ${result.manifestPath}\n`);
     }
+    const job = result.job;
+    if (job?.created?.response) {
+      const r = job.created.response;
+      io.stderr(`job ${String(r.id)} created (${String(r.status)}); recorded in ${result.manifestPath}\n`);
+      if (!job.final) io.stderr(`follow it with: ftprep jobs wait ${String(r.id)} --manifest ${result.manifestPath}\n`);
+    }
+    if (job?.final && !job.final.succeeded) for (const reason of job.final.reasons) io.stderr(`  ${reason}\n`);
   }
+  if (result.job?.retired) io.stderr(`ftprep: ${result.job.retired}\n`);
   if (!plan.ok) io.exitCode = plan.failures.length > 0 ? 3 : 1;
   else if (upload && (upload.failed.length > 0 || upload.aborted)) io.exitCode = 3;
+  else if (result.job?.retired) io.exitCode = 3;
+  else if (result.job?.final && !result.job.final.succeeded) io.exitCode = 1;
   else io.exitCode = 0;
 }
 

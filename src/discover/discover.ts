@@ -18,12 +18,16 @@ export interface DiscoveredFile {
   split: Split;
   /** Whether the split was given (a flag, a pipeline file) rather than read from the name. */
   splitGiven: boolean;
+  /** Relative weight of the file's records in a job (default 1; a pipeline file's sources may set it). */
+  weight: number;
 }
 
 /** A path, directory or glob to discover, optionally with the split of everything found there. */
 export interface DiscoverInput {
   path: string;
   split?: Split;
+  /** Weight of the files found there in a job (default 1). */
+  weight?: number;
 }
 
 /** Something found that is not processed, with the reason. */
@@ -78,9 +82,10 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[])
   const skipped: SkippedPath[] = [];
   const seenDirs = new Set<string>();
 
+  let weight = 1;
   const addFile = async (path: string, rel: string, split: Split | undefined, viaLink = false): Promise<void> => {
     const real = await realpath(path);
-    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), splitGiven: split !== undefined, viaLink });
+    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), splitGiven: split !== undefined, weight, viaLink });
   };
 
   const walk = async (dir: string, root: string, split: Split | undefined): Promise<void> => {
@@ -119,6 +124,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[])
 
   for (const input of inputs) {
     const { path: target, split } = typeof input === "string" ? { path: input, split: undefined } : input;
+    weight = typeof input === "string" ? 1 : (input.weight ?? 1);
     if (isDynamicPattern(target)) {
       const base = globBase(target);
       const matches = (await glob(target, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false, absolute: isAbsolute(target) })).sort();

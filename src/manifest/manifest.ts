@@ -68,7 +68,7 @@ let validator: ValidateFunction | undefined;
 /** The manifest schema, compiled once. */
 function manifestValidator(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, validateFormats: false });
+    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true, validateFormats: false });
     validator = ajv.compile(loadSchemaFile("manifest.schema.json"));
   }
   return validator;

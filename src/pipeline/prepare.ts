@@ -54,6 +54,8 @@ export interface PlannedFile extends WrittenFile {
   source: string | undefined;
   split: Split;
   kind: OutputKind;
+  /** The source's weight in a job. */
+  weight: number;
 }
 
 /** Why a source file yields nothing to upload, when it does not. */
@@ -240,8 +242,8 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   return plan;
 }
 
-function planned(written: WrittenFile, source: string | undefined, split: Split, kind: OutputKind): PlannedFile {
-  return { ...written, source, split, kind };
+function planned(written: WrittenFile, source: string | undefined, split: Split, kind: OutputKind, weight = 1): PlannedFile {
+  return { ...written, source, split, kind, weight };
 }
 
 interface FileContext {
@@ -376,10 +378,10 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   if (writer) {
     const written = await writer.finish();
     const kind: OutputKind = written.length > 1 ? "shard" : isJsonArray ? "converted" : "cleaned";
-    source.outputs = written.map((w) => planned(w, file.path, file.split, kind));
+    source.outputs = written.map((w) => planned(w, file.path, file.split, kind, file.weight));
   } else {
     source.outputs = [
-      { path: file.path, source: file.path, split: file.split, kind: "original", part: 1, parts: 1, records: report.records, bytes: size, sha256: source.sha256, reused: false },
+      { path: file.path, source: file.path, split: file.split, kind: "original", part: 1, parts: 1, records: report.records, bytes: size, sha256: source.sha256, reused: false, weight: file.weight },
     ];
   }
   return source;

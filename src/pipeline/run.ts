@@ -1,13 +1,14 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { DiscoverInput } from "../discover/discover.js";
-import { ConfigError } from "../errors.js";
 import { defaultMaxFileBytes, MULTIPART_MARGIN } from "../guard/limits.js";
 import { DEFAULT_MANIFEST, findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
-import { MISTRAL_BASE_URL, MistralProvider } from "../providers/mistral.js";
-import { OPENAI_BASE_URL, OPENAI_UPLOAD_LIMIT, OpenAIProvider } from "../providers/openai.js";
-import type { FilesProvider, ProviderName } from "../providers/types.js";
-import { DEFAULT_STORE, type RunningServer, startServer } from "../server/server.js";
+import { MISTRAL_BASE_URL } from "../providers/mistral.js";
+import { OPENAI_BASE_URL, OPENAI_UPLOAD_LIMIT } from "../providers/openai.js";
+import type { ProviderName } from "../providers/types.js";
+import { DEFAULT_STORE } from "../server/server.js";
+import { embeddedTarget, keyOf, openTarget, toolVersion } from "./target.js";
+import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob } from "../jobs/jobs.js";
+import { GoneError } from "../providers/errors.js";
+import type { JobsProvider } from "../providers/types.js";
 import { type UploadEvent, type UploadItem, uploadFiles, type UploadSummary } from "../upload/uploader.js";
 import type { RetryPolicy } from "../upload/retry-policy.js";
 import { type Plan, type PlannedFile, prepare, type PrepareOptions } from "./prepare.js";
@@ -21,6 +22,8 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   provider?: ProviderName;
   /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL`, else the public API). */
   baseUrl?: string;
+  /** A pipeline file's base URL: below the option and the environment. */
+  pipelineBaseUrl?: string;
   /** The API key (default: `MISTRAL_API_KEY` / `OPENAI_API_KEY`). Never printed, logged or written. */
   apiKey?: string;
   /** The environment the defaults come from (default `process.env`). */
@@ -37,6 +40,9 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   /** Told of things worth a line on stderr (the embedded server starting, …). */
   onNotice?: (message: string) => void;
   onEvent?: (event: UploadEvent) => void;
+  /** Create a fine-tuning job from the manifest once everything is uploaded. */
+  job?: RunJobSpec;
+  onJobStatus?: (state: JobState) => void;
 }
 
 export interface RunResult {
@@ -52,52 +58,43 @@ export interface RunResult {
   wouldUpload: PlannedFile[];
   alreadyUploaded: PlannedFile[];
   upload: UploadSummary | undefined;
+  /** With a job step: the job created (and its end when waited for), or why it could not be. */
+  job?: RunJobResult;
 }
 
-function toolVersion(): string {
-  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The job step of a run (a pipeline file's `job` section). */
+export interface RunJobSpec extends JobSpec {
+  /** Wait for the job to end (default false). */
+  wait?: boolean;
+  /** First pause between polls when waiting (default 2 s). */
+  pollMs?: number;
 }
 
-interface Target {
-  provider: FilesProvider;
-  baseUrl: string;
-  /** Identity for deduplication: the base URL, or `embedded:<store>` (the embedded server's port changes). */
-  target: string;
-  server: RunningServer | undefined;
-  store: string | null;
+export interface RunJobResult {
+  created?: CreateJobResult;
+  final?: JobState;
+  /** Mistral's public API answered 410: the clear message, the manifest untouched. */
+  retired?: string;
 }
 
-function keyOf(name: ProviderName, options: RunOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
-  const prefix = name === "mistral" ? "MISTRAL" : "OPENAI";
-  return { key: options.apiKey ?? env[`${prefix}_API_KEY`], base: options.baseUrl ?? env[`${prefix}_BASE_URL`] };
-}
-
-/** The embedded server's identity in a manifest: its store, not its port (a new one every run). */
-export function embeddedTarget(store: string): string {
-  return `embedded:${resolve(store)}`;
-}
-
-async function openTarget(name: ProviderName, options: RunOptions): Promise<Target> {
-  const env = options.env ?? process.env;
-  const { key, base } = keyOf(name, options, env);
-  const make = (baseUrl: string, apiKey: string | undefined): FilesProvider => {
-    const client = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}), userAgent: `ftprep/${toolVersion()}` };
-    return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
-  };
-  if (key === undefined && base === undefined) {
-    const store = options.store ?? DEFAULT_STORE;
-    const server = await startServer({ store, port: 0 });
-    const baseUrl = name === "mistral" ? server.url : `${server.url}/v1`;
-    options.onNotice?.(`no ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${store})`);
-    return { provider: make(baseUrl, undefined), baseUrl, target: embeddedTarget(store), server, store };
-  }
-  const baseUrl = (base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL)).replace(/\/+$/, "");
+async function runJob(provider: JobsProvider, manifest: Manifest, manifestPath: string, spec: RunJobSpec, options: RunOptions): Promise<RunJobResult> {
   try {
-    new URL(baseUrl);
-  } catch {
-    throw new ConfigError(`the base URL ${JSON.stringify(baseUrl)} is not a URL`);
+    const created = await createJob(provider, manifest, manifestPath, spec, options.signal ? { signal: options.signal } : {});
+    const out: RunJobResult = { created };
+    if (spec.wait && created.response) {
+      const id = String(created.response.id);
+      const { state } = await waitForJob(provider, id, {
+        ...(spec.pollMs !== undefined ? { intervalMs: spec.pollMs } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onJobStatus ? { onChange: options.onJobStatus } : {}),
+      });
+      out.final = state;
+    }
+    return out;
+  } catch (error) {
+    if (error instanceof GoneError) return { retired: retiredJobsMessage(manifestPath) };
+    throw error;
   }
-  return { provider: make(baseUrl, key), baseUrl, target: baseUrl, server: undefined, store: null };
 }
 
 /** The options a manifest records: what the run did, without secrets. */
@@ -213,6 +210,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
       records: f.records,
       bytes: f.bytes,
       sha256: f.sha256,
+      weight: f.weight,
     }));
     result.upload = await uploadFiles(items, {
       provider: target.provider,
@@ -231,9 +229,11 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
       await writeManifest(manifestPath, manifest);
       result.manifest = manifest;
     }
+    if (options.job && result.manifest && result.upload && result.upload.failed.length === 0 && !result.upload.aborted) {
+      result.job = await runJob(target.provider, result.manifest, manifestPath, options.job, options);
+    }
   } finally {
-    await target.provider.close();
-    await target.server?.close();
+    await target.close();
   }
   return result;
 }

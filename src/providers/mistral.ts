@@ -1,7 +1,7 @@
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { multipartBody } from "./multipart.js";
-import type { FilesProvider, RemoteFile, UploadRequest } from "./types.js";
+import type { FilesProvider, JobsProvider, RemoteFile, RemoteJob, UploadRequest } from "./types.js";
 
 /** Mistral's public API. */
 export const MISTRAL_BASE_URL = "https://api.mistral.ai";
@@ -29,7 +29,7 @@ function remote(file: MistralFile): RemoteFile {
 }
 
 /** Mistral's Files API (`/v1/files`), over undici. */
-export class MistralProvider implements FilesProvider {
+export class MistralProvider implements FilesProvider, JobsProvider {
   readonly name = "mistral" as const;
   readonly maxUploadBytes = PROVIDER_FILE_LIMIT.mistral;
   readonly http: HttpClient;
@@ -80,6 +80,30 @@ export class MistralProvider implements FilesProvider {
 
   async delete(id: string, signal?: AbortSignal): Promise<void> {
     await this.http.json({ method: "DELETE", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  /** `POST /v1/fine_tuning/jobs` (`?dry_run=true` for the estimate). Answers 410 on Mistral's public API since mid-2026. */
+  async createJob(body: Record<string, unknown>, options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
+    return this.http.json({
+      method: "POST",
+      path: "/v1/fine_tuning/jobs",
+      json: body,
+      ...(options.dryRun ? { query: { dry_run: true } } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return this.http.json({ method: "GET", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  async cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return this.http.json({ method: "POST", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) });
+  }
+
+  /** `POST /v1/fine_tuning/jobs/{id}/start`: a VALIDATED job created without auto_start. */
+  async startJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return this.http.json({ method: "POST", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/start`, ...(signal ? { signal } : {}) });
   }
 
   async close(): Promise<void> {

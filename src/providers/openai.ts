@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { multipartBody } from "./multipart.js";
-import type { FilesProvider, RemoteFile, UploadRequest } from "./types.js";
+import type { FilesProvider, JobsProvider, RemoteFile, RemoteJob, UploadRequest } from "./types.js";
 
 /** OpenAI's public API. */
 export const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -38,7 +38,7 @@ function remote(file: OpenAIFile): RemoteFile {
  * OpenAI's Files API (`/files`) and, for files over 512 MB, its Uploads API: the file goes in parts of 64 MB sent
  * concurrently, completed with the ordered part ids and the file's md5.
  */
-export class OpenAIProvider implements FilesProvider {
+export class OpenAIProvider implements FilesProvider, JobsProvider {
   readonly name = "openai" as const;
   readonly maxUploadBytes = OPENAI_UPLOAD_LIMIT;
   readonly http: HttpClient;
@@ -140,6 +140,19 @@ export class OpenAIProvider implements FilesProvider {
 
   async delete(id: string, signal?: AbortSignal): Promise<void> {
     await this.http.json({ method: "DELETE", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  /** `POST /fine_tuning/jobs`. OpenAI has no dry run. */
+  async createJob(body: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
+    return this.http.json({ method: "POST", path: "/fine_tuning/jobs", json: body, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return this.http.json({ method: "GET", path: `/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  async cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return this.http.json({ method: "POST", path: `/fine_tuning/jobs/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) });
   }
 
   async close(): Promise<void> {

@@ -38,3 +38,15 @@ export interface FilesProvider {
   delete(id: string, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A provider's fine-tuning job object, as it answered (Mistral's JobOut or OpenAI's FineTuningJob). */
+export type RemoteJob = Record<string, unknown> & { id: string; status: string };
+
+/** Fine-tuning job routes. */
+export interface JobsProvider {
+  readonly name: ProviderName;
+  /** Creates a job; with `dryRun` (Mistral only) nothing is created and the estimate is returned. */
+  createJob(body: Record<string, unknown>, options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<Record<string, unknown>>;
+  getJob(id: string, signal?: AbortSignal): Promise<RemoteJob>;
+  cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob>;
+}

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MISTRAL_HYPERPARAMETERS, rangeProblem } from "../fine-tuning.js";
 import { validateFile } from "../validate/file.js";
 import type { FormatId } from "../types.js";
 import type { ServerContext } from "./context.js";
@@ -17,24 +18,6 @@ import type { StoredJob } from "./store.js";
 
 const ACTIVE = new Set(["QUEUED", "STARTED", "VALIDATING", "VALIDATED", "RUNNING"]);
 const TERMINAL = new Set(["SUCCESS", "FAILED", "FAILED_VALIDATION", "CANCELLED"]);
-
-interface Range {
-  integer?: boolean;
-  min: number;
-  max?: number;
-  exclusiveMin?: boolean;
-}
-
-/** Mistral's hyperparameter ranges (CompletionTrainingParametersIn); `fim_ratio` is for completion jobs only. */
-export const MISTRAL_HYPERPARAMETERS: Record<string, Range> = {
-  training_steps: { integer: true, min: 1 },
-  learning_rate: { min: 1e-8, max: 1 },
-  weight_decay: { min: 0, max: 1 },
-  warmup_fraction: { min: 0, max: 1 },
-  epochs: { min: 0, exclusiveMin: true },
-  seq_len: { integer: true, min: 100 },
-  fim_ratio: { min: 0, max: 1 },
-};
 
 const MISTRAL_DEFAULTS: Record<string, unknown> = {
   training_steps: null,
@@ -249,16 +232,8 @@ function hyperparameters(input: unknown): Record<string, unknown> {
       out[key] = null;
       continue;
     }
-    const ok =
-      typeof value === "number" &&
-      Number.isFinite(value) &&
-      (!range.integer || Number.isInteger(value)) &&
-      (range.exclusiveMin ? value > range.min : value >= range.min) &&
-      (range.max === undefined || value <= range.max);
-    if (!ok) {
-      const bound = `${range.exclusiveMin ? ">" : "≥"} ${range.min}${range.max !== undefined ? ` and ≤ ${range.max}` : ""}`;
-      throw unprocessable(`Input should be ${range.integer ? "an integer" : "a number"} ${bound}`, ["body", "hyperparameters", key], value, "value_error");
-    }
+    const problem = rangeProblem(range, value);
+    if (problem) throw unprocessable(`Input ${problem}`, ["body", "hyperparameters", key], value, "value_error");
     out[key] = value;
   }
   return out;

@@ -26,7 +26,7 @@ describe("ftprep prepare", () => {
     expect(plan.ok).toBe(true);
     expect(plan.maxFileBytes).toBe(10_000);
     expect(plan.files.length).toBeGreaterThan(1);
-    expect(Object.keys(plan.files[0]).sort()).toEqual(["bytes", "kind", "part", "parts", "path", "records", "reused", "sha256", "source", "split"]);
+    expect(Object.keys(plan.files[0]).sort()).toEqual(["bytes", "kind", "part", "parts", "path", "records", "reused", "sha256", "source", "split", "weight"]);
     expect(plan.sources[0].report.records).toBe(300);
   });
 

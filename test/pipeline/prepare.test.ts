@@ -33,7 +33,7 @@ describe("prepare: size guard", () => {
     const plan = await prepare([path], { outDir: out });
     expect(plan.ok).toBe(true);
     expect(plan.files).toEqual([
-      { path, source: path, split: "train", kind: "original", part: 1, parts: 1, records: 20, bytes: Buffer.byteLength(text), sha256: sha256(text), reused: false },
+      { path, source: path, split: "train", kind: "original", part: 1, parts: 1, records: 20, bytes: Buffer.byteLength(text), sha256: sha256(text), reused: false, weight: 1 },
     ]);
     expect(plan.sources[0]!.sha256).toBe(sha256(text));
     await expect(stat(out)).rejects.toThrow(); // nothing copied
