@@ -2,19 +2,9 @@
 // function calling), written as a stream so generating a 1 GB file takes flat memory.
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { mulberry32 } from "../dist/server/faults.js";
 
 const WORDS = "the a model data token train file line record weather city answer question value check upload shard limit stream memory json schema tool call result user assistant system prompt fine tune batch".split(" ");
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sentence(random, n) {
   let s = "";
@@ -54,7 +44,7 @@ export function record(random, i) {
 
 /** Writes about `bytes` bytes of records to `path`; returns the record count. */
 export async function generate(path, bytes, seed = 1) {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const out = createWriteStream(path);
   let written = 0;
   let n = 0;

@@ -62,6 +62,16 @@ async function guarded(io: Io, manifestPath: string | undefined, action: () => P
   }
 }
 
+/** Opens the target, runs `action` with 410 turned into the clear message, and closes the target. */
+async function withTarget(io: Io, flags: TargetFlags, manifest: Manifest | undefined, action: (target: Target) => Promise<void>): Promise<void> {
+  const target = await open(flags, io, manifest);
+  try {
+    await guarded(io, flags.manifest, () => action(target));
+  } finally {
+    await target.close();
+  }
+}
+
 function printJob(io: Io, job: RemoteJob): void {
   const state = jobState(job);
   io.stderr(`job ${job.id}: ${state.status}${state.fineTunedModel ? ` → ${state.fineTunedModel}` : ""}\n`);
@@ -95,39 +105,29 @@ export function jobsCommand(io: Io): Command {
         hyperparameters: parseHyperparameters(flags.hyperparameter),
         ...(flags.autoStart ? { autoStart: true } : {}),
       };
-      const target = await open(flags, io, manifest);
-      try {
-        await guarded(io, flags.manifest, async () => {
-          const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false });
-          if (flags.json) {
-            io.stdout(`${JSON.stringify(result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response)}\n`);
-          } else if (result.dryRun) {
-            io.stderr(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
-            if (result.response) io.stderr(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
-          } else {
-            const r = result.response as RemoteJob;
-            io.stderr(`job ${r.id} created (${r.status}); recorded in ${flags.manifest}\nfollow it with: ftprep jobs wait ${r.id} --manifest ${flags.manifest}\n`);
-          }
-        });
-      } finally {
-        await target.close();
-      }
+      await withTarget(io, flags, manifest, async (target) => {
+        const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false });
+        if (flags.json) {
+          io.stdout(`${JSON.stringify(result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response)}\n`);
+        } else if (result.dryRun) {
+          io.stderr(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
+          if (result.response) io.stderr(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
+        } else {
+          const r = result.response as RemoteJob;
+          io.stderr(`job ${r.id} created (${r.status}); recorded in ${flags.manifest}\nfollow it with: ftprep jobs wait ${r.id} --manifest ${flags.manifest}\n`);
+        }
+      });
     });
 
   const status = targetOptions(new Command("status"))
     .description("a job's status and events")
     .argument("<job-id>")
     .action(async (id: string, flags: TargetFlags) => {
-      const target = await open(flags, io, await loadManifest(flags.manifest));
-      try {
-        await guarded(io, flags.manifest, async () => {
-          const job = await target.provider.getJob(id);
-          if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
-          else printJob(io, job);
-        });
-      } finally {
-        await target.close();
-      }
+      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+        const job = await target.provider.getJob(id);
+        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        else printJob(io, job);
+      });
     });
 
   const wait = targetOptions(new Command("wait"))
@@ -135,36 +135,26 @@ export function jobsCommand(io: Io): Command {
     .argument("<job-id>")
     .option("--poll-ms <ms>", "first pause between polls (default 2000; then ×1.5 up to 30 s)", positiveInt)
     .action(async (id: string, flags: TargetFlags & { pollMs?: number }) => {
-      const target = await open(flags, io, await loadManifest(flags.manifest));
-      try {
-        await guarded(io, flags.manifest, async () => {
-          const { state, job } = await waitForJob(target.provider, id, {
-            ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
-            onChange: (s) => flags.json || io.stderr(`job ${id}: ${s.status}\n`),
-          });
-          if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
-          else printJob(io, job);
-          io.exitCode = finalExit(state);
+      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+        const { state, job } = await waitForJob(target.provider, id, {
+          ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
+          onChange: (s) => flags.json || io.stderr(`job ${id}: ${s.status}\n`),
         });
-      } finally {
-        await target.close();
-      }
+        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        else printJob(io, job);
+        io.exitCode = finalExit(state);
+      });
     });
 
   const cancel = targetOptions(new Command("cancel"))
     .description("cancel a job")
     .argument("<job-id>")
     .action(async (id: string, flags: TargetFlags) => {
-      const target = await open(flags, io, await loadManifest(flags.manifest));
-      try {
-        await guarded(io, flags.manifest, async () => {
-          const job = await target.provider.cancelJob(id);
-          if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
-          else printJob(io, job);
-        });
-      } finally {
-        await target.close();
-      }
+      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+        const job = await target.provider.cancelJob(id);
+        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        else printJob(io, job);
+      });
     });
 
   for (const sub of [create, status, wait, cancel]) {

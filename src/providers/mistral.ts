@@ -1,32 +1,10 @@
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { multipartBody } from "./multipart.js";
-import type { FilesProvider, JobsProvider, RemoteFile, RemoteJob, UploadRequest } from "./types.js";
+import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
 
 /** Mistral's public API. */
 export const MISTRAL_BASE_URL = "https://api.mistral.ai";
-
-interface MistralFile {
-  id: string;
-  filename: string;
-  bytes: number;
-  num_lines?: number | null;
-  sample_type?: string | null;
-  purpose: string;
-  created_at: number;
-}
-
-function remote(file: MistralFile): RemoteFile {
-  return {
-    id: file.id,
-    filename: file.filename,
-    bytes: file.bytes,
-    num_lines: file.num_lines ?? null,
-    sample_type: file.sample_type ?? null,
-    purpose: file.purpose,
-    created_at: file.created_at,
-  };
-}
 
 /** Mistral's Files API (`/v1/files`), over undici. */
 export class MistralProvider implements FilesProvider, JobsProvider {
@@ -49,31 +27,31 @@ export class MistralProvider implements FilesProvider, JobsProvider {
       { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
       request.onBytes,
     );
-    const file = await this.http.json<MistralFile>({
+    const file = await this.http.json<WireFile>({
       method: "POST",
       path: "/v1/files",
       body: body.stream,
       headers: { "content-type": body.contentType, "content-length": String(body.length) },
       ...(request.signal ? { signal: request.signal } : {}),
     });
-    return remote(file);
+    return toRemoteFile(file);
   }
 
   async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
-    return remote(await this.http.json<MistralFile>({ method: "GET", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
+    return toRemoteFile(await this.http.json<WireFile>({ method: "GET", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
   }
 
   /** `GET /v1/files?search=NAME`, then an exact name and size match. */
   async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
     for (let page = 0; ; page++) {
-      const list = await this.http.json<{ data: MistralFile[] }>({
+      const list = await this.http.json<{ data: WireFile[] }>({
         method: "GET",
         path: "/v1/files",
         query: { search: filename, purpose: "fine-tune", page, page_size: 100 },
         ...(signal ? { signal } : {}),
       });
       const found = list.data.find((f) => f.filename === filename && f.bytes === bytes);
-      if (found) return remote(found);
+      if (found) return toRemoteFile(found);
       if (list.data.length < 100) return undefined;
     }
   }

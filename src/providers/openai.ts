@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { multipartBody } from "./multipart.js";
-import type { FilesProvider, JobsProvider, RemoteFile, RemoteJob, UploadRequest } from "./types.js";
+import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
 
 /** OpenAI's public API. */
 export const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -11,28 +11,6 @@ export const OPENAI_BASE_URL = "https://api.openai.com/v1";
 export const OPENAI_PART_BYTES = 64 * 1024 * 1024;
 export const OPENAI_UPLOAD_LIMIT = 8_000_000_000;
 const PART_CONCURRENCY = 3;
-
-interface OpenAIFile {
-  id: string;
-  filename: string;
-  bytes: number;
-  purpose: string;
-  created_at: number;
-  num_lines?: number | null;
-  sample_type?: string | null;
-}
-
-function remote(file: OpenAIFile): RemoteFile {
-  return {
-    id: file.id,
-    filename: file.filename,
-    bytes: file.bytes,
-    num_lines: file.num_lines ?? null,
-    sample_type: file.sample_type ?? null,
-    purpose: file.purpose,
-    created_at: file.created_at,
-  };
-}
 
 /**
  * OpenAI's Files API (`/files`) and, for files over 512 MB, its Uploads API: the file goes in parts of 64 MB sent
@@ -64,14 +42,14 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
       { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
       request.onBytes,
     );
-    const file = await this.http.json<OpenAIFile>({
+    const file = await this.http.json<WireFile>({
       method: "POST",
       path: "/files",
       body: body.stream,
       headers: { "content-type": body.contentType, "content-length": String(body.length) },
       ...(request.signal ? { signal: request.signal } : {}),
     });
-    return remote(file);
+    return toRemoteFile(file);
   }
 
   /** The Uploads API: create, parts (concurrently, each streamed from its range of the file), complete in order. */
@@ -102,14 +80,14 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
           }),
         ),
       );
-      const done = await this.http.json<{ file: OpenAIFile | null; status: string }>({
+      const done = await this.http.json<{ file: WireFile | null; status: string }>({
         method: "POST",
         path: `/uploads/${upload.id}/complete`,
         json: { part_ids: partIds, ...(request.md5 ? { md5: request.md5 } : {}) },
         ...signal,
       });
       if (!done.file) throw new Error(`upload ${upload.id} completed without a file (status ${done.status})`);
-      return remote(done.file);
+      return toRemoteFile(done.file);
     } catch (error) {
       // Leave no pending upload behind; the caller retries from the start.
       await this.http.json({ method: "POST", path: `/uploads/${upload.id}/cancel` }).catch(() => undefined);
@@ -118,21 +96,21 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
   }
 
   async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
-    return remote(await this.http.json<OpenAIFile>({ method: "GET", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
+    return toRemoteFile(await this.http.json<WireFile>({ method: "GET", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
   }
 
   /** Lists fine-tune files (cursor pages) for an exact name and size match: OpenAI has no name search. */
   async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
     let after: string | undefined;
     for (;;) {
-      const page = await this.http.json<{ data: OpenAIFile[]; has_more?: boolean }>({
+      const page = await this.http.json<{ data: WireFile[]; has_more?: boolean }>({
         method: "GET",
         path: "/files",
         query: { purpose: "fine-tune", limit: 10000, after },
         ...(signal ? { signal } : {}),
       });
       const found = page.data.find((f) => f.filename === filename && f.bytes === bytes);
-      if (found) return remote(found);
+      if (found) return toRemoteFile(found);
       if (!page.has_more || page.data.length === 0) return undefined;
       after = page.data.at(-1)!.id;
     }

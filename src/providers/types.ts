@@ -14,6 +14,30 @@ export interface RemoteFile {
   created_at: number;
 }
 
+/** A file object as both APIs answer it (the fields ftprep reads). */
+export interface WireFile {
+  id: string;
+  filename: string;
+  bytes: number;
+  purpose: string;
+  created_at: number;
+  num_lines?: number | null;
+  sample_type?: string | null;
+}
+
+/** The fields ftprep keeps of a provider's file object. */
+export function toRemoteFile(file: WireFile): RemoteFile {
+  return {
+    id: file.id,
+    filename: file.filename,
+    bytes: file.bytes,
+    num_lines: file.num_lines ?? null,
+    sample_type: file.sample_type ?? null,
+    purpose: file.purpose,
+    created_at: file.created_at,
+  };
+}
+
 export interface UploadRequest {
   path: string;
   /** The name the provider stores the file under. */
