@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_MANIFEST } from "../manifest/manifest.js";
 import type { JobState } from "../jobs/jobs.js";
 import { loadPipeline, pipelineRun } from "../pipeline/pipeline-file.js";
@@ -66,7 +66,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
   const command = new Command(name)
     .description(description)
     .argument("[paths...]", "files, directories or globs")
-    .addOption(new Option("--base-url <url>", "the Files API's base URL (default: the provider's public API)").env("FTPREP_BASE_URL"))
+    .option("--base-url <url>", "the Files API's base URL (default: MISTRAL_BASE_URL / OPENAI_BASE_URL, else the provider's public API)")
     .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY); never printed")
     .option("--concurrency <n>", "uploads at once", positiveInt, 4)
     .option("--manifest <file>", "the manifest to write (and resume from)", DEFAULT_MANIFEST)
@@ -188,5 +188,5 @@ export function uploadCommand(io: Io): Command {
 
 /** `ftprep run <paths...>`: the whole pipeline (what `npm run validate-and-upload` runs). */
 export function runCommand(io: Io): Command {
-  return uploadLike("run", "the main job: validate → size guard → upload → manifest", io);
+  return uploadLike("run", "the main job: validate → size guard → upload → manifest (→ job, with --pipeline)", io);
 }
