@@ -120,6 +120,29 @@ describe("local Files API server", () => {
   });
 });
 
+describe("jobs in the store", () => {
+  it("advance from timestamps: a job created by one server is read to SUCCESS by another on the same store", async () => {
+    const store = tmp();
+    let clock = Date.parse("2026-11-01T00:00:00Z");
+    const first = await startServer({ store, now: () => clock, jobs: { validationMs: 1000, trainingMs: 5000 } });
+    const file = await json(upload(first.url, chatLines(3)));
+    const job = await json(
+      fetch(`${first.url}/v1/fine_tuning/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", training_files: [{ file_id: file.id }], hyperparameters: { training_steps: 1 }, auto_start: true }),
+      }),
+    );
+    expect(job.status).toBe("VALIDATING");
+    await first.close(); // waits for the job's validation to land in the store
+    clock += 10_000;
+    server = await startServer({ store, now: () => clock, jobs: { validationMs: 1000, trainingMs: 5000 } });
+    const later = await json(fetch(`${server.url}/v1/fine_tuning/jobs/${job.id}`));
+    expect(later.status).toBe("SUCCESS");
+    expect(later.events.map((e: { data: { status: string } }) => e.data.status)).toEqual(["QUEUED", "VALIDATING", "VALIDATED", "RUNNING", "SUCCESS"]);
+  });
+});
+
 describe("ftprep serve", () => {
   function serve(store: string): Promise<{ child: ChildProcess; url: string }> {
     const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "serve", "--store", store], { stdio: ["ignore", "pipe", "pipe"] });
