@@ -23,7 +23,7 @@ export { validatePaths, type ValidatePathsOptions, type ValidationSummary, type 
 export { discoverFiles, splitFromName, isDatasetName, type DiscoveredFile, type DiscoverInput, type Discovery, type SkippedPath, type Split } from "./discover/discover.js";
 export { prepare, splitDraw, type PrepareOptions, type Plan, type PlannedFile, type SourcePlan, type OutputKind, type SourceStatus } from "./pipeline/prepare.js";
 export { ShardWriter, shardName, SHARD_STATE_FILE, type WrittenFile, type ShardWriterOptions } from "./guard/shard-writer.js";
-export { PROVIDER_FILE_LIMIT, MULTIPART_MARGIN, defaultMaxFileBytes, type Provider } from "./guard/limits.js";
+export { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT, MULTIPART_MARGIN, defaultMaxFileBytes, type Provider } from "./guard/limits.js";
 export { parseByteSize, formatBytes } from "./guard/size.js";
 export { DigestSet } from "./validate/digest-set.js";
 export { startServer, DEFAULT_STORE, type ServerOptions, type RunningServer } from "./server/server.js";

@@ -45,7 +45,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function addGuardOptions(command: Command): Command {
   return command
     .addOption(new Option("--provider <provider>", "whose limits and formats apply").choices(["mistral", "openai"]).default("mistral"))
-    .option("--max-file-bytes <size>", "largest file to upload (default: 512 MB less a 1 MB margin = 511000000; units: 100MB, 64MiB)", byteSize)
+    .option("--max-file-bytes <size>", "largest file to upload (default: what the provider takes, less 1 MB: Mistral 511000000, OpenAI 7999000000; units: 100MB, 64MiB)", byteSize)
     .option("--no-split", "do not shard files over the limit; report them as E_FILE_TOO_LARGE")
     .option("--skip-invalid", "leave invalid records out instead of refusing the file")
     .option("--max-invalid-fraction <f>", "with --skip-invalid, refuse a file with more invalid records than this (default 0.05)", fractionArg)

@@ -18,9 +18,21 @@ export const PROVIDER_FILE_LIMIT: Record<Provider, number> = {
  */
 export const MULTIPART_MARGIN = 1_000_000;
 
-/** The default largest file ftprep prepares for a provider: its limit less the margin (511,000,000 bytes). */
+/**
+ * The most one logical upload can carry: Mistral's Files API takes 512 MB; OpenAI's Uploads API takes a file of up
+ * to 8 GB in parts, so OpenAI files are not sharded below that.
+ */
+export const PROVIDER_UPLOAD_LIMIT: Record<Provider, number> = {
+  mistral: PROVIDER_FILE_LIMIT.mistral,
+  openai: 8_000_000_000,
+};
+
+/**
+ * The default largest file ftprep prepares for a provider: what it can take in one upload, less the margin —
+ * 511,000,000 bytes for Mistral, 7,999,000,000 for OpenAI.
+ */
 export function defaultMaxFileBytes(provider: Provider): number {
-  return PROVIDER_FILE_LIMIT[provider] - MULTIPART_MARGIN;
+  return PROVIDER_UPLOAD_LIMIT[provider] - MULTIPART_MARGIN;
 }
 
 /** Mistral's docs advise validation files of at most 1 MB (about 5% of the training data). */

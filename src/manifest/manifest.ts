@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
+import addFormatsModule from "ajv-formats";
 import { ConfigError, FileSystemError } from "../errors.js";
 import { loadSchemaFile } from "../schema-files.js";
 
@@ -63,12 +64,16 @@ export interface Manifest {
   jobs: Record<string, unknown>[];
 }
 
+// ajv-formats is CommonJS: under ESM its plugin is the module object's `default`.
+const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv, formats: string[]) => Ajv }).default;
+
 let validator: ValidateFunction | undefined;
 
 /** The manifest schema, compiled once. */
 function manifestValidator(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true, validateFormats: false });
+    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
+    addFormats(ajv, ["date-time"]);
     validator = ajv.compile(loadSchemaFile("manifest.schema.json"));
   }
   return validator;

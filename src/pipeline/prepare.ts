@@ -21,7 +21,7 @@ export interface PrepareOptions {
   outDir: string;
   /** Whose limits apply (default mistral). */
   provider?: Provider;
-  /** Largest file to upload, in bytes (default: the provider's 512 MB limit less a 1 MB margin = 511,000,000). */
+  /** Largest file to upload, in bytes (default: what the provider takes in one upload less a 1 MB margin: 511,000,000 for Mistral, 7,999,000,000 for OpenAI). */
   maxFileBytes?: number;
   /** Split files over the limit into shards (default true); when false they are E_FILE_TOO_LARGE. */
   split?: boolean;

@@ -1,8 +1,8 @@
 import type { DiscoverInput } from "../discover/discover.js";
-import { defaultMaxFileBytes, MULTIPART_MARGIN } from "../guard/limits.js";
+import { defaultMaxFileBytes } from "../guard/limits.js";
 import { DEFAULT_MANIFEST, findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
 import { MISTRAL_BASE_URL } from "../providers/mistral.js";
-import { OPENAI_BASE_URL, OPENAI_UPLOAD_LIMIT } from "../providers/openai.js";
+import { OPENAI_BASE_URL } from "../providers/openai.js";
 import type { ProviderName } from "../providers/types.js";
 import { DEFAULT_STORE } from "../server/server.js";
 import { embeddedTarget, keyOf, openTarget, toolVersion } from "./target.js";
@@ -156,7 +156,7 @@ function summarise(manifest: Manifest, plan: Plan, skipInvalid: boolean): void {
 export async function run(paths: readonly (string | DiscoverInput)[], options: RunOptions = {}): Promise<RunResult> {
   const providerName = options.provider ?? "mistral";
   // The guard asks the provider what it can take: OpenAI takes up to 8 GB through its Uploads API.
-  const maxFileBytes = options.maxFileBytes ?? (providerName === "openai" ? OPENAI_UPLOAD_LIMIT - MULTIPART_MARGIN : defaultMaxFileBytes(providerName));
+  const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(providerName);
   const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST;
   const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, provider: providerName, maxFileBytes });
   const result: RunResult = {

@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
+import { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { multipartBody } from "./multipart.js";
 import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
@@ -9,7 +9,7 @@ export const OPENAI_BASE_URL = "https://api.openai.com/v1";
 
 /** OpenAI's Uploads API: parts of at most 64 MB, at most 8 GB in all. */
 export const OPENAI_PART_BYTES = 64 * 1024 * 1024;
-export const OPENAI_UPLOAD_LIMIT = 8_000_000_000;
+export const OPENAI_UPLOAD_LIMIT = PROVIDER_UPLOAD_LIMIT.openai;
 const PART_CONCURRENCY = 3;
 
 /**
