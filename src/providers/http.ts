@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, errors as undiciErrors, request } from "undici";
 import { AbortedError } from "../errors.js";
 import { apiError, ConnectionError, type RequestInfo, TimeoutError } from "./errors.js";
+import { type FilePart, multipartBody } from "./multipart.js";
 
 /** Options every provider client takes. */
 export interface ClientOptions {
@@ -101,6 +102,18 @@ export class HttpClient {
   async json<T>(options: RequestOptions): Promise<T> {
     const text = await this.text(options);
     return (text === "" ? {} : JSON.parse(text)) as T;
+  }
+
+  /** POSTs `multipart/form-data`: text fields, then one file part streamed from disk, with its Content-Length. */
+  async multipart<T>(path: string, fields: Record<string, string>, file: FilePart, options: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined } = {}): Promise<T> {
+    const body = multipartBody(fields, file, options.onBytes);
+    return this.json<T>({
+      method: "POST",
+      path,
+      body: body.stream,
+      headers: { "content-type": body.contentType, "content-length": String(body.length) },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async text(options: RequestOptions): Promise<string> {

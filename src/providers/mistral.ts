@@ -1,6 +1,5 @@
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
-import { multipartBody } from "./multipart.js";
 import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
 
 /** Mistral's public API. */
@@ -22,18 +21,12 @@ export class MistralProvider implements FilesProvider, JobsProvider {
 
   /** `POST /v1/files`, multipart streamed from disk with its Content-Length; purpose fine-tune. */
   async upload(request: UploadRequest): Promise<RemoteFile> {
-    const body = multipartBody(
+    const file = await this.http.multipart<WireFile>(
+      "/v1/files",
       { purpose: "fine-tune" },
       { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
-      request.onBytes,
+      request,
     );
-    const file = await this.http.json<WireFile>({
-      method: "POST",
-      path: "/v1/files",
-      body: body.stream,
-      headers: { "content-type": body.contentType, "content-length": String(body.length) },
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
     return toRemoteFile(file);
   }
 

@@ -1,7 +1,6 @@
 import pLimit from "p-limit";
 import { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
-import { multipartBody } from "./multipart.js";
 import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
 
 /** OpenAI's public API. */
@@ -37,18 +36,12 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
 
   async upload(request: UploadRequest): Promise<RemoteFile> {
     if (request.bytes > this.singleUploadLimit) return this.uploadInParts(request);
-    const body = multipartBody(
+    const file = await this.http.multipart<WireFile>(
+      "/files",
       { purpose: "fine-tune" },
       { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
-      request.onBytes,
+      request,
     );
-    const file = await this.http.json<WireFile>({
-      method: "POST",
-      path: "/files",
-      body: body.stream,
-      headers: { "content-type": body.contentType, "content-length": String(body.length) },
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
     return toRemoteFile(file);
   }
 
@@ -68,14 +61,12 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
       const partIds = await Promise.all(
         ranges.map(([start, end]) =>
           limit(async () => {
-            const body = multipartBody({}, { field: "data", path: request.path, filename: "part", contentType: "application/octet-stream", start, end }, request.onBytes);
-            const part = await this.http.json<{ id: string }>({
-              method: "POST",
-              path: `/uploads/${upload.id}/parts`,
-              body: body.stream,
-              headers: { "content-type": body.contentType, "content-length": String(body.length) },
-              ...signal,
-            });
+            const part = await this.http.multipart<{ id: string }>(
+              `/uploads/${upload.id}/parts`,
+              {},
+              { field: "data", path: request.path, filename: "part", contentType: "application/octet-stream", start, end },
+              request,
+            );
             return part.id;
           }),
         ),
