@@ -29,7 +29,7 @@ export { DigestSet } from "./validate/digest-set.js";
 export { startServer, DEFAULT_STORE, type ServerOptions, type RunningServer } from "./server/server.js";
 export type { Faults } from "./server/faults.js";
 export { run, DEFAULT_OUT_DIR, type RunOptions, type RunResult } from "./pipeline/run.js";
-export { openTarget, embeddedTarget, type Target, type TargetOptions } from "./pipeline/target.js";
+export { openTarget, resolveTarget, embeddedTarget, type Target, type TargetOptions, type ResolvedTarget } from "./pipeline/target.js";
 export { uploadFiles, remoteName, type UploadItem, type UploadEvent, type UploaderOptions, type UploadSummary } from "./upload/uploader.js";
 export { retryDelay, isRetryable, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./upload/retry-policy.js";
 export { readManifest, writeManifest, newManifest, checkManifest, findUploaded, DEFAULT_MANIFEST, MANIFEST_VERSION, type Manifest, type ManifestFile, type ManifestSource } from "./manifest/manifest.js";

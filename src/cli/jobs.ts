@@ -1,11 +1,11 @@
 import { Command, Option } from "commander";
 import { ConfigError } from "../errors.js";
+import { DEFAULT_STORE } from "../defaults.js";
 import { createJob, jobState, parseHyperparameters, retiredJobsMessage, waitForJob, type JobState } from "../jobs/jobs.js";
-import { readManifest, type Manifest } from "../manifest/manifest.js";
-import { openTarget, type Target } from "../pipeline/target.js";
+import type { Manifest } from "../manifest/manifest.js";
+import type { Target } from "../pipeline/target.js";
 import { GoneError } from "../providers/errors.js";
 import type { ProviderName, RemoteJob } from "../providers/types.js";
-import { DEFAULT_STORE } from "../server/server.js";
 import type { Io } from "./io.js";
 import { positiveInt } from "./options.js";
 
@@ -32,6 +32,7 @@ function targetOptions(command: Command): Command {
 
 async function loadManifest(path: string | undefined): Promise<Manifest | undefined> {
   if (path === undefined) return undefined;
+  const { readManifest } = await import("../manifest/manifest.js");
   const manifest = await readManifest(path);
   if (!manifest) throw new ConfigError(`no manifest at ${path}; run \`ftprep run\` first`);
   return manifest;
@@ -39,6 +40,7 @@ async function loadManifest(path: string | undefined): Promise<Manifest | undefi
 
 async function open(flags: TargetFlags, io: Io, manifest: Manifest | undefined): Promise<Target> {
   const provider = manifest?.provider ?? flags.provider ?? "mistral";
+  const { openTarget } = await import("../pipeline/target.js");
   return openTarget(provider, {
     ...(manifest ? { manifest } : {}),
     ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
@@ -119,16 +121,20 @@ export function jobsCommand(io: Io): Command {
       });
     });
 
-  const status = targetOptions(new Command("status"))
-    .description("a job's status and events")
-    .argument("<job-id>")
-    .action(async (id: string, flags: TargetFlags) => {
-      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
-        const job = await target.provider.getJob(id);
-        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
-        else printJob(io, job);
+  /** A command that makes one call about a job and prints the job the provider answers. */
+  const oneCall = (name: string, description: string, call: (target: Target, id: string) => Promise<RemoteJob>): Command =>
+    targetOptions(new Command(name))
+      .description(description)
+      .argument("<job-id>")
+      .action(async (id: string, flags: TargetFlags) => {
+        await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+          const job = await call(target, id);
+          if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+          else printJob(io, job);
+        });
       });
-    });
+
+  const status = oneCall("status", "a job's status and events", (target, id) => target.provider.getJob(id));
 
   const wait = targetOptions(new Command("wait"))
     .description("poll a job until it ends: exit 0 on success, 1 on failure (with the reasons), 3 on operational errors")
@@ -146,16 +152,7 @@ export function jobsCommand(io: Io): Command {
       });
     });
 
-  const cancel = targetOptions(new Command("cancel"))
-    .description("cancel a job")
-    .argument("<job-id>")
-    .action(async (id: string, flags: TargetFlags) => {
-      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
-        const job = await target.provider.cancelJob(id);
-        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
-        else printJob(io, job);
-      });
-    });
+  const cancel = oneCall("cancel", "cancel a job", (target, id) => target.provider.cancelJob(id));
 
   for (const sub of [create, status, wait, cancel]) {
     sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });

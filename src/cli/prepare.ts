@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { DiscoverInput } from "../discover/discover.js";
 import { formatBytes } from "../guard/size.js";
-import { type Plan, prepare, type PrepareOptions, type SourcePlan } from "../pipeline/prepare.js";
+import type { Plan, PrepareOptions, SourcePlan } from "../pipeline/prepare.js";
 import { FORMATS, type FormatId } from "../types.js";
 import type { Io } from "./io.js";
 import { byteSize, positiveInt } from "./options.js";
@@ -98,6 +98,7 @@ export function prepareCommand(io: Io): Command {
   addGuardOptions(command).action(async (paths: string[], flags: PrepareFlags) => {
     const inputs = guardInputs(paths, flags);
     if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
+    const { prepare } = await import("../pipeline/prepare.js");
     const plan = await prepare(inputs, {
       ...guardOptions(flags),
       outDir: flags.out,

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import type { Faults } from "../server/faults.js";
-import { DEFAULT_STORE, startServer } from "../server/server.js";
+import { DEFAULT_STORE } from "../defaults.js";
 import { fractionArg } from "./prepare.js";
 import type { Io } from "./io.js";
 import { byteSize, positiveInt } from "./options.js";
@@ -59,6 +59,7 @@ export function serveCommand(io: Io): Command {
       if (flags.resetAfterBytes !== undefined) faults.resetAfterBytes = flags.resetAfterBytes;
       if (flags.resetCount !== undefined) faults.resetCount = flags.resetCount;
       if (flags.retireJobs) faults.retireJobs = true;
+      const { startServer } = await import("../server/server.js");
       const server = await startServer({
         port: flags.port,
         host: flags.host,

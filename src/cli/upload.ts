@@ -1,9 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
-import { DEFAULT_MANIFEST } from "../manifest/manifest.js";
+import { DEFAULT_MANIFEST, DEFAULT_OUT_DIR, DEFAULT_STORE } from "../defaults.js";
 import type { JobState } from "../jobs/jobs.js";
-import { loadPipeline, pipelineRun } from "../pipeline/pipeline-file.js";
-import { DEFAULT_OUT_DIR, run, type RunOptions, type RunResult } from "../pipeline/run.js";
-import { DEFAULT_STORE } from "../server/server.js";
+import type { RunOptions, RunResult } from "../pipeline/run.js";
 import type { FormatId } from "../types.js";
 import type { Io } from "./io.js";
 import { positiveInt } from "./options.js";
@@ -80,6 +78,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
   addGuardOptions(command).action(async (paths: string[], flags: UploadFlags) => {
     let inputs = guardInputs(paths, flags);
     let fromPipeline: RunOptions = {};
+    const [{ loadPipeline, pipelineRun }, { run }] = await Promise.all([import("../pipeline/pipeline-file.js"), import("../pipeline/run.js")]);
     if (flags.pipeline !== undefined) {
       const loaded = pipelineRun(await loadPipeline(flags.pipeline), flags.pipeline);
       fromPipeline = loaded.options;

@@ -1,7 +1,8 @@
 import { Command, Option } from "commander";
-import { validatePaths, type ValidationSummary } from "../pipeline/validate.js";
+import { DEFAULT_MAX_ISSUES } from "../defaults.js";
+import type { ValidationSummary } from "../pipeline/validate.js";
 import { FORMATS, type FormatId } from "../types.js";
-import { DEFAULT_MAX_ISSUES, type FileReport } from "../validate/file.js";
+import type { FileReport } from "../validate/file.js";
 import { printFile } from "./print.js";
 import { byteSize, positiveInt } from "./options.js";
 import type { Io } from "./io.js";
@@ -32,6 +33,7 @@ export function validateCommand(io: Io): Command {
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
     .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
     .action(async (paths: string[], flags: ValidateFlags) => {
+      const { validatePaths } = await import("../pipeline/validate.js");
       const summary = await validatePaths(paths, {
         format: flags.format,
         duplicates: flags.duplicates ?? false,

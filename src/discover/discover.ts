@@ -16,8 +16,6 @@ export interface DiscoveredFile {
   realPath: string;
   /** Split role: given with the input, else from the file name. */
   split: Split;
-  /** Whether the split was given (a flag, a pipeline file) rather than read from the name. */
-  splitGiven: boolean;
   /** Relative weight of the file's records in a job (default 1; a pipeline file's sources may set it). */
   weight: number;
 }
@@ -85,7 +83,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[])
   let weight = 1;
   const addFile = async (path: string, rel: string, split: Split | undefined, viaLink = false): Promise<void> => {
     const real = await realpath(path);
-    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), splitGiven: split !== undefined, weight, viaLink });
+    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), weight, viaLink });
   };
 
   const walk = async (dir: string, root: string, split: Split | undefined): Promise<void> => {

@@ -22,8 +22,6 @@ export class LineFileWriter {
   private overflow: Uint8Array[] = [];
   /** Lines written so far. */
   lines = 0;
-  /** Bytes written so far (including newlines). */
-  bytes = 0;
 
   private constructor(path: string, temp: string, handle: FileHandle) {
     this.path = path;
@@ -58,7 +56,6 @@ export class LineFileWriter {
       this.used += need;
     }
     this.lines++;
-    this.bytes += need;
   }
 
   /** Whether the producer should `flush` before going on. */

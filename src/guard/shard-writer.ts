@@ -78,7 +78,6 @@ export class ShardWriter {
   private bufferPart: Part | undefined;
   private readonly target: number;
   private dirReady = false;
-  private closed = false;
 
   constructor(private readonly options: ShardWriterOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 2) {
@@ -162,7 +161,6 @@ export class ShardWriter {
   /** Flushes, closes and moves every part into place; returns the files, in order. */
   async finish(): Promise<WrittenFile[]> {
     await this.flush();
-    this.closed = true;
     const count = this.parts.length;
     const statePath = join(this.options.dir, SHARD_STATE_FILE);
     const state = count > 0 ? await readState(statePath) : undefined;
@@ -199,18 +197,12 @@ export class ShardWriter {
 
   /** Drops everything written: closes and removes the temporary files. */
   async abort(): Promise<void> {
-    this.closed = true;
     this.segments.length = 0;
     for (const part of this.parts) {
       await part.handle?.close().catch(() => undefined);
       part.handle = undefined;
       await rm(part.temp, { force: true });
     }
-  }
-
-  /** Whether `finish` or `abort` has run. */
-  get done(): boolean {
-    return this.closed;
   }
 }
 

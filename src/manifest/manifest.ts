@@ -13,8 +13,7 @@ import { loadSchemaFile } from "../schema-files.js";
 
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_SCHEMA_ID = "https://ftprep.dev/schemas/manifest.schema.json";
-/** Where `upload` / `run` keep it unless told otherwise. */
-export const DEFAULT_MANIFEST = "ftprep-manifest.json";
+export { DEFAULT_MANIFEST } from "../defaults.js";
 
 export type Split = "train" | "validation";
 

@@ -1,11 +1,9 @@
 import type { DiscoverInput } from "../discover/discover.js";
 import { defaultMaxFileBytes } from "../guard/limits.js";
-import { DEFAULT_MANIFEST, findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
-import { MISTRAL_BASE_URL } from "../providers/mistral.js";
-import { OPENAI_BASE_URL } from "../providers/openai.js";
+import { DEFAULT_OUT_DIR, DEFAULT_MANIFEST } from "../defaults.js";
+import { findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
 import type { ProviderName } from "../providers/types.js";
-import { DEFAULT_STORE } from "../server/server.js";
-import { embeddedTarget, keyOf, openTarget, toolVersion } from "./target.js";
+import { openTarget, resolveTarget, toolVersion } from "./target.js";
 import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob } from "../jobs/jobs.js";
 import { GoneError } from "../providers/errors.js";
 import type { JobsProvider } from "../providers/types.js";
@@ -13,8 +11,7 @@ import { type UploadEvent, type UploadItem, uploadFiles, type UploadSummary } fr
 import type { RetryPolicy } from "../upload/retry-policy.js";
 import { type Plan, type PlannedFile, prepare, type PrepareOptions } from "./prepare.js";
 
-/** Where `upload` / `run` write shards and cleaned copies unless told otherwise. */
-export const DEFAULT_OUT_DIR = ".ftprep/out";
+export { DEFAULT_OUT_DIR } from "../defaults.js";
 
 /** Options of `run` (`ftprep upload`, `ftprep run`, `npm run validate-and-upload`). */
 export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> {
@@ -174,14 +171,11 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
 
   const existing = await readManifest(manifestPath);
   if (options.dryRun) {
-    const env = options.env ?? process.env;
-    const { key, base } = keyOf(providerName, options, env);
-    const embedded = key === undefined && base === undefined;
-    const target = embedded ? embeddedTarget(options.store ?? DEFAULT_STORE) : (base ?? (providerName === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL)).replace(/\/+$/, "");
-    result.embedded = embedded;
-    result.baseUrl = embedded ? undefined : target;
+    const resolved = resolveTarget(providerName, options);
+    result.embedded = resolved.embedded;
+    result.baseUrl = resolved.embedded ? undefined : resolved.baseUrl;
     for (const file of plan.files) {
-      if (existing && findUploaded(existing, target, file.sha256)) result.alreadyUploaded.push(file);
+      if (existing && findUploaded(existing, resolved.target, file.sha256)) result.alreadyUploaded.push(file);
       else result.wouldUpload.push(file);
     }
     return result;

@@ -48,18 +48,18 @@ export function embeddedTarget(store: string): string {
 
 const EMBEDDED = "embedded:";
 
+/** Where a run goes, decided without opening anything: the embedded server on a store, or a base URL with a key. */
+export type ResolvedTarget =
+  | { embedded: true; store: string; target: string }
+  | { embedded: false; baseUrl: string; key: string | undefined; target: string };
+
 /**
- * Opens the provider to talk to. A manifest's own target wins unless a base URL is given: a manifest made on the
- * embedded server reopens it on that store. Otherwise: the key and base URL from the options or the environment;
- * with neither, the embedded server on `store`.
+ * Decides the target. A manifest's own target wins unless a base URL is given: a manifest made on the embedded
+ * server names its store. Otherwise the key and base URL come from the options or the environment; with neither,
+ * the embedded server on `store`.
  */
-export async function openTarget(name: ProviderName, options: TargetOptions): Promise<Target> {
-  const env = options.env ?? process.env;
-  let { key, base } = keyOf(name, options, env);
-  const make = (baseUrl: string, apiKey: string | undefined): FilesProvider & JobsProvider => {
-    const client = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}), userAgent: `ftprep/${toolVersion()}` };
-    return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
-  };
+export function resolveTarget(name: ProviderName, options: TargetOptions): ResolvedTarget {
+  let { key, base } = keyOf(name, options, options.env ?? process.env);
   let store = options.store;
   if (options.manifest && options.baseUrl === undefined) {
     if (options.manifest.target.startsWith(EMBEDDED)) {
@@ -72,21 +72,7 @@ export async function openTarget(name: ProviderName, options: TargetOptions): Pr
   }
   if (key === undefined && base === undefined) {
     const dir = store ?? DEFAULT_STORE;
-    const server = await startServer({ store: dir, port: 0 });
-    const baseUrl = name === "mistral" ? server.url : `${server.url}/v1`;
-    options.onNotice?.(`no ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${dir})`);
-    const provider = make(baseUrl, undefined);
-    return {
-      provider,
-      baseUrl,
-      target: embeddedTarget(dir),
-      server,
-      store: dir,
-      async close() {
-        await provider.close();
-        await server.close();
-      },
-    };
+    return { embedded: true, store: dir, target: embeddedTarget(dir) };
   }
   const baseUrl = (base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL)).replace(/\/+$/, "");
   try {
@@ -94,6 +80,33 @@ export async function openTarget(name: ProviderName, options: TargetOptions): Pr
   } catch {
     throw new ConfigError(`the base URL ${JSON.stringify(baseUrl)} is not a URL`);
   }
-  const provider = make(baseUrl, key);
-  return { provider, baseUrl, target: baseUrl, server: undefined, store: null, close: () => provider.close() };
+  return { embedded: false, baseUrl, key, target: baseUrl };
+}
+
+/** Opens the provider to talk to (starting the embedded server when that is the target). */
+export async function openTarget(name: ProviderName, options: TargetOptions): Promise<Target> {
+  const resolved = resolveTarget(name, options);
+  const make = (baseUrl: string, apiKey: string | undefined): FilesProvider & JobsProvider => {
+    const client = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}), userAgent: `ftprep/${toolVersion()}` };
+    return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
+  };
+  if (resolved.embedded) {
+    const server = await startServer({ store: resolved.store, port: 0 });
+    const baseUrl = name === "mistral" ? server.url : `${server.url}/v1`;
+    options.onNotice?.(`no ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${resolved.store})`);
+    const provider = make(baseUrl, undefined);
+    return {
+      provider,
+      baseUrl,
+      target: resolved.target,
+      server,
+      store: resolved.store,
+      async close() {
+        await provider.close();
+        await server.close();
+      },
+    };
+  }
+  const provider = make(resolved.baseUrl, resolved.key);
+  return { provider, baseUrl: resolved.baseUrl, target: resolved.target, server: undefined, store: null, close: () => provider.close() };
 }

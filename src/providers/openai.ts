@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import pLimit from "p-limit";
 import { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
@@ -10,6 +12,13 @@ export const OPENAI_BASE_URL = "https://api.openai.com/v1";
 export const OPENAI_PART_BYTES = 64 * 1024 * 1024;
 export const OPENAI_UPLOAD_LIMIT = PROVIDER_UPLOAD_LIMIT.openai;
 const PART_CONCURRENCY = 3;
+
+/** The hex md5 of a file, which the Uploads API checks on completion: one more read, for those files only. */
+async function md5Of(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(path, signal ? { signal } : {})) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
 
 /**
  * OpenAI's Files API (`/files`) and, for files over 512 MB, its Uploads API: the file goes in parts of 64 MB sent
@@ -74,7 +83,7 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
       const done = await this.http.json<{ file: WireFile | null; status: string }>({
         method: "POST",
         path: `/uploads/${upload.id}/complete`,
-        json: { part_ids: partIds, ...(request.md5 ? { md5: request.md5 } : {}) },
+        json: { part_ids: partIds, md5: await md5Of(request.path, request.signal) },
         ...signal,
       });
       if (!done.file) throw new Error(`upload ${upload.id} completed without a file (status ${done.status})`);

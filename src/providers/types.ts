@@ -43,8 +43,6 @@ export interface UploadRequest {
   /** The name the provider stores the file under. */
   filename: string;
   bytes: number;
-  /** Hex md5 of the file, for providers that check it (OpenAI's Uploads API). */
-  md5?: string;
   signal?: AbortSignal;
   /** Told of file bytes as they are handed to the connection (they count again on a retried attempt). */
   onBytes?: (n: number) => void;

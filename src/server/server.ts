@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULT_STORE } from "../defaults.js";
 import { type ServerContext, SERVER_LIMITS, type ServerLimits } from "./context.js";
 import { FaultInjector, type Faults } from "./faults.js";
 import { deleteFile, fileContent, fileUrl, listFiles, retrieveFile, uploadFile } from "./files.js";
@@ -54,7 +55,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_STORE = ".ftprep/store";
+export { DEFAULT_STORE } from "../defaults.js";
 
 const RETIRED_MESSAGE =
   "Gone: Mistral has retired the public fine-tuning jobs API; these routes answer 410 (ftprep fault switch retireJobs)";

@@ -1,12 +1,9 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import pLimit from "p-limit";
 import { AbortedError } from "../errors.js";
 import { findUploaded, type Manifest, type ManifestFile, writeManifest } from "../manifest/manifest.js";
 import { NotFoundError } from "../providers/errors.js";
-import { OpenAIProvider } from "../providers/openai.js";
 import type { FilesProvider, RemoteFile } from "../providers/types.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from "./retry-policy.js";
 
@@ -68,12 +65,6 @@ export interface UploadSummary {
 export function remoteName(item: Pick<UploadItem, "path" | "sha256">): string {
   const name = basename(item.path).replace(/\.jsonl$/i, "");
   return `${name}.${item.sha256.slice(0, 12)}.jsonl`;
-}
-
-async function md5Of(path: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash("md5");
-  for await (const chunk of createReadStream(path, signal ? { signal } : {})) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal) => sleepTimer(ms, undefined, signal ? { signal } : {}).then(() => undefined);
@@ -175,16 +166,12 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
         emit({ type: "file-done", path: item.path, id: existing.id, adopted: true });
         return;
       }
-      // OpenAI's Uploads API checks the whole file's md5: one more read, for those files only.
-      const inParts = provider instanceof OpenAIProvider && item.bytes > provider.singleUploadLimit;
-      const md5 = inParts ? await md5Of(item.path, signal) : undefined;
       const file = await withRetries(item.path, (attempt) => {
         emit({ type: "file-start", path: item.path, bytes: item.bytes, attempt });
         return provider.upload({
           path: item.path,
           filename: name,
           bytes: item.bytes,
-          ...(md5 ? { md5 } : {}),
           ...(signal ? { signal } : {}),
           onBytes: (n) => emit({ type: "bytes", n }),
         });

@@ -12,8 +12,9 @@ import { detectFormat } from "./record.js";
 import { schemaRegistry } from "./schema-registry.js";
 import { emptyStats, estimateTokens, type RecordStats } from "./stats.js";
 
-/** Examples kept per code in a report unless `maxIssues` says otherwise. */
-export const DEFAULT_MAX_ISSUES = 20;
+import { DEFAULT_MAX_ISSUES } from "../defaults.js";
+
+export { DEFAULT_MAX_ISSUES };
 /** Format detection looks at this many records at the most… */
 export const DETECT_RECORDS = 32;
 /** …or at this many bytes of lines, whichever comes first. */
@@ -160,7 +161,8 @@ class FileValidation {
     if (line.terminator === "") this.issue(line.number, "W_NO_FINAL_NEWLINE", "", "the last line has no final \\n (accepted)");
   }
 
-  outcome(number: number, outcome: LineOutcome, raw: () => Uint8Array | string, terminator: string): void {
+  outcome(entry: Entry, outcome: LineOutcome): void {
+    const number = entry.number;
     if (outcome.issues) for (const d of outcome.issues) this.issue(number, d.code, d.path, d.message);
     if (!outcome.record) {
       this.blankLines++;
@@ -179,7 +181,7 @@ class FileValidation {
     }
     if (this.onRecord) {
       const errorCodes = outcome.errors > 0 ? [...new Set(outcome.issues!.filter((d) => ISSUE_CODES[d.code].severity === "error").map((d) => d.code))] : [];
-      this.onRecord({ line: number, raw: raw(), terminator, valid: outcome.errors === 0, duplicate, errorCodes });
+      this.onRecord({ line: number, raw: rawOf(entry), terminator: entry.line ? entry.line.terminator : "\n", valid: outcome.errors === 0, duplicate, errorCodes });
     }
   }
 
@@ -214,6 +216,11 @@ class FileValidation {
       stats: fileStats,
     };
   }
+}
+
+/** A record's bytes as read, or for a `.json` array element its JSON text. */
+function rawOf(entry: Entry): Uint8Array | string {
+  return entry.line ? entry.line.bytes : JSON.stringify((entry.parsed as { value: unknown }).value);
 }
 
 /** Adds E_RECORD_TOO_LARGE to a line's outcome. */
@@ -252,14 +259,13 @@ async function validateEntries(
   const process = (v: FileValidation, entry: Entry): void => {
     const line = entry.line;
     if (line) v.lineFlags(line);
-    const parsed = entry.parsed ?? parseLine(line!, maxLineBytes);
+    const parsed = (entry.parsed ??= parseLine(line!, maxLineBytes));
     let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
-    const raw = (): Uint8Array | string => (line ? line.bytes : JSON.stringify((parsed as { value: unknown }).value));
     if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
-      const size = line ? line.length + 1 : Buffer.byteLength(raw() as string) + 1;
+      const size = line ? line.length + 1 : Buffer.byteLength(rawOf(entry)) + 1;
       if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
     }
-    v.outcome(entry.number, outcome, raw, line ? line.terminator : "\n");
+    v.outcome(entry, outcome);
   };
 
   const head: Entry[] = [];

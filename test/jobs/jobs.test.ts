@@ -1,24 +1,20 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Mistral as Mistral240 } from "mistralai-2-4-0";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { jobRequest, parseHyperparameters } from "../../src/jobs/jobs.js";
 import { type Manifest, newManifest, readManifest } from "../../src/manifest/manifest.js";
 import { loadPipeline } from "../../src/pipeline/pipeline-file.js";
 import { MistralProvider } from "../../src/providers/mistral.js";
-import { type RunningServer, startServer } from "../../src/server/server.js";
 import { uploadFiles } from "../../src/upload/uploader.js";
 import { runCli } from "../helpers/cli.js";
+import { useServers } from "../helpers/server.js";
 import { useTempDir } from "../helpers/temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const tmp = useTempDir("jobs");
-let server: RunningServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const serve = useServers();
 
 const fastJobs = { validationMs: 20, trainingMs: 40 };
 
@@ -125,7 +121,7 @@ describe("pipeline files", () => {
 
   it("run from a directory to a job that reaches SUCCESS; flags win over the file", async () => {
     const dir = tmp();
-    server = await startServer({ store: join(dir, "store"), jobs: fastJobs });
+    const server = await serve({ store: join(dir, "store"), jobs: fastJobs });
     const path = await pipeline(dir, {
       provider: { name: "mistral", base_url: server.url },
       job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 }, auto_start: true, wait: true, poll_ms: 5 },
@@ -142,7 +138,7 @@ describe("pipeline files", () => {
 
   it("give the environment's base URL precedence over the file's", async () => {
     const dir = tmp();
-    server = await startServer({ store: join(dir, "store") });
+    const server = await serve({ store: join(dir, "store") });
     const path = await pipeline(dir, { provider: { name: "mistral", base_url: "http://127.0.0.1:1" } });
     process.env.MISTRAL_BASE_URL = server.url;
     try {
@@ -158,7 +154,7 @@ describe("pipeline files", () => {
 describe("ftprep jobs", () => {
   it("ends FAILED_VALIDATION when the server's validation rejects a file, and jobs wait exits 1 with the reasons", async () => {
     const dir = tmp();
-    server = await startServer({ store: join(dir, "store"), jobs: fastJobs });
+    const server = await serve({ store: join(dir, "store"), jobs: fastJobs });
     // Uploaded by the library's upload stage alone, which does not validate: the server's validation catches it.
     const bad = join(dir, "bad-train.jsonl");
     await copyFile(join(repo, "fixtures/invalid/mistral-chat-rules.jsonl"), bad);
@@ -184,7 +180,7 @@ describe("ftprep jobs", () => {
 
   it("turns Mistral's 410 into a clear message and exit 3, the manifest intact", async () => {
     const dir = tmp();
-    server = await startServer({ store: join(dir, "store"), faults: { retireJobs: true } });
+    const server = await serve({ store: join(dir, "store"), faults: { retireJobs: true } });
     const path = await pipeline(dir, { provider: { name: "mistral", base_url: server.url }, job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 } } });
     const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k");
     expect(code).toBe(3);
@@ -203,7 +199,7 @@ describe("ftprep jobs", () => {
 
   it("creates an OpenAI job with one training and one validation file, and follows it to succeeded", async () => {
     const dir = tmp();
-    server = await startServer({ store: join(dir, "store"), jobs: fastJobs });
+    const server = await serve({ store: join(dir, "store"), jobs: fastJobs });
     const path = join(dir, "openai.json");
     await writeFile(
       path,
@@ -227,7 +223,7 @@ describe("ftprep jobs", () => {
 
   it("creates a job the official Mistral SDK (2.4.0) reads back without a validation error; status, cancel, dry run", async () => {
     const dir = tmp();
-    server = await startServer({ store: join(dir, "store"), jobs: { validationMs: 60_000, trainingMs: 60_000 } });
+    const server = await serve({ store: join(dir, "store"), jobs: { validationMs: 60_000, trainingMs: 60_000 } });
     const { code } = await runCli("run", join(repo, "fixtures/datasets/mistral-chat"), "--base-url", server.url, "--api-key", "k", "--manifest", join(dir, "m.json"), "--out", join(dir, "out"), "--quiet");
     expect(code).toBe(0);
     const dry = await runCli("jobs", "create", "--manifest", join(dir, "m.json"), "--model", "open-mistral-7b", "--dry-run", "--json");

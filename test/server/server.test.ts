@@ -2,18 +2,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterEach, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../../src/server/server.js";
+import { describe, expect, it } from "vitest";
+import { startServer } from "../../src/server/server.js";
 import { chatLines } from "../helpers/records.js";
+import { useServers } from "../helpers/server.js";
 import { useTempDir } from "../helpers/temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const tmp = useTempDir("server");
-let server: RunningServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const serve = useServers();
 
 function form(content: string | Uint8Array, filename = "train.jsonl", purpose = "fine-tune"): FormData {
   const body = new FormData();
@@ -34,7 +31,7 @@ async function upload(url: string, content: string, filename?: string, headers: 
 describe("local Files API server", () => {
   it("stores a file with its counts and hash, lists it, serves its bytes, and keeps it across a restart", async () => {
     const store = join(tmp(), "store");
-    server = await startServer({ store });
+    let server = await serve({ store });
     const text = chatLines(7);
     const created = await json(upload(server.url, text));
     expect(created).toMatchObject({ object: "file", bytes: Buffer.byteLength(text), num_lines: 7, sample_type: "instruct", filename: "train.jsonl", purpose: "fine-tune" });
@@ -44,21 +41,21 @@ describe("local Files API server", () => {
     // The same content under the same name is the same file.
     expect((await json(upload(server.url, text))).id).toBe(created.id);
     await server.close();
-    server = await startServer({ store });
+    server = await serve({ store });
     const list = await json(fetch(`${server.url}/v1/files`));
     expect(list.data.map((f: { id: string }) => f.id)).toEqual([created.id]);
     expect(list.total).toBe(1);
   });
 
   it("tells pretrain files from chat files", async () => {
-    server = await startServer({ store: tmp() });
+    const server = await serve({ store: tmp() });
     const file = await json(upload(server.url, '{"text":"a"}\n{"text":"b"}'));
     expect(file).toMatchObject({ sample_type: "pretrain", num_lines: 2 });
   });
 
   it("refuses a file over the limit with 413 while it streams, and keeps nothing", async () => {
     const store = tmp();
-    server = await startServer({ store, limits: { fileBytes: 10_000 } });
+    const server = await serve({ store, limits: { fileBytes: 10_000 } });
     const response = await upload(server.url, chatLines(200));
     expect(response.status).toBe(413);
     expect((await json(response)).error.message).toMatch(/limit is 10000 bytes/);
@@ -70,7 +67,7 @@ describe("local Files API server", () => {
   });
 
   it("requires the token when one is set, compared in constant time", async () => {
-    server = await startServer({ store: tmp(), token: "s3cret" });
+    const server = await serve({ store: tmp(), token: "s3cret" });
     expect((await fetch(`${server.url}/v1/files`)).status).toBe(401);
     expect((await fetch(`${server.url}/v1/files`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
     const ok = await fetch(`${server.url}/v1/files`, { headers: { authorization: "Bearer s3cret" } });
@@ -78,7 +75,7 @@ describe("local Files API server", () => {
   });
 
   it("answers 422 in Mistral's shape and 404 for unknown ids", async () => {
-    server = await startServer({ store: tmp() });
+    const server = await serve({ store: tmp() });
     const bad = await fetch(`${server.url}/v1/fine_tuning/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", hyperparameters: {} }) });
     expect(bad.status).toBe(422);
     expect((await json(bad)).detail[0]).toMatchObject({ msg: "At least one training file or repository is required." });
@@ -87,7 +84,7 @@ describe("local Files API server", () => {
   });
 
   it("injects faults: 429 bursts with Retry-After, 503s, resets mid-upload, 410 on Mistral job routes", async () => {
-    server = await startServer({ store: tmp(), faults: { rateLimitBurst: 2, rateLimitEvery: 1, retryAfterSeconds: 3 } });
+    const server = await serve({ store: tmp(), faults: { rateLimitBurst: 2, rateLimitEvery: 1, retryAfterSeconds: 3 } });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
       const r = await fetch(`${server.url}/v1/files`);
@@ -136,7 +133,7 @@ describe("jobs in the store", () => {
     expect(job.status).toBe("VALIDATING");
     await first.close(); // waits for the job's validation to land in the store
     clock += 10_000;
-    server = await startServer({ store, now: () => clock, jobs: { validationMs: 1000, trainingMs: 5000 } });
+    const server = await serve({ store, now: () => clock, jobs: { validationMs: 1000, trainingMs: 5000 } });
     const later = await json(fetch(`${server.url}/v1/fine_tuning/jobs/${job.id}`));
     expect(later.status).toBe("SUCCESS");
     expect(later.events.map((e: { data: { status: string } }) => e.data.status)).toEqual(["QUEUED", "VALIDATING", "VALIDATED", "RUNNING", "SUCCESS"]);
@@ -144,7 +141,7 @@ describe("jobs in the store", () => {
 });
 
 describe("ftprep serve", () => {
-  function serve(store: string): Promise<{ child: ChildProcess; url: string }> {
+  function serveCli(store: string): Promise<{ child: ChildProcess; url: string }> {
     const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "serve", "--store", store], { stdio: ["ignore", "pipe", "pipe"] });
     return new Promise((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
@@ -158,7 +155,7 @@ describe("ftprep serve", () => {
   }
 
   it("prints the URL as its first stdout line and stops cleanly on SIGTERM", async () => {
-    const { child, url } = await serve(tmp());
+    const { child, url } = await serveCli(tmp());
     expect((await fetch(`${url}/v1/files`)).status).toBe(200);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
@@ -167,7 +164,7 @@ describe("ftprep serve", () => {
 
   it("leaves no half file listed when killed mid-upload", async () => {
     const store = tmp();
-    const { child, url } = await serve(store);
+    const { child, url } = await serveCli(store);
     const chunk = new TextEncoder().encode(chatLines(2000));
     let sent = 0;
     const killed = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -194,7 +191,7 @@ describe("ftprep serve", () => {
     await expect(
       fetch(`${url}/v1/files`, { method: "POST", body, headers: { "content-type": "multipart/form-data; boundary=b" }, duplex: "half" } as RequestInit),
     ).rejects.toThrow();
-    server = await startServer({ store });
+    const server = await serve({ store });
     expect((await json(fetch(`${server.url}/v1/files`))).data).toEqual([]);
     expect(await readdir(join(store, "tmp"))).toEqual([]);
     expect((await readdir(join(store, "files"))).length).toBe(0);

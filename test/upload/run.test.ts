@@ -1,21 +1,18 @@
 import { spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkManifest, type Manifest, readManifest } from "../../src/manifest/manifest.js";
 import { OpenAIProvider } from "../../src/providers/openai.js";
 import { run } from "../../src/pipeline/run.js";
-import { type RunningServer, startServer } from "../../src/server/server.js";
+import type { RunningServer } from "../../src/server/server.js";
 import { chatLines } from "../helpers/records.js";
+import { useServers } from "../helpers/server.js";
 import { useTempDir } from "../helpers/temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const tmp = useTempDir("run");
-let server: RunningServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const serve = useServers();
 
 const fast = { baseDelayMs: 2, maxDelayMs: 10, maxAttempts: 12 };
 
@@ -40,7 +37,7 @@ async function dataset(root: string, files: number, records = 40): Promise<strin
 
 describe("run: validate → guard → upload → manifest", () => {
   it("uploads a train/validation directory with concurrency 4; the manifest validates; the store holds exactly those files", async () => {
-    server = await startServer({ store: join(tmp(), "store") });
+    const server = await serve({ store: join(tmp(), "store") });
     const manifestPath = join(tmp(), "m.json");
     const result = await run([join(repo, "fixtures/datasets/mistral-chat")], {
       baseUrl: server.url,
@@ -68,7 +65,7 @@ describe("run: validate → guard → upload → manifest", () => {
   it("uploads every file exactly once through 30% 503s, 429 bursts with Retry-After and a reset mid-upload", async () => {
     const root = tmp();
     const data = await dataset(root, 12, 200);
-    server = await startServer({
+    const server = await serve({
       store: join(root, "store"),
       faults: { failRate: 0.3, rateLimitBurst: 2, rateLimitEvery: 5, retryAfterMs: 5, resetAfterBytes: 20_000, resetCount: 2, seed: 7 },
     });
@@ -96,7 +93,7 @@ describe("run: validate → guard → upload → manifest", () => {
   it("finishes, with no file uploaded twice, after a run killed with SIGKILL halfway", async () => {
     const root = tmp();
     const data = await dataset(root, 10, 300);
-    server = await startServer({ store: join(root, "store"), faults: { latencyMs: 30 } });
+    const server = await serve({ store: join(root, "store"), faults: { latencyMs: 30 } });
     const manifestPath = join(root, "m.json");
     const args = [join(repo, "bin", "ftprep.js"), "run", data, "--base-url", server.url, "--manifest", manifestPath, "--out", join(root, "out"), "--concurrency", "2", "--quiet"];
     const child = spawn(process.execPath, args, { env: { ...process.env, MISTRAL_API_KEY: "k" }, stdio: "ignore" });
@@ -125,7 +122,7 @@ describe("run: validate → guard → upload → manifest", () => {
   it("records a file the provider already has (a kill after the upload, before the manifest write) instead of sending it again", async () => {
     const root = tmp();
     const data = await dataset(root, 2, 20);
-    server = await startServer({ store: join(root, "store") });
+    const server = await serve({ store: join(root, "store") });
     const first = await run([data], { baseUrl: server.url, apiKey: "k", manifestPath: join(root, "m1.json"), outDir: join(root, "out"), env: {} });
     expect(first.upload!.uploaded).toBe(3);
     // A fresh manifest knows nothing: the files are found on the provider by name and size.
@@ -138,7 +135,7 @@ describe("run: validate → guard → upload → manifest", () => {
   it("re-uploads a file gone from the provider with verifyRemote", async () => {
     const root = tmp();
     const data = await dataset(root, 1, 20);
-    server = await startServer({ store: join(root, "store") });
+    const server = await serve({ store: join(root, "store") });
     const manifestPath = join(root, "m.json");
     await run([data], { baseUrl: server.url, apiKey: "k", manifestPath, outDir: join(root, "out"), env: {} });
     const gone = (await readManifest(manifestPath))!.files[0]!;
@@ -153,7 +150,7 @@ describe("run: validate → guard → upload → manifest", () => {
     const data = join(root, "data");
     await mkdir(data);
     await writeFile(join(data, "train.jsonl"), `${chatLines(5)}oops\n`);
-    server = await startServer({ store: join(root, "store") });
+    const server = await serve({ store: join(root, "store") });
     const result = await run([data], { baseUrl: server.url, apiKey: "k", manifestPath: join(root, "m.json"), outDir: join(root, "out"), env: {} });
     expect(result.plan.ok).toBe(false);
     expect(result.upload).toBeUndefined();
@@ -164,7 +161,7 @@ describe("run: validate → guard → upload → manifest", () => {
   it("stops scheduling and reports aborted when its signal fires", async () => {
     const root = tmp();
     const data = await dataset(root, 6, 50);
-    server = await startServer({ store: join(root, "store"), faults: { latencyMs: 20 } });
+    const server = await serve({ store: join(root, "store"), faults: { latencyMs: 20 } });
     const controller = new AbortController();
     const result = await run([data], {
       baseUrl: server.url,
@@ -186,7 +183,7 @@ describe("run: validate → guard → upload → manifest", () => {
     const data = tmp();
     const text = chatLines(300);
     await writeFile(join(data, "big.jsonl"), text);
-    server = await startServer({ store: join(data, "store") });
+    const server = await serve({ store: join(data, "store") });
     const provider = new OpenAIProvider({ baseUrl: `${server.url}/v1`, apiKey: "k", singleUploadLimit: 10_000, partBytes: 4096 });
     const file = await provider.upload({ path: join(data, "big.jsonl"), filename: "big.jsonl", bytes: Buffer.byteLength(text) });
     expect(file.bytes).toBe(Buffer.byteLength(text));
@@ -195,7 +192,7 @@ describe("run: validate → guard → upload → manifest", () => {
   });
 
   it("runs an OpenAI-flavoured dataset to the OpenAI routes", async () => {
-    server = await startServer({ store: join(tmp(), "store") });
+    const server = await serve({ store: join(tmp(), "store") });
     const result = await run([join(repo, "fixtures/datasets/openai-chat")], {
       provider: "openai",
       baseUrl: `${server.url}/v1`,
@@ -234,7 +231,7 @@ describe("ftprep run on SIGINT", () => {
   it("starts no new upload, keeps the manifest, prints a one-line summary and exits 3", async () => {
     const root = tmp();
     const data = await dataset(root, 8, 100);
-    server = await startServer({ store: join(root, "store"), faults: { latencyMs: 40 } });
+    const server = await serve({ store: join(root, "store"), faults: { latencyMs: 40 } });
     const manifestPath = join(root, "m.json");
     const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "run", data, "--base-url", server.url, "--manifest", manifestPath, "--out", join(root, "out"), "--concurrency", "1"], {
       env: { ...process.env, MISTRAL_API_KEY: "secret-key-123" },
