@@ -8,7 +8,8 @@ import { pipeline } from "node:stream/promises";
 export interface Ingested {
   bytes: number;
   sha256: string;
-  md5: string;
+  /** Only when asked for (the Uploads API's completion checks it). */
+  md5: string | undefined;
   numLines: number;
   /** The first line (at most FIRST_LINE_BYTES of it), to tell the file's sample type. */
   firstLine: Buffer;
@@ -27,9 +28,9 @@ export class TooLargeError extends Error {
  * Streams bytes to `path` while hashing them and counting lines, never holding more than a chunk; past `limit`
  * bytes it stops, removes what it wrote and throws TooLargeError.
  */
-export async function ingest(source: Readable, path: string, limit: number): Promise<Ingested> {
+export async function ingest(source: Readable, path: string, limit: number, options: { md5?: boolean } = {}): Promise<Ingested> {
   const sha256 = createHash("sha256");
-  const md5 = createHash("md5");
+  const md5 = options.md5 ? createHash("md5") : undefined;
   let bytes = 0;
   let newlines = 0;
   let lastByte = -1;
@@ -44,7 +45,7 @@ export async function ingest(source: Readable, path: string, limit: number): Pro
         return;
       }
       sha256.update(chunk);
-      md5.update(chunk);
+      md5?.update(chunk);
       let at = chunk.indexOf(10);
       if (!headDone) {
         const end = at === -1 ? chunk.length : at;
@@ -70,7 +71,7 @@ export async function ingest(source: Readable, path: string, limit: number): Pro
   return {
     bytes,
     sha256: sha256.digest("hex"),
-    md5: md5.digest("hex"),
+    md5: md5?.digest("hex"),
     numLines: newlines + (bytes > 0 && lastByte !== 10 ? 1 : 0),
     firstLine: Buffer.concat(head),
   };

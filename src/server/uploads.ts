@@ -101,7 +101,7 @@ export async function completeUpload(ctx: ServerContext, id: string, req: Incomi
   // Concatenate the parts as a stream into one file, hashing on the way.
   const joined = new PassThrough();
   const temp = ctx.store.tempPath();
-  const done = ingest(joined, temp, ctx.limits.uploadBytes);
+  const done = ingest(joined, temp, ctx.limits.uploadBytes, { md5: typeof body.md5 === "string" && body.md5 !== "" });
   try {
     for (const part of parts) {
       for await (const chunk of createReadStream(ctx.store.partPath(upload.id, part.id))) {
