@@ -67,6 +67,9 @@ export class Progress {
       case "file-failed":
         this.message(`failed ${event.path}: ${event.error.message}`);
         break;
+      case "file-duplicate":
+        this.message(`${event.path} has the same content as ${event.of}: sent once`);
+        break;
       default:
         break;
     }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { Faults } from "../server/faults.js";
 import { DEFAULT_STORE } from "../defaults.js";
 import { fractionArg } from "./prepare.js";
@@ -19,6 +19,7 @@ interface ServeFlags {
   resetAfterBytes?: number;
   resetCount?: number;
   retireJobs?: boolean;
+  lie?: NonNullable<Faults["lie"]>;
   validationMs?: number;
   trainingMs?: number;
 }
@@ -45,6 +46,7 @@ export function serveCommand(io: Io): Command {
     .option("--retry-after <s>", "Retry-After of the 429 answers, in seconds (default 1)", positiveInt)
     .option("--reset-after-bytes <size>", "reset the connection after this many bytes of an upload", byteSize)
     .option("--reset-count <n>", "how many uploads --reset-after-bytes resets (default 1)", positiveInt)
+    .addOption(new Option("--lie <kind>", "answer uploads with a wrong file object (stored all the same): empty, bytes, filename, purpose, id").choices(["empty", "bytes", "filename", "purpose", "id"]))
     .option("--retire-jobs", "answer 410 Gone on Mistral's fine-tuning job routes, as Mistral's public API does")
     .option("--validation-ms <ms>", "how long a job validates (default 2000)", positiveInt)
     .option("--training-ms <ms>", "how long a job trains (default 10000)", positiveInt)
@@ -59,6 +61,7 @@ export function serveCommand(io: Io): Command {
       if (flags.resetAfterBytes !== undefined) faults.resetAfterBytes = flags.resetAfterBytes;
       if (flags.resetCount !== undefined) faults.resetCount = flags.resetCount;
       if (flags.retireJobs) faults.retireJobs = true;
+      if (flags.lie !== undefined) faults.lie = flags.lie;
       const { startServer } = await import("../server/server.js");
       const server = await startServer({
         port: flags.port,

@@ -159,7 +159,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
       io.stderr(`dry run: would upload ${result.wouldUpload.length} file(s) to ${where}; ${result.alreadyUploaded.length} already in ${result.manifestPath}\n`);
     }
     if (upload) {
-      const line = `${upload.uploaded} uploaded, ${upload.adopted} found already uploaded, ${upload.skipped} skipped (in the manifest), ${upload.failed.length} failed${upload.retries ? `, ${upload.retries} retries` : ""}`;
+      const line = `${upload.uploaded} uploaded, ${upload.adopted} found already uploaded, ${upload.skipped} skipped (in the manifest), ${upload.duplicates ? `${upload.duplicates} with the same content as another (sent once), ` : ""}${upload.failed.length} failed${upload.retries ? `, ${upload.retries} retries` : ""}`;
       io.stderr(`${upload.aborted ? "stopped: " : ""}${line}\n`);
       for (const failure of upload.failed) io.stderr(`ftprep: ${failure.path}: ${failure.message}\n`);
       io.stderr(`manifest: ${result.manifestPath}\n`);

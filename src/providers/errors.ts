@@ -75,3 +75,14 @@ export class TimeoutError extends FtprepError {
     super("ERR_TIMEOUT", `no answer within ${ms} ms (${request.method} ${request.url})`, { cause });
   }
 }
+
+/**
+ * A provider answered 2xx with something that is not what was asked for: no file id, another size, name or purpose
+ * than what was sent, a malformed object. Not retried (the request may have done its work); the run stops with
+ * exit code 3 and the manifest keeps only checked answers.
+ */
+export class ProviderAnswerError extends FtprepError {
+  constructor(message: string) {
+    super("ERR_BAD_ANSWER", message);
+  }
+}

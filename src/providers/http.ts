@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, errors as undiciErrors, request } from "undici";
 import { AbortedError } from "../errors.js";
-import { apiError, ConnectionError, type RequestInfo, TimeoutError } from "./errors.js";
+import { apiError, ConnectionError, ProviderAnswerError, type RequestInfo, TimeoutError } from "./errors.js";
 import { type FilePart, multipartBody } from "./multipart.js";
 
 /** Options every provider client takes. */
@@ -101,7 +101,20 @@ export class HttpClient {
   /** Sends a request; resolves with the parsed JSON of a 2xx answer, rejects with a typed error otherwise. */
   async json<T>(options: RequestOptions): Promise<T> {
     const text = await this.text(options);
-    return (text === "" ? {} : JSON.parse(text)) as T;
+    if (text === "") return {} as T;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      const info = this.describe(options.method, options.path);
+      throw new ProviderAnswerError(`the provider answered ${info.method} ${info.url} with a body that is not JSON`);
+    }
+    // Every answer ftprep reads is an object; anything else would be read as one with no fields.
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      const info = this.describe(options.method, options.path);
+      throw new ProviderAnswerError(`the provider answered ${info.method} ${info.url} with JSON that is not an object`);
+    }
+    return value as T;
   }
 
   /** POSTs `multipart/form-data`: text fields, then one file part streamed from disk, with its Content-Length. */

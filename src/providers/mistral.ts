@@ -1,6 +1,7 @@
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
-import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
+import { ProviderAnswerError } from "./errors.js";
+import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest } from "./types.js";
 
 /** Mistral's public API. */
 export const MISTRAL_BASE_URL = "https://api.mistral.ai";
@@ -21,30 +22,31 @@ export class MistralProvider implements FilesProvider, JobsProvider {
 
   /** `POST /v1/files`, multipart streamed from disk with its Content-Length; purpose fine-tune. */
   async upload(request: UploadRequest): Promise<RemoteFile> {
-    const file = await this.http.multipart<WireFile>(
+    const file = await this.http.multipart<unknown>(
       "/v1/files",
-      { purpose: "fine-tune" },
+      { purpose: FINE_TUNE_PURPOSE },
       { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
       request,
     );
-    return toRemoteFile(file);
+    return checkUploaded(toRemoteFile(file, "POST /v1/files"), request, "POST /v1/files");
   }
 
   async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
-    return toRemoteFile(await this.http.json<WireFile>({ method: "GET", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
+    return toRemoteFile(await this.http.json<unknown>({ method: "GET", path: `/v1/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /v1/files/{id}");
   }
 
   /** `GET /v1/files?search=NAME`, then an exact name and size match. */
   async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
     for (let page = 0; ; page++) {
-      const list = await this.http.json<{ data: WireFile[] }>({
+      const list = await this.http.json<{ data?: unknown }>({
         method: "GET",
         path: "/v1/files",
-        query: { search: filename, purpose: "fine-tune", page, page_size: 100 },
+        query: { search: filename, purpose: FINE_TUNE_PURPOSE, page, page_size: 100 },
         ...(signal ? { signal } : {}),
       });
-      const found = list.data.find((f) => f.filename === filename && f.bytes === bytes);
-      if (found) return toRemoteFile(found);
+      if (!Array.isArray(list.data)) throw new ProviderAnswerError("the provider answered GET /v1/files without a `data` list");
+      const found = (list.data as { filename?: unknown; bytes?: unknown }[]).find((f) => f?.filename === filename && f.bytes === bytes);
+      if (found) return toRemoteFile(found, "GET /v1/files");
       if (list.data.length < 100) return undefined;
     }
   }

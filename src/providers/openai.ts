@@ -3,7 +3,8 @@ import { createReadStream } from "node:fs";
 import pLimit from "p-limit";
 import { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
-import { type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest, type WireFile } from "./types.js";
+import { ProviderAnswerError } from "./errors.js";
+import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest } from "./types.js";
 
 /** OpenAI's public API. */
 export const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -45,24 +46,25 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
 
   async upload(request: UploadRequest): Promise<RemoteFile> {
     if (request.bytes > this.singleUploadLimit) return this.uploadInParts(request);
-    const file = await this.http.multipart<WireFile>(
+    const file = await this.http.multipart<unknown>(
       "/files",
-      { purpose: "fine-tune" },
+      { purpose: FINE_TUNE_PURPOSE },
       { field: "file", path: request.path, filename: request.filename, contentType: "application/octet-stream", start: 0, end: request.bytes },
       request,
     );
-    return toRemoteFile(file);
+    return checkUploaded(toRemoteFile(file, "POST /files"), request, "POST /files");
   }
 
   /** The Uploads API: create, parts (concurrently, each streamed from its range of the file), complete in order. */
   private async uploadInParts(request: UploadRequest): Promise<RemoteFile> {
     const signal = request.signal ? { signal: request.signal } : {};
-    const upload = await this.http.json<{ id: string }>({
+    const upload = await this.http.json<{ id?: unknown }>({
       method: "POST",
       path: "/uploads",
-      json: { filename: request.filename, purpose: "fine-tune", bytes: request.bytes, mime_type: "application/jsonl" },
+      json: { filename: request.filename, purpose: FINE_TUNE_PURPOSE, bytes: request.bytes, mime_type: "application/jsonl" },
       ...signal,
     });
+    if (typeof upload.id !== "string" || !/^[\w-]{1,256}$/.test(upload.id)) throw new ProviderAnswerError("the provider answered POST /uploads without a usable upload id");
     try {
       const limit = pLimit(PART_CONCURRENCY);
       const ranges: [number, number][] = [];
@@ -70,24 +72,25 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
       const partIds = await Promise.all(
         ranges.map(([start, end]) =>
           limit(async () => {
-            const part = await this.http.multipart<{ id: string }>(
+            const part = await this.http.multipart<{ id?: unknown }>(
               `/uploads/${upload.id}/parts`,
               {},
               { field: "data", path: request.path, filename: "part", contentType: "application/octet-stream", start, end },
               request,
             );
+            if (typeof part.id !== "string" || part.id === "") throw new ProviderAnswerError(`the provider answered POST /uploads/${String(upload.id)}/parts without a part id`);
             return part.id;
           }),
         ),
       );
-      const done = await this.http.json<{ file: WireFile | null; status: string }>({
+      const done = await this.http.json<{ file?: unknown; status?: unknown }>({
         method: "POST",
         path: `/uploads/${upload.id}/complete`,
         json: { part_ids: partIds, md5: await md5Of(request.path, request.signal) },
         ...signal,
       });
-      if (!done.file) throw new Error(`upload ${upload.id} completed without a file (status ${done.status})`);
-      return toRemoteFile(done.file);
+      if (!done.file) throw new ProviderAnswerError(`upload ${upload.id} completed without a file (status ${JSON.stringify(done.status)})`);
+      return checkUploaded(toRemoteFile(done.file, "POST /uploads/{id}/complete"), request, "POST /uploads/{id}/complete");
     } catch (error) {
       // Leave no pending upload behind; the caller retries from the start.
       await this.http.json({ method: "POST", path: `/uploads/${upload.id}/cancel` }).catch(() => undefined);
@@ -96,23 +99,26 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
   }
 
   async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
-    return toRemoteFile(await this.http.json<WireFile>({ method: "GET", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }));
+    return toRemoteFile(await this.http.json<unknown>({ method: "GET", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /files/{id}");
   }
 
   /** Lists fine-tune files (cursor pages) for an exact name and size match: OpenAI has no name search. */
   async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
     let after: string | undefined;
     for (;;) {
-      const page = await this.http.json<{ data: WireFile[]; has_more?: boolean }>({
+      const page = await this.http.json<{ data?: unknown; has_more?: unknown }>({
         method: "GET",
         path: "/files",
-        query: { purpose: "fine-tune", limit: 10000, after },
+        query: { purpose: FINE_TUNE_PURPOSE, limit: 10000, after },
         ...(signal ? { signal } : {}),
       });
-      const found = page.data.find((f) => f.filename === filename && f.bytes === bytes);
-      if (found) return toRemoteFile(found);
-      if (!page.has_more || page.data.length === 0) return undefined;
-      after = page.data.at(-1)!.id;
+      if (!Array.isArray(page.data)) throw new ProviderAnswerError("the provider answered GET /files without a `data` list");
+      const data = page.data as { id?: unknown; filename?: unknown; bytes?: unknown }[];
+      const found = data.find((f) => f?.filename === filename && f.bytes === bytes);
+      if (found) return toRemoteFile(found, "GET /files");
+      const last = data.at(-1)?.id;
+      if (page.has_more !== true || typeof last !== "string" || last === after) return undefined;
+      after = last;
     }
   }
 

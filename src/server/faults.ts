@@ -26,6 +26,14 @@ export interface Faults {
   resetAfterBytes?: number;
   /** …for this many uploads (default 1; each reset counts one down). */
   resetCount?: number;
+  /**
+   * Answer uploads (`POST /v1/files`, an upload's completion) with a file object that lies, while the file is stored
+   * all the same: `empty` answers `{}`, `bytes` another size, `filename` another name, `purpose` another purpose,
+   * `id` a number for an id…
+   */
+  lie?: "empty" | "bytes" | "filename" | "purpose" | "id";
+  /** …for this many answers (default: every one; each lie counts one down). */
+  lieCount?: number;
   /** Answer 410 Gone on Mistral's fine-tuning job routes, as Mistral's public API does since mid-2026. */
   retireJobs?: boolean;
   /** Seed of the random draws for the fractions (default 1): the same seed, the same failures. */
@@ -67,6 +75,25 @@ export class FaultInjector {
       return new HttpError(status, status === 503 ? "Service Unavailable (ftprep fault switch)" : "Internal Server Error (ftprep fault switch)");
     }
     return undefined;
+  }
+
+  /** The file object to answer an upload with: the true one, or the lie the switches ask for. */
+  uploadAnswer(file: Record<string, unknown>): Record<string, unknown> {
+    const f = this.faults;
+    if (!f.lie || (f.lieCount !== undefined && f.lieCount <= 0)) return file;
+    if (f.lieCount !== undefined) f.lieCount--;
+    switch (f.lie) {
+      case "empty":
+        return {};
+      case "bytes":
+        return { ...file, bytes: Number(file.bytes) + 1 };
+      case "filename":
+        return { ...file, filename: `other-${String(file.filename)}` };
+      case "purpose":
+        return { ...file, purpose: "batch" };
+      case "id":
+        return { ...file, id: 42 };
+    }
   }
 
   /** Arms a connection reset on an upload's body, when one is due: the socket is destroyed mid-body. */

@@ -120,14 +120,6 @@ export async function uploadFile(ctx: ServerContext, req: IncomingMessage, res: 
     throw unprocessable(`Input should be one of ${[...PURPOSES].map((p) => `'${p}'`).join(", ")}`, ["body", "purpose"], purpose, "enum");
   }
   const filename = part.filename || "file";
-  // Mistral: the same content under the same name is the same file.
-  for (const existing of ctx.store.files.values()) {
-    if (existing.sha256 === part.ingested.sha256 && existing.filename === filename && existing.purpose === purpose) {
-      await rm(temp, { force: true });
-      sendJson(res, 200, fileJson(existing));
-      return;
-    }
-  }
   const now = ctx.now();
   const expiry = part.fields.expiry !== undefined && part.fields.expiry !== "" ? Number(part.fields.expiry) : undefined;
   const file: StoredFile = {
@@ -144,8 +136,8 @@ export async function uploadFile(ctx: ServerContext, req: IncomingMessage, res: 
     visibility: part.fields.visibility ?? "workspace",
     expires_at: expiry !== undefined && Number.isFinite(expiry) ? Math.floor(now / 1000) + expiry * 3600 : null,
   };
-  await ctx.store.addFile(temp, file);
-  sendJson(res, 200, fileJson(file));
+  // Mistral: the same content under the same name is the same file.
+  sendJson(res, 200, ctx.faults.uploadAnswer(fileJson(await ctx.store.addFileOnce(temp, file))));
 }
 
 function newestFirst(a: StoredFile, b: StoredFile): number {

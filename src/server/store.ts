@@ -175,6 +175,38 @@ export class Store {
     return join(this.dir, "uploads", uploadId, `${partId}.data`);
   }
 
+  /** Files being added, by content, name and purpose: concurrent identical uploads wait for the first. */
+  private readonly adding = new Map<string, Promise<StoredFile>>();
+
+  /**
+   * Adds a received file, unless the store already has one with the same content, name and purpose: then the
+   * received bytes are dropped and that file is the answer (Mistral returns the existing file for a re-upload of
+   * the same content and name). Race-free: concurrent identical uploads store one file.
+   */
+  async addFileOnce(temp: string, file: StoredFile): Promise<StoredFile> {
+    const key = `${file.sha256}\n${file.purpose}\n${file.filename}`;
+    for (;;) {
+      const inFlight = this.adding.get(key);
+      if (inFlight) {
+        await inFlight.catch(() => undefined);
+        continue;
+      }
+      for (const existing of this.files.values()) {
+        if (existing.sha256 === file.sha256 && existing.filename === file.filename && existing.purpose === file.purpose) {
+          await rm(temp, { force: true });
+          return existing;
+        }
+      }
+      const adding = this.addFile(temp, file).then(() => file);
+      this.adding.set(key, adding);
+      try {
+        return await adding;
+      } finally {
+        this.adding.delete(key);
+      }
+    }
+  }
+
   /** Moves received bytes into place, then writes the record that makes the file exist. */
   async addFile(temp: string, file: StoredFile): Promise<void> {
     await rename(temp, this.dataPath(file.id));

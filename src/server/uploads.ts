@@ -137,7 +137,8 @@ export async function completeUpload(ctx: ServerContext, id: string, req: Incomi
   upload.file_id = file.id;
   await ctx.store.saveUpload(upload);
   await ctx.store.removeUploadParts(upload.id);
-  sendJson(res, 200, uploadJson(ctx, upload));
+  const answer = uploadJson(ctx, upload);
+  sendJson(res, 200, { ...answer, file: ctx.faults.uploadAnswer(answer.file as Record<string, unknown>) });
 }
 
 /** `POST /v1/uploads/{id}/cancel` */

@@ -30,6 +30,8 @@ export type UploadEvent =
   | { type: "retry"; path: string; attempt: number; delayMs: number; error: Error }
   | { type: "file-done"; path: string; id: string; adopted: boolean }
   | { type: "file-skipped"; path: string; id: string }
+  /** Another file of this run has the same content: it was sent once, under the first one's name. */
+  | { type: "file-duplicate"; path: string; of: string }
   | { type: "file-failed"; path: string; error: Error };
 
 export interface UploaderOptions {
@@ -55,6 +57,8 @@ export interface UploadSummary {
   adopted: number;
   /** Already in the manifest for this target. */
   skipped: number;
+  /** Files whose content another file of this run has (sent once, recorded once). */
+  duplicates: number;
   failed: { path: string; code: string; message: string }[];
   /** The run was cancelled; what finished is in the manifest. */
   aborted: boolean;
@@ -84,7 +88,7 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
   const concurrency = options.concurrency ?? 4;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new TypeError(`Expected \`concurrency\` to be a positive integer, got ${String(concurrency)}`);
   const signal = options.signal;
-  const summary: UploadSummary = { uploaded: 0, adopted: 0, skipped: 0, failed: [], aborted: false, retries: 0 };
+  const summary: UploadSummary = { uploaded: 0, adopted: 0, skipped: 0, duplicates: 0, failed: [], aborted: false, retries: 0 };
   const emit = (event: UploadEvent) => options.onEvent?.(event);
 
   // Manifest writes one at a time, in completion order.
@@ -132,9 +136,18 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
     await saveManifest();
   };
 
-  // What is already done for this target.
+  // What is already done for this target; the same content twice in one run is sent once (never-twice holds per
+  // content, also between files uploaded concurrently).
   const todo: UploadItem[] = [];
+  const firstOf = new Map<string, string>();
   for (const item of items) {
+    const first = firstOf.get(item.sha256);
+    if (first !== undefined) {
+      summary.duplicates++;
+      emit({ type: "file-duplicate", path: item.path, of: first });
+      continue;
+    }
+    firstOf.set(item.sha256, item.path);
     const done = findUploaded(manifest, target, item.sha256);
     if (done && options.verifyRemote) {
       try {
@@ -166,7 +179,11 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
         emit({ type: "file-done", path: item.path, id: existing.id, adopted: true });
         return;
       }
-      const file = await withRetries(item.path, (attempt) => {
+      let found: RemoteFile | undefined;
+      const file = await withRetries(item.path, async (attempt) => {
+        // A retried upload may have been taken before its answer was lost (a reset, a 5xx after the store, a
+        // server killed mid-answer): look for it first, so it is recorded, not sent twice.
+        if (attempt > 1 && (found = await provider.findExisting(name, item.bytes, signal))) return found;
         emit({ type: "file-start", path: item.path, bytes: item.bytes, attempt });
         return provider.upload({
           path: item.path,
@@ -176,9 +193,11 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
           onBytes: (n) => emit({ type: "bytes", n }),
         });
       });
-      await record(item, file, false);
-      summary.uploaded++;
-      emit({ type: "file-done", path: item.path, id: file.id, adopted: false });
+      const adopted = found !== undefined;
+      await record(item, file, adopted);
+      if (adopted) summary.adopted++;
+      else summary.uploaded++;
+      emit({ type: "file-done", path: item.path, id: file.id, adopted });
     } catch (error) {
       if (signal?.aborted || error instanceof AbortedError) {
         summary.aborted = true;

@@ -81,7 +81,8 @@ describe("run: validate → guard → upload → manifest", () => {
       onEvent: (e) => events.push(e.type),
     });
     expect(result.upload!.failed).toEqual([]);
-    expect(result.upload!.uploaded).toBe(13);
+    // A reset after the server took the whole body loses only the answer: the retry finds the file and adopts it.
+    expect(result.upload!.uploaded + result.upload!.adopted).toBe(13);
     expect(events.filter((e) => e === "retry").length).toBeGreaterThan(5);
     const manifest = (await readManifest(join(root, "m.json")))!;
     const inStore = await stored(server);

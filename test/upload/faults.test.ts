@@ -1,0 +1,176 @@
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkManifest, readManifest } from "../../src/manifest/manifest.js";
+import { run, type RunOptions } from "../../src/pipeline/run.js";
+import type { ProviderName } from "../../src/providers/types.js";
+import type { Faults } from "../../src/server/faults.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { runCli } from "../helpers/cli.js";
+import { chatLines } from "../helpers/records.js";
+import { useServers } from "../helpers/server.js";
+import { useTempDir } from "../helpers/temp.js";
+
+/**
+ * The fault suite: every fault the local server can play, for every provider. After each, every file is uploaded
+ * exactly once (the server's store holds exactly the files the manifest lists), or the run stops clearly and a
+ * re-run completes. A provider is one row of PROVIDERS: how its base URL hangs off the local server.
+ */
+
+interface ProviderCase {
+  name: ProviderName;
+  baseUrl(server: RunningServer): string;
+}
+
+const PROVIDERS: ProviderCase[] = [
+  { name: "mistral", baseUrl: (s) => s.url },
+  { name: "openai", baseUrl: (s) => `${s.url}/v1` },
+];
+
+const tmp = useTempDir("faults");
+const serve = useServers();
+const fast = { baseDelayMs: 2, maxDelayMs: 20, maxAttempts: 30, maxRetryAfterMs: 1000 };
+
+/** A dataset of `files` distinct training files plus a validation file, under `root/data`. */
+async function dataset(root: string, files: number, records = 60): Promise<string> {
+  const dir = join(root, "data");
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < files; i++) await writeFile(join(dir, `part${i}-train.jsonl`), chatLines(records, i * 1000));
+  await writeFile(join(dir, "validation.jsonl"), chatLines(10, 999_000));
+  return dir;
+}
+
+/** The files the server's store holds (read from its records, not through the API, which may be faulty). */
+async function storeFiles(store: string): Promise<{ id: string; sha256: string }[]> {
+  const dir = join(store, "files");
+  const names = (await readdir(dir)).filter((n) => n.endsWith(".json"));
+  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, n), "utf8")) as { id: string; sha256: string }));
+}
+
+/** Every file exactly once: the store's files are the manifest's, one per content. */
+async function expectExactlyOnce(store: string, manifestPath: string, count: number): Promise<void> {
+  const manifest = (await readManifest(manifestPath))!;
+  expect(checkManifest(manifest)).toBeUndefined();
+  const held = await storeFiles(store);
+  expect(held).toHaveLength(count);
+  expect(manifest.files).toHaveLength(count);
+  expect(new Set(held.map((f) => f.sha256)).size).toBe(count);
+  expect(held.map((f) => f.id).sort()).toEqual(manifest.files.map((f) => f.remote.id).sort());
+  expect(held.map((f) => f.sha256).sort()).toEqual(manifest.files.map((f) => f.sha256).sort());
+}
+
+describe.each(PROVIDERS)("fault suite: $name", (provider) => {
+  const options = (server: RunningServer, root: string, extra: Partial<RunOptions> = {}): RunOptions => ({
+    provider: provider.name,
+    baseUrl: provider.baseUrl(server),
+    apiKey: "k",
+    concurrency: 4,
+    manifestPath: join(root, "m.json"),
+    outDir: join(root, "out"),
+    env: {},
+    retry: fast,
+    ...extra,
+  });
+
+  const faults: [string, Faults][] = [
+    ["429 with Retry-After", { rateLimitBurst: 3, rateLimitEvery: 4, retryAfterMs: 5 }],
+    ["5xx at a rate", { failRate: 0.35, failStatus: 500, seed: 11 }],
+    ["resets mid-body", { resetAfterBytes: 3000, resetCount: 4 }],
+  ];
+
+  it.each(faults)("%s: every file uploaded exactly once", async (_, fault) => {
+    const root = tmp();
+    const data = await dataset(root, 8);
+    const server = await serve({ store: join(root, "store"), faults: fault });
+    const result = await run([data], options(server, root));
+    expect(result.upload).toMatchObject({ failed: [], aborted: false });
+    expect(result.upload!.retries).toBeGreaterThan(0);
+    await expectExactlyOnce(server.store, join(root, "m.json"), 9);
+  });
+
+  it("a server killed mid-run and restarted on its port: every file uploaded exactly once", async () => {
+    const root = tmp();
+    const data = await dataset(root, 8, 200);
+    const store = join(root, "store");
+    let server = await serve({ store, faults: { latencyMs: 15 } });
+    const port = server.port;
+    let restarted: Promise<void> | undefined;
+    const result = await run(
+      [data],
+      options(server, root, {
+        concurrency: 3,
+        onEvent: (e) => {
+          if (e.type === "file-done" && !restarted) {
+            restarted = (async () => {
+              await server.close();
+              server = await serve({ store, port, faults: { latencyMs: 15 } });
+            })();
+          }
+        },
+      }),
+    );
+    await restarted;
+    expect(result.upload).toMatchObject({ failed: [], aborted: false });
+    expect(result.upload!.retries).toBeGreaterThan(0);
+    await expectExactlyOnce(store, join(root, "m.json"), 9);
+  });
+
+  it.each(["empty", "bytes", "filename", "purpose", "id"] as const)(
+    "an upload answered with a lie (%s): not recorded, exit 3, the manifest valid; a re-run completes",
+    async (lie) => {
+      const root = tmp();
+      const data = await dataset(root, 3);
+      const server = await serve({ store: join(root, "store"), faults: { lie, lieCount: 1 } });
+      const cli = await runCli(
+        "run", data, "--provider", provider.name, "--base-url", provider.baseUrl(server), "--api-key", "k",
+        "--manifest", join(root, "m.json"), "--out", join(root, "out"), "--concurrency", "1", "--json",
+      );
+      expect(cli.code).toBe(3);
+      const out = JSON.parse(cli.stdout) as { ok: boolean; upload: { uploaded: number; failed: { code: string; message: string }[] } };
+      expect(out.ok).toBe(false);
+      expect(out.upload.failed).toHaveLength(1);
+      expect(out.upload.failed[0]!.code).toBe("ERR_BAD_ANSWER");
+      const manifest = (await readManifest(join(root, "m.json")))!;
+      expect(checkManifest(manifest)).toBeUndefined();
+      expect(manifest.files).toHaveLength(3);
+
+      // The lie was told about a file the server did store: the re-run finds it and records it, sending nothing.
+      const again = await run([data], options(server, root));
+      expect(again.upload).toMatchObject({ failed: [], skipped: 3, adopted: 1, uploaded: 0 });
+      await expectExactlyOnce(server.store, join(root, "m.json"), 4);
+    },
+  );
+});
+
+describe("never twice under concurrency", () => {
+  it("the same content in two input files is uploaded once and recorded once", async () => {
+    const root = tmp();
+    for (const dir of ["a", "b", "c"]) {
+      await mkdir(join(root, "data", dir), { recursive: true });
+      await writeFile(join(root, "data", dir, "train.jsonl"), chatLines(30));
+    }
+    const server = await serve({ store: join(root, "store"), faults: { latencyMs: 10 } });
+    const manifestPath = join(root, "m.json");
+    const result = await run([join(root, "data")], { baseUrl: server.url, apiKey: "k", concurrency: 4, manifestPath, outDir: join(root, "out"), env: {} });
+    expect(result.upload).toMatchObject({ uploaded: 1, duplicates: 2, failed: [] });
+    await expectExactlyOnce(server.store, manifestPath, 1);
+    const again = await run([join(root, "data")], { baseUrl: server.url, apiKey: "k", concurrency: 4, manifestPath, outDir: join(root, "out"), env: {} });
+    expect(again.upload).toMatchObject({ uploaded: 0, skipped: 1, duplicates: 2 });
+  });
+
+  it("the local server stores one file for 20 concurrent uploads of the same content and name (Mistral's rule)", async () => {
+    const root = tmp();
+    const server = await serve({ store: join(root, "store") });
+    const body = chatLines(20);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const form = new FormData();
+        form.set("purpose", "fine-tune");
+        form.set("file", new Blob([body]), "same.jsonl");
+        return ((await (await fetch(`${server.url}/v1/files`, { method: "POST", body: form })).json()) as { id: string }).id;
+      }),
+    );
+    expect(new Set(answers).size).toBe(1);
+    expect(await storeFiles(server.store)).toHaveLength(1);
+  });
+});
