@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, FtprepError } from "../errors.js";
+import { redact, registerSecret } from "../redact.js";
 import { type Io, processIo } from "./io.js";
 import { prepareCommand } from "./prepare.js";
 import { jobsCommand } from "./jobs.js";
@@ -14,6 +15,20 @@ export const EXIT = { ok: 0, dataErrors: 1, usage: 2, operational: 3 } as const;
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
+}
+
+/** An Io that masks secrets (keys, tokens, Bearer credentials, URL userinfo) in everything written through it. */
+function redactingIo(io: Io): Io {
+  return {
+    stdout: (text) => io.stdout(redact(text)),
+    stderr: (text) => io.stderr(redact(text)),
+    get exitCode() {
+      return io.exitCode;
+    },
+    set exitCode(code: number) {
+      io.exitCode = code;
+    },
+  };
 }
 
 /** Builds the command tree. */
@@ -40,7 +55,15 @@ export function buildProgram(io: Io): Command {
  * Runs the CLI and returns its exit code: 0 success, 1 the data has errors, 2 usage error, 3 operational failure.
  * User mistakes and operational failures print one line, never a stack trace.
  */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], out: Io = processIo()): Promise<number> {
+  // Keys from the environment are secrets whichever provider the command uses; everything printed is redacted.
+  registerSecret(process.env.MISTRAL_API_KEY);
+  registerSecret(process.env.OPENAI_API_KEY);
+  for (const [i, arg] of argv.entries()) {
+    if (arg === "--api-key" || arg === "--token") registerSecret(argv[i + 1]);
+    else if (arg.startsWith("--api-key=") || arg.startsWith("--token=")) registerSecret(arg.slice(arg.indexOf("=") + 1));
+  }
+  const io = redactingIo(out);
   const program = buildProgram(io);
   try {
     await program.parseAsync([...argv]);

@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { ConfigError, FileSystemError } from "../errors.js";
+import { redactedJson } from "../redact.js";
 import { loadSchemaFile } from "../schema-files.js";
 
 /**
@@ -114,7 +115,8 @@ export async function writeManifest(path: string, manifest: Manifest): Promise<v
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(temp, "w");
     try {
-      await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`);
+      // Whatever reached it (a URL, a provider's answer, a job request), a manifest never holds a secret.
+      await handle.writeFile(`${redactedJson(manifest, 2)}\n`);
       await handle.sync();
     } finally {
       await handle.close();

@@ -14,6 +14,7 @@ import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
 import { DigestSet } from "../validate/digest-set.js";
 import { type FileReport, type RecordEvent, validateFile } from "../validate/file.js";
 import type { FileFailure } from "./validate.js";
+import { redactedJson } from "../redact.js";
 
 /** Options of `prepare` (`ftprep prepare`). */
 export interface PrepareOptions {
@@ -232,7 +233,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
       }
     }
     if (plan.issues.some((i) => i.severity === "error") || plan.files.length === 0) plan.ok = false;
-    for (const issue of plan.issues) report?.writeLine(JSON.stringify(issue));
+    for (const issue of plan.issues) report?.writeLine(redactedJson(issue));
     await report?.close();
   } catch (error) {
     await carved?.abort();
@@ -313,7 +314,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
       ...(ctx.splitting ? { maxRecordBytes: ctx.maxFileBytes } : {}),
       ...(ctx.digests ? { digests: ctx.digests } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
-      ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(JSON.stringify(issue)) } : {}),
+      ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(redactedJson(issue)) } : {}),
       onChunk: (bytes) => hash.update(bytes),
       onRecord,
       onBatch: async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
+import { redactUrl, registerSecret } from "../redact.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { MISTRAL_BASE_URL, MistralProvider } from "../providers/mistral.js";
 import { OPENAI_BASE_URL, OpenAIProvider } from "../providers/openai.js";
@@ -38,6 +39,7 @@ export interface Target {
 
 export function keyOf(name: ProviderName, options: TargetOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
   const prefix = name === "mistral" ? "MISTRAL" : "OPENAI";
+  registerSecret(options.apiKey ?? env[`${prefix}_API_KEY`]);
   return { key: options.apiKey ?? env[`${prefix}_API_KEY`], base: options.baseUrl ?? env[`${prefix}_BASE_URL`] ?? options.pipelineBaseUrl };
 }
 
@@ -53,32 +55,61 @@ export type ResolvedTarget =
   | { embedded: true; store: string; target: string }
   | { embedded: false; baseUrl: string; key: string | undefined; target: string };
 
+/** A base URL as ftprep compares and records it: no trailing slash. */
+function normalBase(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
 /**
- * Decides the target. A manifest's own target wins unless a base URL is given: a manifest made on the embedded
- * server names its store. Otherwise the key and base URL come from the options or the environment; with neither,
- * the embedded server on `store`.
+ * Decides the target. A manifest is untrusted input (it may have been committed or sent by someone else), so it
+ * never chooses on its own a directory to open or a URL to send the key to:
+ * - a manifest made on the embedded server names its store; that store is opened only when it is the one the
+ *   user names (`store`, default `.ftprep/store`), otherwise a ConfigError says which `--store` to pass;
+ * - a manifest's base URL is used when no key would be sent (no key), or when it is the base URL the user
+ *   configured (option, environment, pipeline, else the provider's public API); a key and another URL are a
+ *   ConfigError that says which `--base-url` to pass.
+ * An explicit base URL option always wins over the manifest. With no manifest: the key and base URL from the
+ * options or the environment; with neither, the embedded server on `store`.
  */
 export function resolveTarget(name: ProviderName, options: TargetOptions): ResolvedTarget {
   let { key, base } = keyOf(name, options, options.env ?? process.env);
-  let store = options.store;
-  if (options.manifest && options.baseUrl === undefined) {
-    if (options.manifest.target.startsWith(EMBEDDED)) {
-      store = options.manifest.target.slice(EMBEDDED.length);
-      key = undefined;
-      base = undefined;
-    } else {
-      base = options.manifest.base_url;
+  const store = options.store ?? DEFAULT_STORE;
+  const manifest = options.manifest;
+  if (manifest && options.baseUrl === undefined) {
+    if (manifest.target.startsWith(EMBEDDED)) {
+      const named = manifest.target.slice(EMBEDDED.length);
+      if (resolve(named) !== resolve(store)) {
+        throw new ConfigError(
+          `the manifest's files are on the embedded server's store ${JSON.stringify(named)}, not on ${JSON.stringify(store)}; ftprep opens only the store you name: pass --store ${JSON.stringify(named)} to use it`,
+        );
+      }
+      return { embedded: true, store, target: embeddedTarget(store) };
     }
+    const configured = normalBase(base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL));
+    const recorded = normalBase(manifest.base_url);
+    if (key !== undefined && recorded !== configured) {
+      throw new ConfigError(
+        `the manifest names the base URL ${JSON.stringify(redactUrl(recorded))}, not the configured ${JSON.stringify(redactUrl(configured))}; ftprep sends your API key only where you say: pass --base-url ${JSON.stringify(redactUrl(recorded))} to use it`,
+      );
+    }
+    base = recorded;
   }
-  if (key === undefined && base === undefined) {
-    const dir = store ?? DEFAULT_STORE;
-    return { embedded: true, store: dir, target: embeddedTarget(dir) };
-  }
-  const baseUrl = (base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL)).replace(/\/+$/, "");
+  if (key === undefined && base === undefined) return { embedded: true, store, target: embeddedTarget(store) };
+  const baseUrl = normalBase(base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL));
+  let url: URL;
   try {
-    new URL(baseUrl);
+    url = new URL(baseUrl);
   } catch {
-    throw new ConfigError(`the base URL ${JSON.stringify(baseUrl)} is not a URL`);
+    throw new ConfigError(`the base URL ${JSON.stringify(redactUrl(baseUrl))} is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`the base URL ${JSON.stringify(redactUrl(baseUrl))} is not an http(s) URL`);
+  if (url.username !== "" || url.password !== "") {
+    // Credentials in a URL end up in manifests, logs and process lists: refuse them rather than record them.
+    registerSecret(decodeURIComponent(url.username));
+    registerSecret(decodeURIComponent(url.password));
+    throw new ConfigError(
+      `the base URL ${JSON.stringify(redactUrl(baseUrl))} carries credentials (user:password@); ftprep neither sends nor records them: give the key with --api-key or ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and the URL without them`,
+    );
   }
   return { embedded: false, baseUrl, key, target: baseUrl };
 }

@@ -4,6 +4,7 @@ import { discoverFiles, type SkippedPath } from "../discover/discover.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
+import { redactedJson } from "../redact.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
 export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label"> {
@@ -61,7 +62,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         const result = await validateFile(file.path, {
           ...options,
           label: file.path,
-          ...(report ? { onIssue: (issue) => report.writeLine(JSON.stringify(issue)) } : {}),
+          ...(report ? { onIssue: (issue) => report.writeLine(redactedJson(issue)) } : {}),
           ...(out ? { onRecord: (record) => record.valid && out.writeLine(record.raw) } : {}),
           onBatch: async () => {
             if (report?.wantsFlush) await report.flush();

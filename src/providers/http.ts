@@ -2,6 +2,7 @@ import { Agent, type Dispatcher, errors as undiciErrors, request } from "undici"
 import { AbortedError } from "../errors.js";
 import { apiError, ConnectionError, ProviderAnswerError, type RequestInfo, TimeoutError } from "./errors.js";
 import { type FilePart, multipartBody } from "./multipart.js";
+import { redact, registerSecret } from "../redact.js";
 
 /** Options every provider client takes. */
 export interface ClientOptions {
@@ -75,6 +76,7 @@ export class HttpClient {
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.apiKey = options.apiKey;
+    registerSecret(options.apiKey);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = options.userAgent ?? "ftprep";
     this.dispatcher = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, keepAliveTimeout: 4000 });
@@ -158,7 +160,8 @@ export class HttpClient {
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return text;
     const requestId = [response.headers["x-request-id"], response.headers["request-id"], response.headers["mistral-correlation-id"]].find((h) => typeof h === "string") as string | undefined;
-    throw apiError(response.statusCode, info, serverMessage(text, response.statusCode), requestId, retryAfterMs(response.headers));
+    // A server may echo the request (its Authorization header) in an error body: the message is redacted here.
+    throw apiError(response.statusCode, info, redact(serverMessage(text, response.statusCode)), requestId && redact(requestId), retryAfterMs(response.headers));
   }
 
   private failure(info: RequestInfo, error: unknown, signal: AbortSignal | undefined): Error {

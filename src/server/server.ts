@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_STORE } from "../defaults.js";
+import { registerSecret } from "../redact.js";
 import { type ServerContext, SERVER_LIMITS, type ServerLimits } from "./context.js";
 import { FaultInjector, type Faults } from "./faults.js";
 import { deleteFile, fileContent, fileUrl, listFiles, retrieveFile, uploadFile } from "./files.js";
@@ -139,6 +140,7 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
  * disk store that survives restarts.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  registerSecret(options.token);
   const storeDir = options.store ?? DEFAULT_STORE;
   const store = await Store.open(storeDir);
   const faults: Faults = options.faults ?? {};
