@@ -1,5 +1,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { FileSystemError } from "../errors.js";
 import type { Faults } from "../server/faults.js";
+import type { RequestLogEntry } from "../server/server.js";
 import { DEFAULT_STORE } from "../defaults.js";
 import { fractionArg } from "./prepare.js";
 import type { Io } from "./io.js";
@@ -22,12 +25,29 @@ interface ServeFlags {
   lie?: NonNullable<Faults["lie"]>;
   validationMs?: number;
   trainingMs?: number;
+  log?: string | true;
+}
+
+/** One request log line: time, method, path (secret query values redacted), status, bytes in and out, duration. */
+export function requestLogLine(entry: RequestLogEntry, at = new Date()): string {
+  const bytes = (n: number | null) => (n === null ? "-" : String(n));
+  return `${at.toISOString()} ${entry.method} ${entry.path} ${entry.status} in=${bytes(entry.bytes_in)} out=${bytes(entry.bytes_out)} ${entry.ms}ms\n`;
 }
 
 function portArg(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("Expected a port from 0 to 65535.");
   return n;
+}
+
+/** Opens a request log for appending; a path that cannot be written is one line, before the server starts. */
+async function openLog(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: "a" });
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", (error) => reject(FileSystemError.from(path, "open the request log", error)));
+  });
+  return stream;
 }
 
 /** `ftprep serve`: the local Files API server, until SIGINT or SIGTERM. */
@@ -50,6 +70,7 @@ export function serveCommand(io: Io): Command {
     .option("--retire-jobs", "answer 410 Gone on Mistral's fine-tuning job routes, as Mistral's public API does")
     .option("--validation-ms <ms>", "how long a job validates (default 2000)", positiveInt)
     .option("--training-ms <ms>", "how long a job trains (default 10000)", positiveInt)
+    .option("--log [file]", "log every request, one line each (method, path, status, bytes, ms; never a key): to stderr, or appended to FILE")
     .action(async (flags: ServeFlags) => {
       const faults: Faults = {};
       if (flags.latency !== undefined) faults.latencyMs = flags.latency;
@@ -63,7 +84,11 @@ export function serveCommand(io: Io): Command {
       if (flags.retireJobs) faults.retireJobs = true;
       if (flags.lie !== undefined) faults.lie = flags.lie;
       const { startServer } = await import("../server/server.js");
+      let logFile: WriteStream | undefined;
+      if (typeof flags.log === "string") logFile = await openLog(flags.log);
+      const log = logFile ? (line: string) => void logFile.write(line) : (line: string) => io.stderr(line);
       const server = await startServer({
+        ...(flags.log !== undefined ? { onRequest: (entry: RequestLogEntry) => log(requestLogLine(entry)) } : {}),
         port: flags.port,
         host: flags.host,
         store: flags.store,
@@ -87,6 +112,7 @@ export function serveCommand(io: Io): Command {
         process.on("SIGTERM", stop);
       });
       await server.close();
+      if (logFile) await new Promise((resolve) => logFile.end(resolve));
       io.stderr("ftprep server stopped\n");
     });
 }

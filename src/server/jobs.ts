@@ -182,8 +182,10 @@ function openaiJob(ctx: ServerContext, job: StoredJob): Record<string, unknown> 
 
 /** Validates a job's files and records the verdict in the job's record. */
 export async function validateJob(ctx: ServerContext, job: StoredJob): Promise<void> {
-  job.validation = await checkJobFiles(ctx, job);
-  await ctx.store.saveJob(job);
+  const verdict = await checkJobFiles(ctx, job);
+  await ctx.store.updateJob(job.id, (latest) => {
+    latest.validation = verdict;
+  });
 }
 
 /** Checks a job's files with ftprep's validator: the verdict, with reasons a person can act on. */
@@ -408,20 +410,22 @@ export function sendJob(ctx: ServerContext, job: StoredJob, res: ServerResponse)
 
 /** `POST /v1/fine_tuning/jobs/{id}/start` (Mistral): only a VALIDATED job starts. */
 export async function startJob(ctx: ServerContext, job: StoredJob, res: ServerResponse): Promise<void> {
-  const status = statusOf(ctx, job);
-  if (status !== "VALIDATED") throw new HttpError(409, `Only a VALIDATED job can be started; this one is ${status}`, { code: "invalid_state" });
-  job.started_ms = ctx.now();
-  await ctx.store.saveJob(job);
-  sendJob(ctx, job, res);
+  const started = await ctx.store.updateJob(job.id, (latest) => {
+    const status = statusOf(ctx, latest);
+    if (status !== "VALIDATED") throw new HttpError(409, `Only a VALIDATED job can be started; this one is ${status}`, { code: "invalid_state" });
+    latest.started_ms = ctx.now();
+  });
+  sendJob(ctx, started ?? job, res);
 }
 
 /** `POST /v1/fine_tuning/jobs/{id}/cancel` */
 export async function cancelJob(ctx: ServerContext, job: StoredJob, res: ServerResponse): Promise<void> {
-  const status = statusOf(ctx, job);
-  if (TERMINAL.has(status)) throw new HttpError(409, `The job is already ${status}`, { code: "invalid_state" });
-  job.cancelled_ms = ctx.now();
-  await ctx.store.saveJob(job);
-  sendJob(ctx, job, res);
+  const cancelled = await ctx.store.updateJob(job.id, (latest) => {
+    const status = statusOf(ctx, latest);
+    if (TERMINAL.has(status)) throw new HttpError(409, `The job is already ${status}`, { code: "invalid_state" });
+    latest.cancelled_ms = ctx.now();
+  });
+  sendJob(ctx, cancelled ?? job, res);
 }
 
 /** `GET /v1/fine_tuning/jobs` with Mistral's parameters: page, page_size, filters; `total` always. */

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_STORE } from "../defaults.js";
+import { FtprepError } from "../errors.js";
 import { registerSecret } from "../redact.js";
 import { type ServerContext, SERVER_LIMITS, type ServerLimits } from "./context.js";
 import { FaultInjector, type Faults } from "./faults.js";
@@ -41,6 +42,82 @@ export interface ServerOptions {
   now?: () => number;
   /** Size limits (defaults: the real APIs' — 512 MB per file, 64 MB per upload part, 8 GB per upload). */
   limits?: Partial<ServerLimits>;
+  /** Told of every request once its answer is sent or its connection closed (`ftprep serve --log`). */
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+/** One request, for a request log: no header, no body, and the query's secret-looking values redacted. */
+export interface RequestLogEntry {
+  method: string;
+  /** The path and query, with the values of `signature`, `key`, `token`, `secret`… parameters replaced. */
+  path: string;
+  status: number;
+  /** The request body's declared length (Content-Length), or null when it was sent chunked. */
+  bytes_in: number | null;
+  /** The answer body's length; null when the connection closed before it was sent. */
+  bytes_out: number | null;
+  ms: number;
+}
+
+/** The port was taken, or binding was refused: one line saying which and what to do. */
+export class ListenError extends FtprepError {
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const message =
+      cause.code === "EADDRINUSE"
+        ? `cannot listen on ${where}: the port is already in use; choose another (--port N) or any free one (--port 0)`
+        : cause.code === "EACCES"
+          ? `cannot listen on ${where}: permission denied (ports below 1024 need privileges); use --port 0 or a port above 1023`
+          : `cannot listen on ${where}: ${cause.code ?? cause.message}`;
+    super(cause.code === "EADDRINUSE" ? "ERR_ADDRESS_IN_USE" : "ERR_LISTEN", message, { cause });
+  }
+}
+
+const SECRET_PARAM = /key|token|secret|signature|sig|auth|password/i;
+
+/** A request's path and query as a log may show it. */
+export function loggablePath(url: URL): string {
+  const query = [...url.searchParams].map(([k, v]) => `${encodeURIComponent(k)}=${SECRET_PARAM.test(k) ? "REDACTED" : encodeURIComponent(v)}`);
+  return `${url.pathname}${query.length > 0 ? `?${query.join("&")}` : ""}`;
+}
+
+function logRequest(req: IncomingMessage, res: ServerResponse, onRequest: (entry: RequestLogEntry) => void): void {
+  const started = performance.now();
+  let path = "/";
+  try {
+    path = loggablePath(new URL(req.url ?? "/", "http://localhost"));
+  } catch {
+    path = "(unparsable URL)";
+  }
+  const declared = Number(req.headers["content-length"]);
+  // The answer's body bytes, counted as they are written (streamed file contents too).
+  let sent = 0;
+  const count = (chunk: unknown, encoding: unknown): void => {
+    if (typeof chunk === "string") sent += Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+    else if (chunk instanceof Uint8Array) sent += chunk.byteLength;
+  };
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    count(chunk, rest[0]);
+    return write(chunk, ...rest);
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== "function") count(chunk, rest[0]);
+    return end(chunk, ...rest);
+  }) as typeof res.end;
+  let finished = false;
+  res.once("finish", () => (finished = true));
+  res.once("close", () => {
+    onRequest({
+      method: req.method ?? "GET",
+      path,
+      status: res.statusCode,
+      bytes_in: Number.isFinite(declared) ? declared : null,
+      bytes_out: finished ? sent : null,
+      ms: Math.round(performance.now() - started),
+    });
+  });
 }
 
 /** A running server. */
@@ -161,6 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
 
   const server = createServer((req, res) => {
+    if (options.onRequest) logRequest(req, res, options.onRequest);
     void (async () => {
       try {
         const url = new URL(req.url ?? "/", "http://localhost");
@@ -170,6 +248,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         if (faults.latencyMs) await sleep(faults.latencyMs);
         const fault = injector.before();
         if (fault) throw fault;
+        // Another process (an embedded run) may have written to the store since the last request.
+        await store.refresh();
         await route(ctx, req, res, url);
       } catch (error) {
         const httpError = error instanceof HttpError ? error : new HttpError(500, `Internal Server Error: ${(error as Error).message}`);
@@ -180,7 +260,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => reject(new ListenError(options.host ?? "127.0.0.1", options.port ?? 0, error)));
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

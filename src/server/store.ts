@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { FileSystemError } from "../errors.js";
 
 /**
@@ -8,6 +8,10 @@ import { FileSystemError } from "../errors.js";
  * JSON record. Every record is written atomically (temporary file, fsync, rename) and a file's bytes land before
  * its record, so a restarted server lists exactly the files whose upload completed; bytes without a record and
  * temporary files are removed when the store opens.
+ *
+ * More than one process may use a store at once (`ftprep serve` and an embedded `ftprep run` on the same folder):
+ * `refresh()`, called before every request, reads what the others wrote, so no listing is stale; opening a store
+ * removes only temporary files whose writer is gone; a job is re-read before it is changed.
  */
 
 /** A stored file, with the fields both APIs report. */
@@ -65,7 +69,8 @@ export interface StoredUpload {
 }
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  // Named by the process, so another process opening the store knows whether its writer is still at work.
+  const temp = join(dirname(path), `${process.pid}-${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   const handle = await open(temp, "w");
   try {
     await handle.writeFile(`${JSON.stringify(value)}\n`);
@@ -76,19 +81,134 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await rename(temp, path);
 }
 
-async function readRecords<T>(dir: string): Promise<Map<string, T>> {
-  const records = new Map<string, T>();
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith(".json")) continue;
-    try {
-      const record = JSON.parse(await readFile(join(dir, name), "utf8")) as T & { id: string };
-      records.set(record.id, record);
-    } catch {
-      // A record that cannot be read was never completed (records are renamed into place whole): ignore it.
-    }
+/** A record by its file; undefined when it cannot be read (never completed, or removed meanwhile). */
+async function readRecord<T>(path: string): Promise<(T & { id: string }) | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as T & { id: string };
+  } catch {
+    // Records are renamed into place whole: one that cannot be read was never completed, or is gone.
+    return undefined;
   }
-  return records;
 }
+
+/** A file's identity on disk: a record renamed into place by any process gets a new inode. */
+const versionOf = (s: { ino: bigint; mtimeNs: bigint; size: bigint }): string => `${s.ino}:${s.mtimeNs}:${s.size}`;
+
+/**
+ * One folder of records kept in memory and in step with the disk. A rescan happens when the folder changed
+ * (its mtime moves with every create, rename and unlink) or when the last scan was too close to a change to be
+ * sure of it (two writes within one timestamp tick). Changed records are merged into the objects already held,
+ * so work in flight on a record sees the update. This process's own reads and writes of the folder take turns, so
+ * a rescan never undoes a write made while it ran.
+ */
+class RecordFolder<T extends { id: string }> {
+  readonly records = new Map<string, T>();
+  private readonly versions = new Map<string, string>();
+  private seen = "";
+  private sure = false;
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private inTurn<R>(work: () => Promise<R>): Promise<R> {
+    const next = this.turn.then(work, work);
+    this.turn = next.catch(() => undefined);
+    return next;
+  }
+
+  constructor(
+    readonly dir: string,
+    /** Whether records change after they are written (jobs, uploads) or only appear and go (files). */
+    private readonly mutable: boolean,
+  ) {}
+
+  refresh(): Promise<void> {
+    return this.inTurn(() => this.rescan());
+  }
+
+  private async rescan(): Promise<void> {
+    const before = Date.now();
+    const dirStat = await stat(this.dir, { bigint: true });
+    const seen = versionOf(dirStat);
+    if (seen === this.seen && this.sure) return;
+    const names = new Set((await readdir(this.dir)).filter((n) => n.endsWith(".json")));
+    for (const name of names) {
+      const path = join(this.dir, name);
+      const known = this.versions.get(name);
+      if (known !== undefined && !this.mutable) continue;
+      const version = await stat(path, { bigint: true }).then(versionOf, () => undefined);
+      if (version === undefined || version === known) continue;
+      const record = await readRecord<T>(path);
+      if (!record) continue;
+      this.versions.set(name, version);
+      const held = this.records.get(record.id);
+      if (held) Object.assign(held, record);
+      else this.records.set(record.id, record);
+    }
+    for (const name of [...this.versions.keys()]) {
+      if (names.has(name)) continue;
+      this.versions.delete(name);
+      this.records.delete(name.slice(0, -".json".length));
+    }
+    this.seen = seen;
+    // A change within the last two seconds may share the folder's timestamp with one still to come: look again.
+    this.sure = before - Number(dirStat.mtimeNs / 1_000_000n) > 2000;
+  }
+
+  /** Writes a record atomically and holds it. */
+  save(record: T): Promise<void> {
+    return this.inTurn(async () => {
+      const path = join(this.dir, `${record.id}.json`);
+      await writeJsonAtomic(path, record);
+      this.records.set(record.id, record);
+      this.versions.set(`${record.id}.json`, await stat(path, { bigint: true }).then(versionOf, () => ""));
+    });
+  }
+
+  /**
+   * Re-reads one record from disk into the object held, lets `change` change it, and writes it: a change made to
+   * the latest version. Undefined when the record is gone.
+   */
+  update(id: string, change: (record: T) => void): Promise<T | undefined> {
+    return this.inTurn(async () => {
+      const path = join(this.dir, `${id}.json`);
+      const record = await readRecord<T>(path);
+      const held = this.records.get(id);
+      if (record && held) Object.assign(held, record);
+      const latest = held ?? record;
+      if (!latest) return undefined;
+      change(latest);
+      await writeJsonAtomic(path, latest);
+      this.records.set(id, latest);
+      this.versions.set(`${id}.json`, await stat(path, { bigint: true }).then(versionOf, () => ""));
+      return latest;
+    });
+  }
+
+  remove(id: string): Promise<void> {
+    return this.inTurn(async () => {
+      this.records.delete(id);
+      this.versions.delete(`${id}.json`);
+      await rm(join(this.dir, `${id}.json`), { force: true });
+    });
+  }
+}
+
+/** Whether the process that named a temporary file is still running. */
+function writerAlive(name: string): boolean {
+  const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** How long a temporary file or an unrecorded file's bytes may sit untouched before they count as litter. */
+const LITTER_MS = 60 * 60 * 1000;
+/** A file's bytes are renamed into place just before its record is written: younger ones may be in flight. */
+const IN_FLIGHT_MS = 60 * 1000;
 
 /** The store's signing secret, made once and kept, so signed URLs outlive a restart. */
 async function storeSecret(dir: string): Promise<Buffer> {
@@ -99,43 +219,87 @@ async function storeSecret(dir: string): Promise<Buffer> {
   } catch {
     // None yet.
   }
+  // Made with link(), which fails when another process made it first: then that one is the secret.
   const secret = randomBytes(32);
-  await writeJsonAtomic(path, secret.toString("hex"));
-  return secret;
+  const temp = join(dir, `secret.${randomBytes(6).toString("hex")}.tmp`);
+  await writeJsonAtomic(temp, secret.toString("hex"));
+  try {
+    await link(temp, path);
+    return secret;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return Buffer.from(JSON.parse(await readFile(path, "utf8")) as string, "hex");
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 export class Store {
-  readonly files: Map<string, StoredFile>;
-  readonly jobs: Map<string, StoredJob>;
-  readonly uploads: Map<string, StoredUpload>;
+  private readonly fileRecords: RecordFolder<StoredFile>;
+  private readonly jobRecords: RecordFolder<StoredJob>;
+  private readonly uploadRecords: RecordFolder<StoredUpload>;
 
   private constructor(
     readonly dir: string,
-    files: Map<string, StoredFile>,
-    jobs: Map<string, StoredJob>,
-    uploads: Map<string, StoredUpload>,
     private readonly secret: Buffer,
   ) {
-    this.files = files;
-    this.jobs = jobs;
-    this.uploads = uploads;
+    this.fileRecords = new RecordFolder(join(dir, "files"), false);
+    this.jobRecords = new RecordFolder(join(dir, "jobs"), true);
+    this.uploadRecords = new RecordFolder(join(dir, "uploads"), true);
+  }
+
+  /** The files, by id, as of the last `refresh()` and this process's own writes. */
+  get files(): ReadonlyMap<string, StoredFile> {
+    return this.fileRecords.records;
+  }
+
+  get jobs(): ReadonlyMap<string, StoredJob> {
+    return this.jobRecords.records;
+  }
+
+  get uploads(): ReadonlyMap<string, StoredUpload> {
+    return this.uploadRecords.records;
   }
 
   /** Opens (creating) a store, removing what an interrupted run left half-written. */
   static async open(dir: string): Promise<Store> {
     try {
       for (const sub of ["files", "jobs", "uploads", "tmp"]) await mkdir(join(dir, sub), { recursive: true });
-      await rm(join(dir, "tmp"), { recursive: true, force: true });
-      await mkdir(join(dir, "tmp"));
-      const files = await readRecords<StoredFile>(join(dir, "files"));
-      for (const name of await readdir(join(dir, "files"))) {
-        const stray = name.endsWith(".tmp") || (name.endsWith(".data") && !files.has(name.slice(0, -".data".length)));
-        if (stray) await rm(join(dir, "files", name), { force: true });
-      }
-      const uploads = await readRecords<StoredUpload>(join(dir, "uploads"));
-      return new Store(dir, files, await readRecords<StoredJob>(join(dir, "jobs")), uploads, await storeSecret(dir));
+      const store = new Store(dir, await storeSecret(dir));
+      await store.refresh();
+      await store.removeLitter();
+      return store;
     } catch (error) {
       throw FileSystemError.from(dir, "open the store", error);
+    }
+  }
+
+  /** Reads what other processes wrote to the store since the last look. */
+  async refresh(): Promise<void> {
+    try {
+      await Promise.all([this.fileRecords.refresh(), this.jobRecords.refresh(), this.uploadRecords.refresh()]);
+    } catch (error) {
+      throw FileSystemError.from(this.dir, "read the store", error);
+    }
+  }
+
+  /**
+   * Removes what killed writers left: temporary files whose process is gone (or untouched for an hour), and a
+   * file's bytes with no record, once they are old enough not to be an upload finishing in another process.
+   */
+  private async removeLitter(): Promise<void> {
+    const now = Date.now();
+    const age = async (path: string): Promise<number> => stat(path).then((s) => now - Math.max(s.mtimeMs, s.ctimeMs), () => 0);
+    for (const name of await readdir(join(this.dir, "tmp"))) {
+      const path = join(this.dir, "tmp", name);
+      if (!writerAlive(name) || (await age(path)) > LITTER_MS) await rm(path, { recursive: true, force: true });
+    }
+    for (const sub of ["files", "jobs", "uploads"]) {
+      for (const name of await readdir(join(this.dir, sub))) {
+        const path = join(this.dir, sub, name);
+        const unrecorded = sub === "files" && name.endsWith(".data") && !this.files.has(name.slice(0, -".data".length));
+        if ((name.endsWith(".tmp") && !writerAlive(name)) || (unrecorded && (await age(path)) > IN_FLIGHT_MS)) await rm(path, { force: true });
+      }
     }
   }
 
@@ -164,7 +328,8 @@ export class Store {
 
   /** A fresh path for incoming bytes; it becomes a file's data by `addFile`, or is removed. */
   tempPath(): string {
-    return join(this.dir, "tmp", `${randomUUID()}.part`);
+    // Named by the process, so a store opened by another process while this one receives keeps these bytes.
+    return join(this.dir, "tmp", `${process.pid}-${randomUUID()}.part`);
   }
 
   dataPath(id: string): string {
@@ -210,25 +375,29 @@ export class Store {
   /** Moves received bytes into place, then writes the record that makes the file exist. */
   async addFile(temp: string, file: StoredFile): Promise<void> {
     await rename(temp, this.dataPath(file.id));
-    await writeJsonAtomic(join(this.dir, "files", `${file.id}.json`), file);
-    this.files.set(file.id, file);
+    await this.fileRecords.save(file);
   }
 
   async deleteFile(id: string): Promise<void> {
-    this.files.delete(id);
-    await rm(join(this.dir, "files", `${id}.json`), { force: true });
+    await this.fileRecords.remove(id);
     await rm(this.dataPath(id), { force: true });
   }
 
   async saveJob(job: StoredJob): Promise<void> {
-    await writeJsonAtomic(join(this.dir, "jobs", `${job.id}.json`), job);
-    this.jobs.set(job.id, job);
+    await this.jobRecords.save(job);
+  }
+
+  /**
+   * Changes a job: re-reads it first, so a change another process made (a cancel, a finished validation) is kept,
+   * then writes it. Undefined when the job is gone.
+   */
+  updateJob(id: string, change: (job: StoredJob) => void): Promise<StoredJob | undefined> {
+    return this.jobRecords.update(id, change);
   }
 
   async saveUpload(upload: StoredUpload): Promise<void> {
     await mkdir(join(this.dir, "uploads", upload.id), { recursive: true });
-    await writeJsonAtomic(join(this.dir, "uploads", `${upload.id}.json`), upload);
-    this.uploads.set(upload.id, upload);
+    await this.uploadRecords.save(upload);
   }
 
   async removeUploadParts(id: string): Promise<void> {

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
+import { readManifest } from "../../src/manifest/manifest.js";
 import { startServer } from "../../src/server/server.js";
+import { runCli } from "../helpers/cli.js";
 import { chatLines } from "../helpers/records.js";
 import { useServers } from "../helpers/server.js";
 import { useTempDir } from "../helpers/temp.js";
@@ -141,18 +143,93 @@ describe("jobs in the store", () => {
 });
 
 describe("ftprep serve", () => {
-  function serveCli(store: string): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "serve", "--store", store], { stdio: ["ignore", "pipe", "pipe"] });
+  function serveCli(store: string, args: string[] = []): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+    const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "serve", "--store", store, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
     return new Promise((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
       lines.once("line", (line) => {
         const match = /^ftprep server listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
-        if (match) resolve({ child, url: match[1]! });
+        if (match) resolve({ child, url: match[1]!, stderr: () => stderr });
         else reject(new Error(`unexpected first line: ${line}`));
       });
       child.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));
     });
   }
+
+  async function stop(child: ChildProcess): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    return exited;
+  }
+
+  it("sees the files and jobs another process writes to its store, without a restart, and logs each request", async () => {
+    const root = tmp();
+    const store = join(root, "store");
+    const manifest = join(root, "m.json");
+    const { child, url, stderr } = await serveCli(store, ["--log", "--token", "tok-s3cret-42"]);
+    const auth = { authorization: "Bearer tok-s3cret-42" };
+    expect((await json(fetch(`${url}/v1/files`, { headers: auth }))).data).toEqual([]);
+    // The second process: this one, running ftprep's embedded server on the same store (no key, no base URL).
+    const saved = { key: process.env.MISTRAL_API_KEY, base: process.env.MISTRAL_BASE_URL };
+    delete process.env.MISTRAL_API_KEY;
+    delete process.env.MISTRAL_BASE_URL;
+    try {
+      const run = await runCli("run", join(repo, "fixtures/datasets/mistral-chat"), "--store", store, "--manifest", manifest, "--out", join(root, "out"), "--quiet");
+      expect(run.code).toBe(0);
+      const uploaded = (await readManifest(manifest))!.files.map((f) => f.remote.id).sort();
+      expect(uploaded).toHaveLength(2);
+      const listed = await json(fetch(`${url}/v1/files`, { headers: auth }));
+      expect(listed.data.map((f: { id: string }) => f.id).sort()).toEqual(uploaded);
+      expect(listed.total).toBe(2);
+
+      const created = await runCli("jobs", "create", "--manifest", manifest, "--store", store, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5", "--json");
+      expect(created.code).toBe(0);
+      const id = (JSON.parse(created.stdout) as { id: string }).id;
+      expect((await json(fetch(`${url}/v1/fine_tuning/jobs`, { headers: auth }))).data.map((j: { id: string }) => j.id)).toEqual([id]);
+      // A change made through the served store is seen by the other process too.
+      const cancelled = await json(fetch(`${url}/v1/fine_tuning/jobs/${id}/cancel`, { method: "POST", headers: auth }));
+      expect(cancelled.status).toBe("CANCELLED");
+      const status = await runCli("jobs", "status", id, "--manifest", manifest, "--store", store, "--json");
+      expect(JSON.parse(status.stdout).status).toBe("CANCELLED");
+
+      // A signed URL's signature is a secret too: the log shows the request, not the signature.
+      const signed = (await json(fetch(`${url}/v1/files/${uploaded[0]}/url`, { headers: auth }))).url as string;
+      const content = await fetch(signed);
+      expect(content.status).toBe(200);
+      await content.text();
+      expect(await stop(child)).toBe(0);
+      const log = stderr().split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+      expect(log.some((l) => / GET \/v1\/files 200 in=- out=\d+ \d+ms$/.test(l)), log.join("\n")).toBe(true);
+      expect(log.some((l) => new RegExp(` POST /v1/fine_tuning/jobs/${id}/cancel 200 in=(\\d+|-) out=\\d+ \\d+ms$`).test(l))).toBe(true);
+      expect(log.some((l) => new RegExp(` GET /v1/files/${uploaded[0]}/content\\?expires=\\d+&signature=REDACTED 200 in=- out=\\d+ \\d+ms$`).test(l)), log.join("\n")).toBe(true);
+      expect(log).toHaveLength(6);
+      expect(stderr()).not.toContain("tok-s3cret-42");
+      expect(stderr()).not.toContain(new URL(signed).searchParams.get("signature"));
+    } finally {
+      if (saved.key !== undefined) process.env.MISTRAL_API_KEY = saved.key;
+      if (saved.base !== undefined) process.env.MISTRAL_BASE_URL = saved.base;
+    }
+  });
+
+  it("says in one line, exit 3, that the port is in use", async () => {
+    const taken = await serve({ store: tmp() });
+    const { code, stdout, stderr } = await runCli("serve", "--port", String(taken.port), "--store", join(tmp(), "other"));
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`ftprep: cannot listen on 127.0.0.1:${taken.port}: the port is already in use; choose another (--port N) or any free one (--port 0)\n`);
+  });
+
+  it("appends the request log to a file with --log FILE", async () => {
+    const logPath = join(tmp(), "requests.log");
+    const { child, url } = await serveCli(join(tmp(), "store"), ["--log", logPath]);
+    await upload(url, chatLines(3));
+    expect(await stop(child)).toBe(0);
+    const lines = (await readFile(logPath, "utf8")).trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z POST \/v1\/files 200 in=\d+ out=\d+ \d+ms$/);
+  });
 
   it("prints the URL as its first stdout line and stops cleanly on SIGTERM", async () => {
     const { child, url } = await serveCli(tmp());
