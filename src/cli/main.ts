@@ -4,6 +4,8 @@ import { ConfigError, FtprepError } from "../errors.js";
 import { redact, registerSecret } from "../redact.js";
 import { type Io, processIo } from "./io.js";
 import { prepareCommand } from "./prepare.js";
+import { convertCommand } from "./convert.js";
+import { fixCommand } from "./fix.js";
 import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
 import { runCommand, uploadCommand } from "./upload.js";
@@ -45,6 +47,8 @@ export function buildProgram(io: Io): Command {
   program.addCommand(runCommand(io));
   program.addCommand(jobsCommand(io));
   program.addCommand(serveCommand(io));
+  program.addCommand(fixCommand(io));
+  program.addCommand(convertCommand(io));
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   }

@@ -34,6 +34,12 @@ export interface SkippedPath {
   reason: string;
 }
 
+/** Options of `discoverFiles`. */
+export interface DiscoverOptions {
+  /** Which names below a directory or matched by a glob are dataset files (default: `*.jsonl`, `*.json`). */
+  isDataset?: (name: string) => boolean;
+}
+
 export interface Discovery {
   files: DiscoveredFile[];
   skipped: SkippedPath[];
@@ -75,7 +81,8 @@ function globBase(pattern: string): string {
  * directory or through a glob, only `*.jsonl` / `*.json` that are not hidden, and the rest is listed as skipped. Links are followed;
  * a directory reached again (a link loop) and a file reached twice are listed once.
  */
-export async function discoverFiles(inputs: readonly (string | DiscoverInput)[]): Promise<Discovery> {
+export async function discoverFiles(inputs: readonly (string | DiscoverInput)[], options: DiscoverOptions = {}): Promise<Discovery> {
+  const isDataset = options.isDataset ?? isDatasetName;
   const found: (DiscoveredFile & { viaLink: boolean })[] = [];
   const skipped: SkippedPath[] = [];
   const seenDirs = new Set<string>();
@@ -115,7 +122,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[])
         }
       }
       if (isDir) await walk(path, root, split);
-      else if (isFile && isDatasetName(entry.name)) await addFile(path, relative(root, path), split, entry.isSymbolicLink());
+      else if (isFile && isDataset(entry.name)) await addFile(path, relative(root, path), split, entry.isSymbolicLink());
       else skipped.push({ path, reason: isFile ? "not a dataset file (*.jsonl, *.json)" : "not a regular file" });
     }
   };
@@ -128,7 +135,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[])
       const matches = (await glob(target, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false, absolute: isAbsolute(target) })).sort();
       if (matches.length === 0) skipped.push({ path: target, reason: "the pattern matches no file" });
       for (const match of matches) {
-        if (isDatasetName(match)) await addFile(match, relative(base, match), split);
+        if (isDataset(match)) await addFile(match, relative(base, match), split);
         else skipped.push({ path: match, reason: "not a dataset file (*.jsonl, *.json)" });
       }
       continue;

@@ -1,3 +1,4 @@
+import { mulberry32 } from "../random.js";
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./http.js";
 
@@ -114,14 +115,4 @@ export class FaultInjector {
   }
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same numbers in [0, 1) on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };

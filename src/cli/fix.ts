@@ -1,0 +1,56 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { Io } from "./io.js";
+import { byteSize } from "./options.js";
+import { printRewriteSummary, printRewrittenFile, rewriteExitCode } from "./rewrite-print.js";
+
+interface FixFlags {
+  out: string;
+  provider: "mistral" | "openai";
+  seed?: number;
+  skipInvalid?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  maxLineBytes?: number;
+}
+
+/** commander argument parser: a seed, an integer from 0 to 2^32 - 1. */
+export function seedArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 0xffffffff) throw new InvalidArgumentError("Expected an integer from 0 to 4294967295.");
+  return n;
+}
+
+/** `--provider`, shared by fix and convert's neighbours: whose rules the output must meet. */
+export function providerOption(): Option {
+  return new Option("--provider <provider>", "whose rules the output must meet").choices(["mistral", "openai"]).env("FTPREP_PROVIDER").default("mistral");
+}
+
+/** `ftprep fix <in...> -o <out>` */
+export function fixCommand(io: Io): Command {
+  return new Command("fix")
+    .description("apply the safe repairs for the provider (tool-call ids, legacy function calling, trailing messages, image chunks…), then validate the output")
+    .argument("<in...>", "files or directories (*.jsonl, *.jsonl.gz, *.json, *.parquet below a directory)")
+    .requiredOption("-o, --out <path>", "output: a .jsonl file for one input file, else a directory (same relative names, as .jsonl)")
+    .addOption(providerOption())
+    .option("--seed <n>", "seed of the fresh tool-call ids: the same seed gives the same ids", seedArg)
+    .option("--skip-invalid", "leave out records still invalid after the repairs (counted)")
+    .option("--dry-run", "show what would change; write nothing")
+    .option("--json", "print one JSON document on stdout")
+    .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
+    .addHelpText("after", "\nExamples:\n  $ ftprep fix data/train.jsonl -o fixed/train.jsonl\n  $ ftprep fix data/ -o fixed/ --provider mistral --seed 1 --dry-run\n\nExit codes: 0 output valid, 1 records still invalid, 2 usage, 3 a file could not be read or written.\n")
+    .action(async (inputs: string[], flags: FixFlags) => {
+      const { fixPaths } = await import("../convert/fix.js");
+      const summary = await fixPaths(inputs, {
+        out: flags.out,
+        target: flags.provider === "openai" ? "openai-chat" : "mistral-chat",
+        skipInvalid: flags.skipInvalid ?? false,
+        dryRun: flags.dryRun ?? false,
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
+        ...(flags.json ? {} : { onFile: (file) => printRewrittenFile(io, file, flags.dryRun ?? false) }),
+      });
+      if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
+      else printRewriteSummary(io, summary, flags.skipInvalid ?? false);
+      io.exitCode = rewriteExitCode(summary);
+    });
+}

@@ -1,0 +1,330 @@
+import { realpath, stat } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { discoverFiles, type DiscoveredFile, type SkippedPath } from "../discover/discover.js";
+import { ConfigError, FtprepError } from "../errors.js";
+import { LineFileWriter } from "../guard/line-writer.js";
+import { DEFAULT_MAX_LINE_BYTES, type Line } from "../read/lines.js";
+import { type FileReport, validateFile, validateLines } from "../validate/file.js";
+import { parseLine } from "../validate/line.js";
+import { ChangeLog, type ChangeCount } from "./change-log.js";
+import { isSourceName, outputName, readSource, type SourceItem } from "./source.js";
+import type { ChatTarget } from "./repairs.js";
+
+/**
+ * The pass `fix` and `convert` share: each source file streams through a per-record transform into the project's
+ * validator (the target's rules, every record) and, record by record as the validator passes them, into the line
+ * writer. Then the written file is validated again from disk. Memory stays flat: one batch of records at a time.
+ */
+
+/** What a transform makes of one record. */
+export type TransformResult =
+  /** The record as it now is; `changed` false means its bytes as read are written unchanged. */
+  | { kind: "record"; record: Record<string, unknown>; changed: boolean }
+  /** The record cannot be turned into the target's form: `reason` is a stable snake_case word. */
+  | { kind: "failed"; reason: string };
+
+/** Turns one parsed record into the target's form (in place or as a new object), counting its changes in `log`. */
+export type RecordTransform = (record: Record<string, unknown>, line: number, log: ChangeLog) => TransformResult;
+
+/** Options common to `fixPaths` and `convertPaths`. */
+export interface RewriteOptions {
+  /** Output file (one input file) or directory (relative names kept; every output is JSONL). */
+  out: string;
+  /** Leave out records that are still invalid for the target (counted); otherwise they are written and the run fails. */
+  skipInvalid?: boolean;
+  /** Show what would change; write nothing. */
+  dryRun?: boolean;
+  /** Longest line read (default 64 MiB). */
+  maxLineBytes?: number;
+  signal?: AbortSignal;
+  /** Called as each file is done (for progressive output). */
+  onFile?: (file: RewrittenFile) => void;
+}
+
+/** A validation report, shortened to what a summary needs. */
+export interface CheckSummary {
+  format: string;
+  records: number;
+  valid: number;
+  invalid: number;
+  errors: number;
+  warnings: number;
+  /** Every issue, counted per code. */
+  counts: Record<string, number>;
+  /** The first issues of each code: line, code, JSON Pointer, message. */
+  issues: { line: number; code: string; path: string; message: string }[];
+}
+
+/** One source file's outcome: the shape `--json` prints per file (snake_case, as on the wire). */
+export interface RewrittenFile {
+  path: string;
+  /** Where the output went; null on a dry run. */
+  output: string | null;
+  /** Records per source format found (convert), or per target (fix). */
+  source_formats: Record<string, number>;
+  records_in: number;
+  records_out: number;
+  /** Records with at least one change. */
+  changed: number;
+  /** Records left out because they were still invalid (only with skip-invalid). */
+  skipped_invalid: number;
+  /** Every change, per kind, with the source lines of the first few. */
+  changes: Record<string, ChangeCount>;
+  /** Records that could not be converted, per reason (they are written as they were, or left out with skip-invalid). */
+  unconvertible: Record<string, ChangeCount>;
+  /** Why the source stopped early (a broken JSON array), if it did. */
+  read_error: string | null;
+  /** Validation of the output as written (of the records that would be written, on a dry run). */
+  check: CheckSummary;
+}
+
+/** The outcome of `fix` / `convert`: the document `--json` prints. */
+export interface RewriteSummary {
+  command: "fix" | "convert";
+  target: ChatTarget;
+  dry_run: boolean;
+  /** Every output validates for the target and every file could be read. */
+  ok: boolean;
+  files: RewrittenFile[];
+  totals: {
+    files: number;
+    records_in: number;
+    records_out: number;
+    changed: number;
+    skipped_invalid: number;
+    unconvertible: number;
+    changes: Record<string, number>;
+  };
+  skipped: SkippedPath[];
+  failures: { path: string; code: string; message: string }[];
+}
+
+const ISSUE_EXAMPLES = 5;
+
+function checkOf(report: FileReport): CheckSummary {
+  const perCode = new Map<string, number>();
+  const issues = report.issues.filter((i) => {
+    const n = (perCode.get(i.code) ?? 0) + 1;
+    perCode.set(i.code, n);
+    return n <= ISSUE_EXAMPLES;
+  });
+  return {
+    format: report.format,
+    records: report.records,
+    valid: report.valid,
+    invalid: report.invalid,
+    errors: report.errors,
+    warnings: report.warnings,
+    counts: report.counts,
+    issues: issues.map(({ line, code, path, message }) => ({ line, code, path, message })),
+  };
+}
+
+function lineOf(number: number, text: string | Uint8Array): Line {
+  const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+  return { number, offset: 0, bytes, length: bytes.length, terminator: "\n", bom: false, tooLong: false };
+}
+
+/** Where each file's output goes: `out` itself for one file given as a `.jsonl` path, else `out/<relative>.jsonl`. */
+async function outputPaths(inputs: readonly string[], files: readonly DiscoveredFile[], out: string): Promise<string[]> {
+  let outIsDir = true;
+  try {
+    outIsDir = (await stat(out)).isDirectory();
+  } catch {
+    const single = inputs.length === 1 && files.length === 1 && !(await stat(inputs[0]!)).isDirectory();
+    outIsDir = !(single && [".jsonl", ".ndjson"].includes(extname(out).toLowerCase()));
+  }
+  const paths = outIsDir ? files.map((f) => join(out, outputName(f.relative))) : [out];
+  const seen = new Map<string, string>();
+  for (let i = 0; i < paths.length; i++) {
+    const target = resolve(paths[i]!);
+    const other = seen.get(target);
+    if (other !== undefined) throw new ConfigError(`${other} and ${files[i]!.path} would both be written to ${paths[i]}; convert them separately`);
+    seen.set(target, files[i]!.path);
+  }
+  return paths;
+}
+
+/** Refuses an output that is its own input: the rename at the end would replace the data being read. */
+async function refuseOverwrite(output: string, file: DiscoveredFile): Promise<void> {
+  let dir: string;
+  try {
+    dir = await realpath(dirname(output));
+  } catch {
+    return; // the directory does not exist yet: it cannot hold the input
+  }
+  if (join(dir, basename(output)) === file.realPath) throw new ConfigError(`the output ${output} is the input ${file.path}; choose another -o`);
+}
+
+/** Rewrites one file: source → transform → validator → writer, then the output validated again from disk. */
+async function rewriteFile(
+  file: DiscoveredFile,
+  output: string | null,
+  target: ChatTarget,
+  transform: RecordTransform,
+  options: RewriteOptions,
+  formatOf: (record: Record<string, unknown>) => string,
+): Promise<RewrittenFile> {
+  const log = new ChangeLog();
+  const unconvertible = new ChangeLog();
+  const formats: Record<string, number> = {};
+  let readError: string | null = null;
+  let recordsIn = 0;
+  let changed = 0;
+  let skipped = 0;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+
+  async function* lines(): AsyncGenerator<Line> {
+    const source = readSource(file.path, {
+      maxLineBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProblem: (problem) => void (readError = problem.message),
+    });
+    for await (const batch of source) {
+      options.signal?.throwIfAborted();
+      for (const item of batch) {
+        const result = rewriteItem(item);
+        if (result !== undefined) yield result;
+      }
+    }
+  }
+
+  // One source item → the line handed to the validator (undefined for a blank line, which is dropped and counted).
+  const rewriteItem = (item: SourceItem): Line | undefined => {
+    let record: Record<string, unknown>;
+    if ("line" in item) {
+      const parsed = parseLine(item.line, maxLineBytes);
+      if (parsed.kind === "blank") {
+        log.note("blank_line", item.number);
+        return undefined;
+      }
+      recordsIn++;
+      // Not a JSON object (or too long): handed on as it is, for the validator to report.
+      if (parsed.kind === "invalid") return item.line.tooLong ? { ...item.line } : lineOf(item.number, item.line.bytes);
+      record = parsed.value;
+    } else {
+      recordsIn++;
+      if (item.value === null || typeof item.value !== "object" || Array.isArray(item.value)) return lineOf(item.number, JSON.stringify(item.value) ?? "null");
+      record = item.value as Record<string, unknown>;
+    }
+    const format = formatOf(record);
+    formats[format] = (formats[format] ?? 0) + 1;
+    // A `.json` element or Parquet row is serialised before the transform may change it, for the failed case.
+    const original = "line" in item ? item.line.bytes : JSON.stringify(record);
+    const result = transform(record, item.number, log);
+    if (result.kind === "failed") {
+      unconvertible.note(result.reason, item.number);
+      if (options.skipInvalid) {
+        skipped++;
+        return undefined;
+      }
+      return lineOf(item.number, original);
+    }
+    if (result.changed) changed++;
+    return lineOf(item.number, result.changed || !("line" in item) ? JSON.stringify(result.record) : original);
+  };
+
+  const writer = output !== null ? await LineFileWriter.create(output) : undefined;
+  let tooLongLeftOut = 0;
+  let recordsOut = 0;
+  try {
+    const inline = await validateLines(lines(), {
+      format: target,
+      maxLineBytes,
+      label: file.path,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onRecord: (record) => {
+        if (!record.valid && options.skipInvalid) {
+          skipped++;
+          return;
+        }
+        if (record.raw.length === 0 && record.errorCodes.includes("E_LINE_TOO_LONG")) {
+          tooLongLeftOut++; // its bytes were never held: it cannot be copied
+          return;
+        }
+        writer?.writeLine(record.raw);
+        recordsOut++;
+      },
+      onBatch: async () => {
+        if (writer?.wantsFlush) await writer.flush();
+      },
+    });
+    if (tooLongLeftOut > 0) unconvertible.note("line_too_long", 0, tooLongLeftOut);
+    let check = checkOf(inline);
+    if (writer) {
+      await writer.close();
+      check = checkOf(await validateFile(writer.path, { format: target, maxLineBytes, ...(options.signal ? { signal: options.signal } : {}) }));
+    }
+    return {
+      path: file.path,
+      output,
+      source_formats: formats,
+      records_in: recordsIn,
+      records_out: recordsOut,
+      changed,
+      skipped_invalid: skipped,
+      changes: log.toJSON(),
+      unconvertible: unconvertible.toJSON(),
+      read_error: readError,
+      check,
+    };
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  }
+}
+
+/**
+ * Discovers the source files under `paths` (`.jsonl`, `.jsonl.gz`, `.json`, `.parquet`) and rewrites each with
+ * `transform` for `target`. A file that cannot be read is a failure of its own; the others are still rewritten.
+ */
+export async function rewritePaths(
+  command: "fix" | "convert",
+  paths: readonly string[],
+  target: ChatTarget,
+  transform: () => { transform: RecordTransform; formatOf: (record: Record<string, unknown>) => string },
+  options: RewriteOptions,
+): Promise<RewriteSummary> {
+  if (paths.length === 0) throw new ConfigError("no input paths given");
+  const { files, skipped } = await discoverFiles(paths, { isDataset: isSourceName });
+  if (files.length === 0) throw new ConfigError(`no dataset files (*.jsonl, *.jsonl.gz, *.json, *.parquet) found in ${paths.join(", ")}`);
+  const outputs = await outputPaths(paths, files, options.out);
+  const summary: RewriteSummary = {
+    command,
+    target,
+    dry_run: options.dryRun ?? false,
+    ok: true,
+    files: [],
+    totals: { files: 0, records_in: 0, records_out: 0, changed: 0, skipped_invalid: 0, unconvertible: 0, changes: {} },
+    skipped,
+    failures: [],
+  };
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    const output = options.dryRun ? null : outputs[i]!;
+    if (output !== null) await refuseOverwrite(output, file);
+    const { transform: each, formatOf } = transform(); // fresh state (id minter) per file: seeded runs repeat per file
+    let result: RewrittenFile;
+    try {
+      result = await rewriteFile(file, output, target, each, options, formatOf);
+    } catch (error) {
+      if (error instanceof ConfigError || !(error instanceof FtprepError)) throw error;
+      summary.failures.push({ path: file.path, code: error.code, message: error.message });
+      summary.ok = false;
+      continue;
+    }
+    summary.files.push(result);
+    const t = summary.totals;
+    t.files++;
+    t.records_in += result.records_in;
+    t.records_out += result.records_out;
+    t.changed += result.changed;
+    t.skipped_invalid += result.skipped_invalid;
+    for (const entry of Object.values(result.unconvertible)) t.unconvertible += entry.count;
+    for (const [kind, entry] of Object.entries(result.changes)) t.changes[kind] = (t.changes[kind] ?? 0) + entry.count;
+    const leftUnconverted = !options.skipInvalid && Object.keys(result.unconvertible).length > 0;
+    if (result.check.errors > 0 || result.read_error !== null || leftUnconverted) summary.ok = false;
+    options.onFile?.(result);
+  }
+  return summary;
+}

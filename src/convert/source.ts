@@ -1,0 +1,116 @@
+import { createReadStream } from "node:fs";
+import { createGunzip } from "node:zlib";
+import { FileSystemError } from "../errors.js";
+import { readFileChunks } from "../read/file.js";
+import { readJsonArray } from "../read/json-array.js";
+import { isBlankLine, readLineBatches, type Line } from "../read/lines.js";
+import { readParquetRows } from "./parquet.js";
+
+/**
+ * Records of a source file, whatever it is stored in: JSONL (plain or gzip), a `.json` array, or Parquet. Memory
+ * stays flat: lines and array elements stream; Parquet is read one row group at a time.
+ */
+
+/** How a source file stores its records, from its name. */
+export type SourceKind = "jsonl" | "jsonl.gz" | "json" | "parquet";
+
+/** One unit of a source: a JSONL line (bytes as read), or an element / row already parsed. */
+export type SourceItem =
+  | { number: number; line: Line }
+  | { number: number; value: unknown };
+
+/** A source that stopped early for a reason found in its data (a broken JSON array). */
+export interface SourceProblem {
+  message: string;
+}
+
+/** The storage kind of a file name, or undefined when it is none of the kinds ftprep converts. */
+export function sourceKind(path: string): SourceKind | undefined {
+  const name = path.toLowerCase();
+  if (name.endsWith(".jsonl.gz") || name.endsWith(".ndjson.gz")) return "jsonl.gz";
+  if (name.endsWith(".jsonl") || name.endsWith(".ndjson")) return "jsonl";
+  if (name.endsWith(".json")) return "json";
+  if (name.endsWith(".parquet")) return "parquet";
+  return undefined;
+}
+
+/** Whether a file name is one `fix` / `convert` read. */
+export function isSourceName(path: string): boolean {
+  return sourceKind(path) !== undefined;
+}
+
+/** The output name of a source: always JSONL, beside the same relative path. */
+export function outputName(relative: string): string {
+  const kind = sourceKind(relative);
+  if (kind === "jsonl.gz") return relative.slice(0, -3);
+  if (kind === "json") return `${relative}l`;
+  if (kind === "parquet") return `${relative.slice(0, -".parquet".length)}.jsonl`;
+  return relative;
+}
+
+const BATCH = 256;
+
+/** Decompresses a gzip file as a stream; a corrupt file is a `FileSystemError` naming it. */
+async function* gunzipChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  const stream = createReadStream(path).pipe(createGunzip());
+  try {
+    for await (const chunk of stream) {
+      signal?.throwIfAborted();
+      yield chunk as Buffer;
+    }
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw FileSystemError.from(path, "decompress", error);
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function* lineItems(chunks: AsyncIterable<Uint8Array>, maxLineBytes: number | undefined): AsyncGenerator<SourceItem[]> {
+  for await (const batch of readLineBatches(chunks, maxLineBytes !== undefined ? { maxLineBytes } : {})) {
+    yield batch.map((line) => ({ number: line.number, line }));
+  }
+}
+
+/**
+ * Reads a source's records in batches, in order. A `.json` array that breaks off ends with `onProblem` called;
+ * every element before the break is still delivered. Unreadable files throw `FileSystemError`.
+ */
+export async function* readSource(
+  path: string,
+  options: { signal?: AbortSignal; maxLineBytes?: number; onProblem?: (problem: SourceProblem) => void } = {},
+): AsyncGenerator<SourceItem[], void, undefined> {
+  const kind = sourceKind(path) ?? "jsonl";
+  const signal = options.signal;
+  if (kind === "jsonl") {
+    yield* lineItems(readFileChunks(path, signal ? { signal } : {}), options.maxLineBytes);
+  } else if (kind === "jsonl.gz") {
+    yield* lineItems(gunzipChunks(path, signal), options.maxLineBytes);
+  } else if (kind === "json") {
+    let batch: SourceItem[] = [];
+    let elements = 0;
+    for await (const item of readJsonArray(readFileChunks(path, signal ? { signal } : {}))) {
+      if (item.kind === "error") {
+        options.onProblem?.({ message: `not a readable JSON array (after ${elements} element(s)): ${item.message}` });
+        break;
+      }
+      elements++;
+      batch.push({ number: item.index + 1, value: item.value });
+      if (batch.length >= BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  } else {
+    let number = 0;
+    for await (const rows of readParquetRows(path, signal)) {
+      yield rows.map((value) => ({ number: ++number, value }));
+    }
+  }
+}
+
+/** Whether a JSONL line is blank (no record). */
+export function isBlankItem(item: SourceItem): boolean {
+  return "line" in item && !item.line.tooLong && isBlankLine(item.line.bytes);
+}
