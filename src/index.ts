@@ -41,3 +41,12 @@ export { createJob, jobRequest, jobState, waitForJob, parseHyperparameters, reti
 export { loadPipeline, pipelineRun, type PipelineFile } from "./pipeline/pipeline-file.js";
 export type { JobsProvider, RemoteJob } from "./providers/types.js";
 export { MISTRAL_HYPERPARAMETERS, OPENAI_HYPERPARAMETERS } from "./fine-tuning.js";
+export { fixPaths, type FixOptions } from "./convert/fix.js";
+export { convertPaths, type ConvertOptions } from "./convert/convert.js";
+export { repairChatRecord, IdMinter, type ChatTarget, type RepairContext } from "./convert/repairs.js";
+export { translate, detectSourceFormat, applyColumnMap, SOURCE_FORMATS, MAPPABLE_KEYS, type SourceFormat, type ColumnMap, type Translation } from "./convert/formats.js";
+export { applyPolicies, defaultPolicies, POLICY_KINDS, type Policy, type Policies, type PolicyKind } from "./convert/policies.js";
+export { ChangeLog, CHANGE_EXAMPLES, type ChangeCount } from "./convert/change-log.js";
+export { readSource, sourceKind, outputName, type SourceItem, type SourceKind } from "./convert/source.js";
+export { readParquetRows, ParquetError } from "./convert/parquet.js";
+export type { RewriteSummary, RewrittenFile, RewriteOptions, CheckSummary, RecordTransform, TransformResult } from "./convert/rewrite.js";
