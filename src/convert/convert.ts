@@ -1,4 +1,5 @@
-import { ChangeLog } from "./change-log.js";
+import { guessRecordFormat } from "../validate/record.js";
+import type { ChangeLog } from "./change-log.js";
 import { applyColumnMap, type ColumnMap, detectSourceFormat, type SourceFormat, translate } from "./formats.js";
 import { applyPolicies, defaultPolicies, type Policies } from "./policies.js";
 import { type ChatTarget, IdMinter, repairChatRecord } from "./repairs.js";
@@ -38,6 +39,8 @@ export async function convertPaths(paths: readonly string[], options: ConvertOpt
       formatOf: (record) => {
         if (mapping) applyColumnMap(record, map);
         detected = from === "auto" ? detectSourceFormat(record) : from;
+        // A chat record with no sign of either provider is reported as plain "chat".
+        if (from === "auto" && (detected === "openai-chat" || detected === "mistral-chat") && guessRecordFormat(record)?.certain !== true) return "chat";
         return detected ?? "unknown";
       },
       transform: (record, line, log: ChangeLog) => {
