@@ -1,10 +1,12 @@
+import { CHANGE_EXAMPLES } from "../convert/change-log.js";
 import type { RewriteSummary, RewrittenFile } from "../convert/rewrite.js";
 import type { Io } from "./io.js";
 
 /** Human output of `fix` and `convert`: per file what changed (stdout), then the totals. */
 
-function lines(entry: { lines: number[] }): string {
-  return entry.lines.length === 0 ? "" : ` (line${entry.lines.length > 1 ? "s" : ""} ${entry.lines.join(", ")}${entry.lines.length >= 5 ? ", …" : ""})`;
+function lines(entry: { count: number; lines: number[] }): string {
+  const more = entry.count > entry.lines.length && entry.lines.length >= CHANGE_EXAMPLES ? ", …" : "";
+  return entry.lines.length === 0 ? "" : ` (line${entry.lines.length > 1 ? "s" : ""} ${entry.lines.join(", ")}${more})`;
 }
 
 /** One file's outcome. */
@@ -40,7 +42,12 @@ export function printRewriteSummary(io: Io, summary: RewriteSummary, skipInvalid
       `${t.records_in} record(s) in, ${t.records_out} out, ${t.changed} changed, ${t.skipped_invalid} left out as invalid, ${t.unconvertible} not converted\n`,
   );
   if (!summary.ok && summary.failures.length === 0) {
-    io.stderr(skipInvalid ? "ftprep: the output still has errors (see above)\n" : "ftprep: some records are still invalid for the target (see above); --skip-invalid leaves them out\n");
+    const invalidRecords = summary.files.some((f) => f.check.invalid > 0 || Object.keys(f.unconvertible).length > 0);
+    io.stderr(
+      invalidRecords && !skipInvalid
+        ? "ftprep: some records are invalid for the target or could not be converted (see above); --skip-invalid leaves them out\n"
+        : "ftprep: the output has errors (see above)\n",
+    );
   }
 }
 
