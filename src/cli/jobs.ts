@@ -1,13 +1,13 @@
 import { Command, Option } from "commander";
 import { ConfigError } from "../errors.js";
 import { DEFAULT_STORE } from "../defaults.js";
-import { createJob, jobState, parseHyperparameters, retiredJobsMessage, waitForJob, type JobState } from "../jobs/jobs.js";
+import { createJob, endStatuses, jobState, parseHyperparameters, recordJobStatus, retiredJobsMessage, waitForJob } from "../jobs/jobs.js";
 import type { Manifest } from "../manifest/manifest.js";
 import type { Target } from "../pipeline/target.js";
-import { GoneError } from "../providers/errors.js";
+import { ApiError, GoneError } from "../providers/errors.js";
 import type { ProviderName, RemoteJob } from "../providers/types.js";
 import type { Io } from "./io.js";
-import { positiveInt } from "./options.js";
+import { duration, formatDuration, positiveInt } from "./options.js";
 
 interface TargetFlags {
   manifest?: string;
@@ -83,13 +83,25 @@ function printJob(io: Io, job: RemoteJob): void {
   for (const reason of state.reasons) io.stderr(`  reason: ${reason}\n`);
 }
 
-function finalExit(state: JobState): number {
-  return state.succeeded ? 0 : state.done ? 1 : 0;
+/** Records a job's status in the manifest, when one was given and lists the job. */
+async function record(flags: TargetFlags, job: RemoteJob): Promise<void> {
+  if (flags.manifest !== undefined) await recordJobStatus(flags.manifest, job);
 }
 
-/** `ftprep jobs create|status|wait|cancel` */
+const manifestFlag = (flags: TargetFlags): string => (flags.manifest !== undefined ? ` --manifest ${flags.manifest}` : "");
+
+/**
+ * The provider refused an action on a job (409, or 400/422 from a compatible deployment): reads the job and, when
+ * its state explains the refusal, returns the job; otherwise undefined (the error stands).
+ */
+async function refusedBecauseOfState(target: Target, id: string, error: unknown): Promise<RemoteJob | undefined> {
+  if (!(error instanceof ApiError) || ![400, 409, 422].includes(error.status)) return undefined;
+  return target.provider.getJob(id).catch(() => undefined);
+}
+
+/** `ftprep jobs create|status|start|wait|cancel` */
 export function jobsCommand(io: Io): Command {
-  const jobs = new Command("jobs").description("fine-tuning jobs from a manifest: create, status, wait, cancel");
+  const jobs = new Command("jobs").description("fine-tuning jobs from a manifest: create, status, start, wait, cancel");
 
   const create = targetOptions(new Command("create"))
     .description("create a fine-tuning job from the manifest's uploaded files")
@@ -98,7 +110,8 @@ export function jobsCommand(io: Io): Command {
     .option("--hyperparameter <k=v>", "a hyperparameter (repeatable): training_steps=10, learning_rate=0.0001, n_epochs=3…", collect, [])
     .option("--auto-start", "Mistral: start training as soon as validation passes")
     .option("--dry-run", "print the request (and Mistral's estimate) without creating the job")
-    .action(async (flags: TargetFlags & { model: string; suffix?: string; hyperparameter: string[]; autoStart?: boolean; dryRun?: boolean }) => {
+    .option("--new-job", "create a new job even when the manifest records one from the same files and parameters (default: reuse it)")
+    .action(async (flags: TargetFlags & { model: string; suffix?: string; hyperparameter: string[]; autoStart?: boolean; dryRun?: boolean; newJob?: boolean }) => {
       if (flags.manifest === undefined) throw new ConfigError("jobs create needs --manifest FILE (written by `ftprep run`)");
       const manifest = (await loadManifest(flags.manifest))!;
       const spec = {
@@ -108,7 +121,7 @@ export function jobsCommand(io: Io): Command {
         ...(flags.autoStart ? { autoStart: true } : {}),
       };
       await withTarget(io, flags, manifest, async (target) => {
-        const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false });
+        const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false, newJob: flags.newJob ?? false });
         if (flags.json) {
           io.stdout(`${JSON.stringify(result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response)}\n`);
         } else if (result.dryRun) {
@@ -116,45 +129,129 @@ export function jobsCommand(io: Io): Command {
           if (result.response) io.stderr(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
         } else {
           const r = result.response as RemoteJob;
-          io.stderr(`job ${r.id} created (${r.status}); recorded in ${flags.manifest}\nfollow it with: ftprep jobs wait ${r.id} --manifest ${flags.manifest}\n`);
+          if (result.reused) io.stderr(`job ${r.id} (${r.status}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
+          else io.stderr(`job ${r.id} created (${r.status}); recorded in ${flags.manifest}\n`);
+          io.stderr(`follow it with: ftprep jobs wait ${r.id} --manifest ${flags.manifest}\n`);
         }
       });
     });
 
-  /** A command that makes one call about a job and prints the job the provider answers. */
-  const oneCall = (name: string, description: string, call: (target: Target, id: string) => Promise<RemoteJob>): Command =>
-    targetOptions(new Command(name))
-      .description(description)
-      .argument("<job-id>")
-      .action(async (id: string, flags: TargetFlags) => {
-        await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
-          const job = await call(target, id);
-          if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
-          else printJob(io, job);
-        });
-      });
-
-  const status = oneCall("status", "a job's status and events", (target, id) => target.provider.getJob(id));
-
-  const wait = targetOptions(new Command("wait"))
-    .description("poll a job until it ends: exit 0 on success, 1 on failure (with the reasons), 3 on operational errors")
+  const status = targetOptions(new Command("status"))
+    .description("a job's status and events (recorded in the manifest given with --manifest)")
     .argument("<job-id>")
-    .option("--poll-ms <ms>", "first pause between polls (default 2000; then ×1.5 up to 30 s)", positiveInt)
-    .action(async (id: string, flags: TargetFlags & { pollMs?: number }) => {
+    .action(async (id: string, flags: TargetFlags) => {
       await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
-        const { state, job } = await waitForJob(target.provider, id, {
-          ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
-          onChange: (s) => flags.json || io.stderr(`job ${id}: ${s.status}\n`),
-        });
+        const job = await target.provider.getJob(id);
+        await record(flags, job);
         if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
         else printJob(io, job);
-        io.exitCode = finalExit(state);
       });
     });
 
-  const cancel = oneCall("cancel", "cancel a job", (target, id) => target.provider.cancelJob(id));
+  const start = targetOptions(new Command("start"))
+    .description("start a validated job created without --auto-start (Mistral; OpenAI's jobs start on their own)")
+    .argument("<job-id>")
+    .action(async (id: string, flags: TargetFlags) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+        const startJob = target.provider.startJob?.bind(target.provider);
+        if (!startJob) throw new ConfigError(`${target.provider.name} jobs start on their own once validated; there is nothing to start (follow it with ftprep jobs wait ${id})`);
+        let job: RemoteJob;
+        try {
+          job = await startJob(id);
+        } catch (error) {
+          const current = await refusedBecauseOfState(target, id, error);
+          if (!current) throw error;
+          await record(flags, current);
+          if (flags.json) io.stdout(`${JSON.stringify(current)}\n`);
+          const state = jobState(current);
+          if (["STARTED", "RUNNING", "SUCCESS"].includes(current.status) || current.auto_start === true) {
+            io.stderr(`job ${id} is already ${current.status}${current.auto_start === true ? " (created with auto_start)" : ""}; nothing to start\n`);
+            io.exitCode = 0;
+          } else if (state.done) {
+            io.stderr(`ftprep: job ${id} ended ${current.status}; it cannot be started: create another with ftprep jobs create --new-job\n`);
+            io.exitCode = 3;
+          } else {
+            io.stderr(`ftprep: job ${id} is ${current.status}: only a VALIDATED job can be started; ftprep jobs wait ${id} --start${manifestFlag(flags)} starts it once validated\n`);
+            io.exitCode = 3;
+          }
+          return;
+        }
+        await record(flags, job);
+        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        else {
+          printJob(io, job);
+          io.stderr(`follow it with: ftprep jobs wait ${id}${manifestFlag(flags)}\n`);
+        }
+      });
+    });
 
-  for (const sub of [create, status, wait, cancel]) {
+  const wait = targetOptions(new Command("wait"))
+    .description(
+      "poll a job until it ends: exit 0 on success, 1 when it failed or was cancelled, 3 when it waits to be started, on --timeout and on operational errors",
+    )
+    .argument("<job-id>")
+    .option("--timeout <duration>", "give up after this long (90 = 90s, 15m, 2h); the job goes on (default: no limit)", duration)
+    .option("--start", "start the job when it is VALIDATED and waits for a start (Mistral, created without --auto-start)")
+    .option("--poll-ms <ms>", "first pause between polls (default 2000; then ×1.5 up to 30 s)", positiveInt)
+    .action(async (id: string, flags: TargetFlags & { pollMs?: number; timeout?: number; start?: boolean }) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+        let first = true;
+        const { state, job, outcome } = await waitForJob(target.provider, id, {
+          ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
+          ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+          ...(flags.start ? { start: true } : {}),
+          ...(flags.manifest !== undefined ? { manifestPath: flags.manifest } : {}),
+          onChange: (s, j) => {
+            if (first) {
+              first = false;
+              const model = typeof j.model === "string" ? ` (${j.model})` : "";
+              const limit = flags.timeout !== undefined ? `; giving up after ${formatDuration(flags.timeout)}` : "";
+              io.stderr(`waiting for job ${id}${model} on ${target.baseUrl} to end (${endStatuses(j).join(", ")})${limit}\n`);
+            }
+            io.stderr(`job ${id}: ${s.status}\n`);
+          },
+          onNotice: (message) => io.stderr(`ftprep: ${message}\n`),
+        });
+        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        else if (outcome === "done") printJob(io, job);
+        if (outcome === "needs_start") {
+          io.stderr(`ftprep: job ${id} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${id}${manifestFlag(flags)}, or wait with --start\n`);
+          io.exitCode = 3;
+        } else if (outcome === "timeout") {
+          io.stderr(`ftprep: job ${id} is still ${state.status} after ${formatDuration(flags.timeout!)} (--timeout); it goes on: ftprep jobs wait ${id}${manifestFlag(flags)} follows it again\n`);
+          io.exitCode = 3;
+        } else {
+          io.exitCode = state.succeeded ? 0 : 1;
+        }
+      });
+    });
+
+  const cancel = targetOptions(new Command("cancel"))
+    .description("cancel a job; one that already ended is left as it is and said so")
+    .argument("<job-id>")
+    .action(async (id: string, flags: TargetFlags) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+        let job: RemoteJob;
+        try {
+          job = await target.provider.cancelJob(id);
+        } catch (error) {
+          const current = await refusedBecauseOfState(target, id, error);
+          if (!current || !jobState(current).done) throw error;
+          await record(flags, current);
+          if (flags.json) io.stdout(`${JSON.stringify(current)}\n`);
+          // Already cancelled is what was asked for; a job that ended otherwise cannot be cancelled any more.
+          const cancelled = current.status === "CANCELLED" || current.status === "cancelled";
+          io.stderr(`${cancelled ? "" : "ftprep: "}job ${id} already ended ${current.status}; nothing to cancel\n`);
+          io.exitCode = cancelled ? 0 : 3;
+          return;
+        }
+        await record(flags, job);
+        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        else printJob(io, job);
+      });
+    });
+
+  for (const sub of [create, status, start, wait, cancel]) {
     sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
     jobs.addCommand(sub);
   }

@@ -14,3 +14,22 @@ export function byteSize(value: string): number {
   if (n === undefined || n < 1) throw new InvalidArgumentError("Expected a size in bytes, such as 1048576, 100MB or 64MiB.");
   return n;
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** commander argument parser: a duration such as 90 (seconds), 90s, 15m, 2h or 500ms; milliseconds out. */
+export function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]! : NaN;
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError("Expected a duration such as 90 (seconds), 90s, 15m or 2h.");
+  return Math.round(ms);
+}
+
+/** A duration in words a person reads at a glance: 90s, 15m, 2h30m. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m}m` : `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ""}`;
+}

@@ -10,6 +10,7 @@ import { Progress } from "./progress.js";
 
 interface UploadFlags {
   pipeline?: string;
+  newJob?: boolean;
   provider: "mistral" | "openai";
   baseUrl?: string;
   apiKey?: string;
@@ -74,7 +75,11 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
     .option("--dry-run", "everything but the upload: print what would be sent")
     .option("--json", "print one JSON document on stdout")
     .option("--quiet", "no progress or summary on stderr");
-  if (name === "run") command.option("--pipeline <file>", "a pipeline file: sources, limits, provider, upload, manifest and a job (flags given here win over it)");
+  if (name === "run") {
+    command
+      .option("--pipeline <file>", "a pipeline file: sources, limits, provider, upload, manifest and a job (flags given here win over it)")
+      .option("--new-job", "create a new job even when the manifest records one from the same files and parameters (default: reuse it)");
+  }
   addGuardOptions(command).action(async (paths: string[], flags: UploadFlags) => {
     let inputs = guardInputs(paths, flags);
     let fromPipeline: RunOptions = {};
@@ -120,6 +125,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       result = await run(inputs, {
         ...merged,
         dryRun: flags.dryRun ?? false,
+        ...(flags.newJob ? { newJob: true } : {}),
         signal: controller.signal,
         ...(flags.quiet ? {} : { onJobStatus: (state: JobState) => io.stderr(`job: ${state.status}${state.fineTunedModel ? ` (${state.fineTunedModel})` : ""}\n`) }),
         ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
@@ -167,15 +173,28 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
     const job = result.job;
     if (job?.created?.response) {
       const r = job.created.response;
-      io.stderr(`job ${String(r.id)} created (${String(r.status)}); recorded in ${result.manifestPath}\n`);
-      if (!job.final) io.stderr(`follow it with: ftprep jobs wait ${String(r.id)} --manifest ${result.manifestPath}\n`);
+      const id = String(r.id);
+      if (job.created.reused) {
+        io.stderr(`job ${id} (${String(r.status)}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
+      } else {
+        io.stderr(`job ${id} created (${String(r.status)}); recorded in ${result.manifestPath}\n`);
+      }
+      if (!job.final) io.stderr(`follow it with: ftprep jobs wait ${id} --manifest ${result.manifestPath}\n`);
     }
-    if (job?.final && !job.final.succeeded) for (const reason of job.final.reasons) io.stderr(`  ${reason}\n`);
+    if (job?.final && job.outcome === "done" && !job.final.succeeded) for (const reason of job.final.reasons) io.stderr(`  ${reason}\n`);
   }
   if (result.job?.retired) io.stderr(`ftprep: ${result.job.retired}\n`);
+  if (result.job?.outcome === "needs_start") {
+    const id = String(result.job.created!.response!.id);
+    io.stderr(`ftprep: job ${id} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${id} --manifest ${result.manifestPath}\n`);
+  }
+  // The uploads' summary above stands whatever happened to the job: its files are in the manifest.
+  if (result.job?.error) io.stderr(`ftprep: no job: ${result.job.error.message}\n`);
   if (!plan.ok) io.exitCode = plan.failures.length > 0 ? 3 : 1;
   else if (upload && (upload.failed.length > 0 || upload.aborted)) io.exitCode = 3;
   else if (result.job?.retired) io.exitCode = 3;
+  else if (result.job?.error) io.exitCode = result.job.error.usage ? 2 : 3;
+  else if (result.job?.outcome === "needs_start") io.exitCode = 3;
   else if (result.job?.final && !result.job.final.succeeded) io.exitCode = 1;
   else io.exitCode = 0;
 }

@@ -1,7 +1,8 @@
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import { ConfigError } from "../errors.js";
 import { MISTRAL_HYPERPARAMETERS, OPENAI_HYPERPARAMETERS, rangeProblem } from "../fine-tuning.js";
-import { type Manifest, type ManifestFile, writeManifest } from "../manifest/manifest.js";
+import { type Manifest, type ManifestFile, readManifest, writeManifest } from "../manifest/manifest.js";
+import { NotFoundError } from "../providers/errors.js";
 import type { JobsProvider, ProviderName, RemoteJob } from "../providers/types.js";
 
 /** What a job is to be made of, besides the manifest's files. */
@@ -118,55 +119,136 @@ export interface CreateJobResult {
   /** The job object, or with `dryRun` the estimate (Mistral) / nothing (OpenAI). */
   response: Record<string, unknown> | undefined;
   dryRun: boolean;
+  /** The manifest already recorded a job from the same files and parameters on this target: that one, not a new one. */
+  reused: boolean;
+}
+
+/** JSON with object keys sorted, so two requests built in a different key order compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+}
+
+/** The job a manifest records for the same request (files, model, hyperparameters…) on its current target, if any. */
+export function recordedJob(manifest: Manifest, provider: ProviderName, request: Record<string, unknown>): Record<string, unknown> | undefined {
+  const wanted = canonical(request);
+  return manifest.jobs.findLast((j) => j.provider === provider && j.target === manifest.target && typeof j.id === "string" && canonical(j.request) === wanted);
 }
 
 /**
- * Creates a job from a manifest and appends its id, status and request to the manifest (an atomic write). With
- * `dryRun`, sends nothing on OpenAI and asks Mistral for the estimate only (`dry_run=true`); the manifest is left
- * as it was. A failure leaves the manifest as it was too.
+ * Records a job's latest status in the manifest at `path`, if the manifest lists that job: re-read from disk first
+ * (another command may have written it since), then written atomically. Returns whether anything changed.
+ */
+export async function recordJobStatus(path: string, job: RemoteJob): Promise<boolean> {
+  const manifest = await readManifest(path);
+  const entry = manifest?.jobs.find((j) => j.id === job.id);
+  if (!manifest || !entry || (entry.status === job.status && entry.fine_tuned_model === (job.fine_tuned_model ?? null))) return false;
+  entry.status = job.status;
+  entry.fine_tuned_model = (job.fine_tuned_model as string | null | undefined) ?? null;
+  entry.status_checked_at = new Date().toISOString();
+  await writeManifest(path, manifest);
+  return true;
+}
+
+/**
+ * Creates a job from a manifest and appends its id, status and request to the manifest (an atomic write). A
+ * manifest that already records a job from the same request on the same target (a pipeline run again) gets that
+ * job back, its status refreshed, unless `newJob` is set; a recorded job the provider no longer knows (404) is
+ * replaced by a new one. With `dryRun`, sends nothing on OpenAI and asks Mistral for the estimate only
+ * (`dry_run=true`); the manifest is left as it was. A failure leaves the manifest as it was too.
  */
 export async function createJob(
   jobs: JobsProvider,
   manifest: Manifest,
   manifestPath: string,
   spec: JobSpec,
-  options: { dryRun?: boolean; signal?: AbortSignal } = {},
+  options: { dryRun?: boolean; signal?: AbortSignal; newJob?: boolean } = {},
 ): Promise<CreateJobResult> {
   const request = jobRequest(manifest, spec);
   const signal = options.signal ? { signal: options.signal } : {};
   if (options.dryRun) {
     const response = jobs.name === "mistral" ? await jobs.createJob(request, { dryRun: true, ...signal }) : undefined;
-    return { request, response, dryRun: true };
+    return { request, response, dryRun: true, reused: false };
+  }
+  const previous = options.newJob ? undefined : recordedJob(manifest, jobs.name, request);
+  if (previous) {
+    try {
+      const job = await jobs.getJob(String(previous.id), options.signal);
+      await recordJobStatus(manifestPath, job);
+      previous.status = job.status;
+      return { request, response: job, dryRun: false, reused: true };
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
   }
   const response = (await jobs.createJob(request, signal)) as RemoteJob;
   manifest.jobs.push({ id: response.id, provider: jobs.name, target: manifest.target, model: spec.model, status: response.status, created_at: new Date().toISOString(), request });
   await writeManifest(manifestPath, manifest);
-  return { request, response, dryRun: false };
+  return { request, response, dryRun: false, reused: false };
+}
+
+/** Whether a job waits for a person: a Mistral job created without auto_start, validated, not started. */
+export function needsStart(job: RemoteJob): boolean {
+  return job.status === "VALIDATED" && job.auto_start === false;
+}
+
+/** The statuses a job ends in, as its provider names them. */
+export function endStatuses(job: RemoteJob): string[] {
+  return MISTRAL_DONE.has(job.status) || Object.hasOwn(job, "auto_start") ? [...MISTRAL_DONE] : [...OPENAI_DONE];
 }
 
 export interface WaitOptions {
   /** First pause between polls (default 2 s); each later one is 1.5× longer, up to `maxIntervalMs` (30 s). */
   intervalMs?: number;
   maxIntervalMs?: number;
+  /** Give up after this many milliseconds (default: no limit); the job goes on. */
+  timeoutMs?: number;
+  /** Start a validated job created without auto_start (Mistral), then wait for its end. */
+  start?: boolean;
+  /** The manifest the job is recorded in: its status there follows each change. */
+  manifestPath?: string;
   signal?: AbortSignal;
   /** Told of each new status. */
   onChange?: (state: JobState, job: RemoteJob) => void;
+  /** Told once when a job was created without auto_start and is still queued: it will need a start. */
+  onNotice?: (message: string, job: RemoteJob) => void;
 }
 
-/** Polls a job until it is done; resolves with its last state. */
-export async function waitForJob(jobs: JobsProvider, id: string, options: WaitOptions = {}): Promise<{ state: JobState; job: RemoteJob }> {
+/**
+ * How a wait ended: the job ended (`done`), it waits for a person to start it (`needs_start`, Mistral's VALIDATED
+ * without auto_start, when `start` is not set), or the time ran out (`timeout`).
+ */
+export type WaitOutcome = "done" | "needs_start" | "timeout";
+
+/**
+ * Polls a job until it ends, needs a start, or `timeoutMs` passes; resolves with its last state. With
+ * `manifestPath`, each new status is recorded in that manifest.
+ */
+export async function waitForJob(jobs: JobsProvider, id: string, options: WaitOptions = {}): Promise<{ state: JobState; job: RemoteJob; outcome: WaitOutcome }> {
   let interval = options.intervalMs ?? 2000;
   const max = options.maxIntervalMs ?? 30_000;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   let last = "";
+  let told = false;
   for (;;) {
-    const job = await jobs.getJob(id, options.signal);
+    let job = await jobs.getJob(id, options.signal);
+    if (options.start && needsStart(job) && jobs.startJob) job = await jobs.startJob(id, options.signal);
     const state = jobState(job);
     if (state.status !== last) {
       last = state.status;
+      if (options.manifestPath !== undefined) await recordJobStatus(options.manifestPath, job);
       options.onChange?.(state, job);
     }
-    if (state.done) return { state, job };
-    await sleepTimer(interval, undefined, options.signal ? { signal: options.signal } : {});
+    if (state.done) return { state, job, outcome: "done" };
+    if (needsStart(job)) return { state, job, outcome: "needs_start" };
+    if (!told && !options.start && job.status === "QUEUED" && job.auto_start === false) {
+      told = true;
+      options.onNotice?.(`job ${id} was created without auto_start: once VALIDATED it waits to be started (ftprep jobs start ${id})`, job);
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return { state, job, outcome: "timeout" };
+    await sleepTimer(Math.min(interval, left), undefined, options.signal ? { signal: options.signal } : {});
     interval = Math.min(max, Math.ceil(interval * 1.5));
   }
 }

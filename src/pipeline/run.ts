@@ -4,7 +4,8 @@ import { DEFAULT_OUT_DIR, DEFAULT_MANIFEST } from "../defaults.js";
 import { findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
 import type { ProviderName } from "../providers/types.js";
 import { openTarget, resolveTarget, toolVersion } from "./target.js";
-import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob } from "../jobs/jobs.js";
+import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob, type WaitOutcome } from "../jobs/jobs.js";
+import { ConfigError, FtprepError } from "../errors.js";
 import { GoneError } from "../providers/errors.js";
 import type { JobsProvider } from "../providers/types.js";
 import { type UploadEvent, type UploadItem, uploadFiles, type UploadSummary } from "../upload/uploader.js";
@@ -39,6 +40,8 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   onEvent?: (event: UploadEvent) => void;
   /** Create a fine-tuning job from the manifest once everything is uploaded. */
   job?: RunJobSpec;
+  /** Create a new job even when the manifest records one from the same files and parameters (default: reuse it). */
+  newJob?: boolean;
   onJobStatus?: (state: JobState) => void;
 }
 
@@ -70,27 +73,41 @@ export interface RunJobSpec extends JobSpec {
 export interface RunJobResult {
   created?: CreateJobResult;
   final?: JobState;
+  /** How the wait ended, when waited for. */
+  outcome?: WaitOutcome;
+  /**
+   * The job could not be created or followed (a refused request, a rule of the provider, the connection): the
+   * uploads stand and are in the manifest. `usage` when the job's own parameters were wrong.
+   */
+  error?: { code: string; message: string; usage: boolean };
   /** Mistral's public API answered 410: the clear message, the manifest untouched. */
   retired?: string;
 }
 
 async function runJob(provider: JobsProvider, manifest: Manifest, manifestPath: string, spec: RunJobSpec, options: RunOptions): Promise<RunJobResult> {
   try {
-    const created = await createJob(provider, manifest, manifestPath, spec, options.signal ? { signal: options.signal } : {});
+    const created = await createJob(provider, manifest, manifestPath, spec, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.newJob ? { newJob: true } : {}),
+    });
     const out: RunJobResult = { created };
     if (spec.wait && created.response) {
       const id = String(created.response.id);
-      const { state } = await waitForJob(provider, id, {
+      const { state, outcome } = await waitForJob(provider, id, {
+        manifestPath,
         ...(spec.pollMs !== undefined ? { intervalMs: spec.pollMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onJobStatus ? { onChange: options.onJobStatus } : {}),
       });
       out.final = state;
+      out.outcome = outcome;
     }
     return out;
   } catch (error) {
     if (error instanceof GoneError) return { retired: retiredJobsMessage(manifestPath) };
-    throw error;
+    // An interrupted run stops as it does elsewhere; any other failure of the job step leaves the uploads standing.
+    if (options.signal?.aborted || !(error instanceof FtprepError)) throw error;
+    return { error: { code: error.code, message: error.message, usage: error instanceof ConfigError } };
   }
 }
 

@@ -94,6 +94,8 @@ export interface JobsProvider {
   createJob(body: Record<string, unknown>, options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<Record<string, unknown>>;
   getJob(id: string, signal?: AbortSignal): Promise<RemoteJob>;
   cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob>;
+  /** Starts a validated job created without auto_start (Mistral); OpenAI's jobs start on their own. */
+  startJob?(id: string, signal?: AbortSignal): Promise<RemoteJob>;
 }
 
 /** The purpose every fine-tuning upload is sent with. */

@@ -4,9 +4,10 @@ import { Mistral as Mistral240 } from "mistralai-2-4-0";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { jobRequest, parseHyperparameters } from "../../src/jobs/jobs.js";
-import { type Manifest, newManifest, readManifest } from "../../src/manifest/manifest.js";
+import { checkManifest, type Manifest, newManifest, readManifest } from "../../src/manifest/manifest.js";
 import { loadPipeline } from "../../src/pipeline/pipeline-file.js";
 import { MistralProvider } from "../../src/providers/mistral.js";
+import { startServer } from "../../src/server/server.js";
 import { uploadFiles } from "../../src/upload/uploader.js";
 import { runCli } from "../helpers/cli.js";
 import { useServers } from "../helpers/server.js";
@@ -251,5 +252,133 @@ describe("jobs without a manifest", () => {
     const missing = await runCli("jobs", "status", "abc", "--manifest", join(tmp(), "x", "none.json"));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("no manifest at");
+  });
+});
+
+describe("jobs a user drives to the end", () => {
+  /** The status the manifest records for a job, after checking the manifest against its schema. */
+  async function recorded(path: string, id: string): Promise<Record<string, unknown> | undefined> {
+    const manifest = JSON.parse(await readFile(path, "utf8")) as Manifest;
+    expect(checkManifest(manifest)).toBeUndefined();
+    return manifest.jobs.find((j) => j.id === id);
+  }
+
+  it("start, wait --timeout, the message when a job waits to be started, wait --start, cancel of an ended job; the manifest follows", async () => {
+    const dir = tmp();
+    let clock = Date.parse("2026-11-01T00:00:00Z");
+    const timings = { validationMs: 1000, trainingMs: 5000 };
+    const server = await startServer({ store: join(dir, "store"), now: () => clock, jobs: timings });
+    try {
+      const m = join(dir, "m.json");
+      const target = ["--manifest", m, "--base-url", server.url, "--api-key", "k"];
+      expect((await runCli("run", join(repo, "fixtures/datasets/mistral-chat"), "--base-url", server.url, "--api-key", "k", "--manifest", m, "--out", join(dir, "out"), "--quiet")).code).toBe(0);
+      const created = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5", "--json");
+      expect(created.code).toBe(0);
+      const id = (JSON.parse(created.stdout) as { id: string }).id;
+
+      const early = await runCli("jobs", "start", id, ...target);
+      expect(early.code).toBe(3);
+      expect(early.stderr).toBe(`ftprep: job ${id} is VALIDATING: only a VALIDATED job can be started; ftprep jobs wait ${id} --start --manifest ${m} starts it once validated\n`);
+
+      const timedOut = await runCli("jobs", "wait", id, ...target, "--timeout", "150ms", "--poll-ms", "20");
+      expect(timedOut.code).toBe(3);
+      expect(timedOut.stderr).toContain(`waiting for job ${id} (open-mistral-7b) on ${server.url} to end (SUCCESS, FAILED, FAILED_VALIDATION, CANCELLED); giving up after 150ms\n`);
+      expect(timedOut.stderr).toContain(`ftprep: job ${id} is still VALIDATING after 150ms (--timeout); it goes on: ftprep jobs wait ${id} --manifest ${m} follows it again\n`);
+
+      await server.settled();
+      clock += timings.validationMs;
+      const validated = await runCli("jobs", "wait", id, ...target, "--poll-ms", "20");
+      expect(validated.code).toBe(3);
+      expect(validated.stderr).toContain(`ftprep: job ${id} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${id} --manifest ${m}, or wait with --start\n`);
+      expect((await recorded(m, id))!.status).toBe("VALIDATED");
+
+      const started = await runCli("jobs", "start", id, ...target, "--json");
+      expect(started.code).toBe(0);
+      expect(JSON.parse(started.stdout).status).toBe("RUNNING");
+      expect((await recorded(m, id))!.status).toBe("RUNNING");
+
+      clock += timings.trainingMs;
+      const done = await runCli("jobs", "wait", id, ...target, "--poll-ms", "20");
+      expect(done.code).toBe(0);
+      expect(await recorded(m, id)).toMatchObject({ status: "SUCCESS", fine_tuned_model: expect.stringMatching(/^ft:open-mistral-7b:/) });
+
+      const cancelEnded = await runCli("jobs", "cancel", id, ...target);
+      expect(cancelEnded.code).toBe(3);
+      expect(cancelEnded.stderr).toBe(`ftprep: job ${id} already ended SUCCESS; nothing to cancel\n`);
+      const startEnded = await runCli("jobs", "start", id, ...target);
+      expect(startEnded.code).toBe(0);
+      expect(startEnded.stderr).toBe(`job ${id} is already SUCCESS; nothing to start\n`);
+
+      // The same request again reuses the recorded job; --new-job makes another, which the official SDK starts.
+      const again = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5");
+      expect(again.stderr).toContain(`job ${id} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
+      const second = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5", "--new-job", "--json");
+      const id2 = (JSON.parse(second.stdout) as { id: string }).id;
+      expect(id2).not.toBe(id);
+      await server.settled();
+      clock += timings.validationMs;
+      const sdk = new Mistral240({ serverURL: server.url, apiKey: "k" });
+      expect((await sdk.fineTuning.jobs.start({ jobId: id2 })).status).toBe("RUNNING");
+      expect((await runCli("jobs", "status", id2, ...target)).stderr).toContain(`job ${id2}: RUNNING`);
+      expect((await recorded(m, id2))!.status).toBe("RUNNING");
+      const cancelled = await runCli("jobs", "cancel", id2, ...target);
+      expect(cancelled.code).toBe(0);
+      expect((await recorded(m, id2))!.status).toBe("CANCELLED");
+      const cancelAgain = await runCli("jobs", "cancel", id2, ...target);
+      expect(cancelAgain.code).toBe(0);
+      expect(cancelAgain.stderr).toBe(`job ${id2} already ended CANCELLED; nothing to cancel\n`);
+
+      const third = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5", "--new-job", "--json");
+      const id3 = (JSON.parse(third.stdout) as { id: string }).id;
+      await server.settled();
+      clock += timings.validationMs;
+      const waitStart = await runCli("jobs", "wait", id3, ...target, "--start", "--timeout", "100ms", "--poll-ms", "20");
+      expect(waitStart.stderr).toContain(`job ${id3}: RUNNING`);
+      expect(waitStart.code).toBe(3); // the clock stands still: it runs until the timeout
+      expect((await recorded(m, id3))!.status).toBe("RUNNING");
+      expect((await readManifest(m))!.jobs.map((j) => j.id)).toEqual([id, id2, id3]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a pipeline run again reuses the job its manifest records; --new-job creates another", async () => {
+    const dir = tmp();
+    const server = await serve({ store: join(dir, "store"), jobs: fastJobs });
+    const path = await pipeline(dir, {
+      provider: { name: "mistral", base_url: server.url },
+      job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 }, auto_start: true, wait: true, poll_ms: 5 },
+    });
+    const first = await runCli("run", "--pipeline", path, "--api-key", "k");
+    expect(first.code).toBe(0);
+    const [job] = (await readManifest(join(dir, "m.json")))!.jobs;
+    const again = await runCli("run", "--pipeline", path, "--api-key", "k");
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`job ${String(job!.id)} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
+    expect((await readManifest(join(dir, "m.json")))!.jobs.map((j) => j.id)).toEqual([job!.id]);
+    const listed = async () => ((await (await fetch(`${server.url}/v1/fine_tuning/jobs`)).json()) as { total: number }).total;
+    expect(await listed()).toBe(1);
+    const fresh = await runCli("run", "--pipeline", path, "--api-key", "k", "--new-job");
+    expect(fresh.code).toBe(0);
+    expect(fresh.stderr).toContain("job: SUCCESS");
+    expect((await readManifest(join(dir, "m.json")))!.jobs).toHaveLength(2);
+    expect(await listed()).toBe(2);
+  });
+
+  it("prints the upload summary when the job cannot be created, and exits 3", async () => {
+    const dir = tmp();
+    const server = await serve({ store: join(dir, "store"), jobs: { validationMs: 60_000, trainingMs: 60_000 } });
+    const path = await pipeline(dir, { provider: { name: "mistral", base_url: server.url }, job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 } } });
+    expect((await runCli("run", "--pipeline", path, "--api-key", "k")).code).toBe(0);
+    // Another manifest, the same files on the same server: the same job is already validating there (409).
+    const other = join(dir, "other.json");
+    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", other);
+    expect(stderr).toContain("0 uploaded, 2 found already uploaded");
+    expect(stderr).toContain(`manifest: ${other}`);
+    expect(stderr).toMatch(/ftprep: no job: 409 A job with the same parameters is already VALIDATING: [0-9a-f-]{36} \(POST http:\/\/127\.0\.0\.1:\d+\/v1\/fine_tuning\/jobs/);
+    expect(code).toBe(3);
+    const manifest = (await readManifest(other))!;
+    expect(manifest.files).toHaveLength(2);
+    expect(manifest.jobs).toEqual([]);
   });
 });
