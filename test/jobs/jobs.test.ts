@@ -318,7 +318,7 @@ describe("jobs a user drives to the end", () => {
       await server.settled();
       clock += timings.validationMs;
       const sdk = new Mistral240({ serverURL: server.url, apiKey: "k" });
-      expect((await sdk.fineTuning.jobs.start({ jobId: id2 })).status).toBe("RUNNING");
+      expect(((await sdk.fineTuning.jobs.start({ jobId: id2 })) as { status: string }).status).toBe("RUNNING");
       expect((await runCli("jobs", "status", id2, ...target)).stderr).toContain(`job ${id2}: RUNNING`);
       expect((await recorded(m, id2))!.status).toBe("RUNNING");
       const cancelled = await runCli("jobs", "cancel", id2, ...target);
