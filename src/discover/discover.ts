@@ -1,7 +1,11 @@
-import { readdir, realpath, stat } from "node:fs/promises";
-import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
+import { open, readdir, realpath, stat } from "node:fs/promises";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { FileSystemError } from "../errors.js";
+import { classifyJsonHead } from "../read/sniff.js";
+import { type Compression, compressionOf, isDatasetName } from "../read/source.js";
+
+export { isDatasetName };
 
 /** The role a dataset file plays in a job. */
 export type Split = "train" | "validation";
@@ -18,6 +22,26 @@ export interface DiscoveredFile {
   split: Split;
   /** Relative weight of the file's records in a job (default 1; a pipeline file's sources may set it). */
   weight: number;
+  /** Size on disk, in bytes (compressed bytes for a compressed file). */
+  bytes: number;
+  /** How the records are laid out: JSON Lines (also a `.json` file that holds JSON Lines), or one `.json` array. */
+  layout: "jsonl" | "json-array";
+  /** Set for `.jsonl.gz` / `.jsonl.zst`: read through the decompressor. */
+  compression?: Compression;
+}
+
+/** Options of `discoverFiles`. */
+export interface DiscoverOptions {
+  /**
+   * Paths never walked or taken, whatever their names: ftprep's own outputs (the output directory, the manifest,
+   * the report, the embedded store) when they lie inside a dataset folder.
+   */
+  exclude?: readonly string[];
+  signal?: AbortSignal;
+  /** Called as files are found: how many so far, and their bytes. */
+  onProgress?: (found: { files: number; bytes: number }) => void;
+  /** Which names below a directory or matched by a glob are dataset files (default: `isDatasetName`). */
+  isDataset?: (name: string) => boolean;
 }
 
 /** A path, directory or glob to discover, optionally with the split of everything found there. */
@@ -34,18 +58,16 @@ export interface SkippedPath {
   reason: string;
 }
 
-/** Options of `discoverFiles`. */
-export interface DiscoverOptions {
-  /** Which names below a directory or matched by a glob are dataset files (default: `*.jsonl`, `*.json`). */
-  isDataset?: (name: string) => boolean;
-}
-
 export interface Discovery {
   files: DiscoveredFile[];
   skipped: SkippedPath[];
 }
 
-const DATASET_EXTENSIONS = new Set([".jsonl", ".json"]);
+/** Bytes of a `.json` file read to tell an array of records from metadata (dataset_info.json, a manifest…). */
+const JSON_HEAD_BYTES = 64 * 1024;
+/** Folders of other tools that hold no datasets of the user's, never walked (hidden ones are never walked either). */
+const NEVER_WALKED = new Set(["node_modules"]);
+const NOT_A_DATASET = "not a dataset file (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json)";
 /** `val*` (so `valid*`, `validation*`), `eval*`, `dev*`. */
 const VALIDATION_NAME = /^(val|eval|dev)/i;
 
@@ -59,9 +81,16 @@ export function splitFromName(path: string): Split {
   return VALIDATION_NAME.test(name) ? "validation" : "train";
 }
 
-/** Whether a name looks like a dataset file (`*.jsonl`, `*.json`). */
-export function isDatasetName(path: string): boolean {
-  return DATASET_EXTENSIONS.has(extname(path).toLowerCase());
+/** Reads up to `JSON_HEAD_BYTES` of a file: the head, and whether it is the whole file. */
+async function readHead(path: string): Promise<{ head: Uint8Array; complete: boolean }> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(JSON_HEAD_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return { head: buffer.subarray(0, Math.min(bytesRead, JSON_HEAD_BYTES)), complete: bytesRead <= JSON_HEAD_BYTES };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The part of a glob before its first dynamic segment: where its matches are relative to. */
@@ -78,7 +107,10 @@ function globBase(pattern: string): string {
 /**
  * Expands paths, directories and globs into dataset files, in a stable order: inputs in the order given, each
  * directory's (or glob's) files sorted by path. A file named directly is taken whatever its extension; below a
- * directory or through a glob, only `*.jsonl` / `*.json` that are not hidden, and the rest is listed as skipped. Links are followed;
+ * directory or through a glob, only `*.jsonl`, `*.jsonl.gz`, `*.jsonl.zst` and `*.json`, and the rest is listed as
+ * skipped. Hidden entries (`.git`, `.ftprep`…), `node_modules` and the `exclude`d paths are never walked. A `.json`
+ * file is looked into: an array of records is a dataset, JSON Lines under a `.json` name are read as JSONL, and
+ * anything else (`dataset_info.json`, `state.json`, a manifest) is skipped with its reason. Links are followed;
  * a directory reached again (a link loop) and a file reached twice are listed once.
  */
 export async function discoverFiles(inputs: readonly (string | DiscoverInput)[], options: DiscoverOptions = {}): Promise<Discovery> {
@@ -86,15 +118,46 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
   const found: (DiscoveredFile & { viaLink: boolean })[] = [];
   const skipped: SkippedPath[] = [];
   const seenDirs = new Set<string>();
+  const excluded = new Set<string>();
+  for (const path of options.exclude ?? []) {
+    excluded.add(resolve(path));
+    excluded.add(await realpath(path).catch(() => resolve(path)));
+  }
+  const isExcluded = (path: string, real: string): boolean => excluded.has(resolve(path)) || excluded.has(real);
+  let foundBytes = 0;
 
   let weight = 1;
   const addFile = async (path: string, rel: string, split: Split | undefined, viaLink = false): Promise<void> => {
+    options.signal?.throwIfAborted();
     const real = await realpath(path);
-    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), weight, viaLink });
+    if (isExcluded(path, real)) {
+      skipped.push({ path, reason: "an output of ftprep (the manifest, the report or the output directory)" });
+      return;
+    }
+    const bytes = (await stat(real)).size;
+    const compression = compressionOf(path);
+    let layout: DiscoveredFile["layout"] = "jsonl";
+    if (compression === undefined && path.toLowerCase().endsWith(".json")) {
+      const { head, complete } = await readHead(real);
+      const kind = classifyJsonHead(head, complete);
+      if (kind.kind === "other") {
+        skipped.push({ path, reason: kind.reason });
+        return;
+      }
+      layout = kind.kind;
+    }
+    found.push({ path, relative: rel, realPath: real, split: split ?? splitFromName(path), weight, bytes, layout, ...(compression ? { compression } : {}), viaLink });
+    foundBytes += bytes;
+    options.onProgress?.({ files: found.length, bytes: foundBytes });
   };
 
   const walk = async (dir: string, root: string, split: Split | undefined): Promise<void> => {
+    options.signal?.throwIfAborted();
     const real = await realpath(dir);
+    if (isExcluded(dir, real)) {
+      skipped.push({ path: dir, reason: "an output of ftprep (the output directory or the store): never walked" });
+      return;
+    }
     if (seenDirs.has(real)) {
       skipped.push({ path: dir, reason: "directory already visited (a link loop or a repeated path)" });
       return;
@@ -105,7 +168,11 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       const path = join(dir, entry.name);
       // Hidden entries (.git, .ftprep with its shards and store, editors' files) are never datasets.
       if (entry.name.startsWith(".")) {
-        skipped.push({ path, reason: "hidden (the name starts with a dot)" });
+        skipped.push({ path, reason: "hidden (the name starts with a dot): never walked" });
+        continue;
+      }
+      if (NEVER_WALKED.has(entry.name)) {
+        skipped.push({ path, reason: `${entry.name} is never walked` });
         continue;
       }
       let isDir = entry.isDirectory();
@@ -123,7 +190,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       }
       if (isDir) await walk(path, root, split);
       else if (isFile && isDataset(entry.name)) await addFile(path, relative(root, path), split, entry.isSymbolicLink());
-      else skipped.push({ path, reason: isFile ? "not a dataset file (*.jsonl, *.json)" : "not a regular file" });
+      else skipped.push({ path, reason: isFile ? NOT_A_DATASET : "not a regular file" });
     }
   };
 
@@ -132,11 +199,11 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     weight = typeof input === "string" ? 1 : (input.weight ?? 1);
     if (isDynamicPattern(target)) {
       const base = globBase(target);
-      const matches = (await glob(target, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false, absolute: isAbsolute(target) })).sort();
+      const matches = (await glob(target, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false, absolute: isAbsolute(target), ignore: ["**/node_modules/**"] })).sort();
       if (matches.length === 0) skipped.push({ path: target, reason: "the pattern matches no file" });
       for (const match of matches) {
         if (isDataset(match)) await addFile(match, relative(base, match), split);
-        else skipped.push({ path: match, reason: "not a dataset file (*.jsonl, *.json)" });
+        else skipped.push({ path: match, reason: NOT_A_DATASET });
       }
       continue;
     }
@@ -146,7 +213,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       else if (info.isFile()) await addFile(target, basename(target), split);
       else skipped.push({ path: target, reason: "not a regular file or directory" });
     } catch (error) {
-      if (error instanceof FileSystemError) throw error;
+      if (error instanceof FileSystemError || options.signal?.aborted) throw error;
       throw FileSystemError.from(target, "read", error);
     }
   }

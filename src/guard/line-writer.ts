@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { FileSystemError } from "../errors.js";
+import { tempPathFor } from "../temp-files.js";
 
 /** Bytes gathered before a write to disk: few system calls, bounded memory. */
 const BUFFER_BYTES = 1024 * 1024;
@@ -31,7 +31,7 @@ export class LineFileWriter {
 
   /** Creates the output's directory if needed and opens a temporary file beside the output. */
   static async create(path: string): Promise<LineFileWriter> {
-    const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+    const temp = tempPathFor(path);
     try {
       await mkdir(dirname(path), { recursive: true });
       return new LineFileWriter(path, temp, await open(temp, "w"));

@@ -1,7 +1,8 @@
-import { createHash, type Hash, randomBytes } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileSystemError } from "../errors.js";
+import { tempPathFor } from "../temp-files.js";
 
 /** A file the shard writer left in its directory. */
 export interface WrittenFile {
@@ -105,7 +106,7 @@ export class ShardWriter {
     let part = this.parts.at(-1);
     if (part === undefined || (part.records > 0 && (part.bytes + size > this.options.maxBytes || part.bytes >= this.target))) {
       part = { temp: "", handle: undefined, bytes: 0, records: 0, hash: createHash("sha256") };
-      part.temp = join(this.options.dir, `.${this.options.name}.${this.parts.length + 1}.${randomBytes(6).toString("hex")}.tmp`);
+      part.temp = tempPathFor(join(this.options.dir, `${this.options.name}.part-${this.parts.length + 1}`));
       this.parts.push(part);
     }
     if (this.bufferPart !== part || this.used + size > this.buffer.length) this.cut();
@@ -217,7 +218,7 @@ async function readState(path: string): Promise<ShardState> {
 }
 
 async function writeState(path: string, state: ShardState): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const temp = tempPathFor(path);
   await writeFile(temp, `${JSON.stringify(state, null, 1)}\n`);
   await rename(temp, path);
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
@@ -6,6 +5,7 @@ import addFormatsModule from "ajv-formats";
 import { ConfigError, FileSystemError } from "../errors.js";
 import { redactedJson } from "../redact.js";
 import { loadSchemaFile } from "../schema-files.js";
+import { tempPathFor } from "../temp-files.js";
 
 /**
  * The manifest: every uploaded file with its provider id, for job creation; versioned JSON
@@ -110,7 +110,7 @@ export async function readManifest(path: string): Promise<Manifest | undefined> 
 /** Writes a manifest atomically: a temporary file beside it, fsync, rename. A reader never sees half of one. */
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   manifest.updated_at = new Date().toISOString();
-  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const temp = tempPathFor(path);
   try {
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(temp, "w");

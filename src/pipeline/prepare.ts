@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type DiscoverInput, discoverFiles, type DiscoveredFile, type SkippedPath, type Split } from "../discover/discover.js";
 import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
 import { copyRecords } from "../guard/copy.js";
@@ -9,12 +9,14 @@ import { LineFileWriter } from "../guard/line-writer.js";
 import { LineSet } from "../guard/line-set.js";
 import { ShardWriter, type WrittenFile } from "../guard/shard-writer.js";
 import { DEFAULT_MAX_LINE_BYTES } from "../read/lines.js";
+import { datasetStem } from "../read/source.js";
 import type { FormatId, Issue } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
 import { DigestSet } from "../validate/digest-set.js";
 import { type FileReport, type RecordEvent, validateFile } from "../validate/file.js";
 import type { FileFailure } from "./validate.js";
 import { redactedJson } from "../redact.js";
+import { noDatasetFiles, type PassEvent } from "./progress.js";
 
 /** Options of `prepare` (`ftprep prepare`). */
 export interface PrepareOptions {
@@ -43,6 +45,10 @@ export interface PrepareOptions {
   reportPath?: string;
   /** Called as each source file's plan is ready. */
   onSource?: (source: SourcePlan) => void;
+  /** Told how discovery and each file's pass go (for progress displays). */
+  onProgress?: (event: PassEvent) => void;
+  /** More paths discovery never walks or takes (the manifest, the store); `outDir` and `reportPath` always are. */
+  exclude?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -157,8 +163,16 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   if (!Number.isSafeInteger(seed)) throw new ConfigError(`Expected \`seed\` to be an integer, got ${String(seed)}`);
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
 
-  const { files, skipped } = await discoverFiles(paths);
-  if (files.length === 0) throw new ConfigError(`no dataset files (*.jsonl, *.json) found in ${paths.map((p) => (typeof p === "string" ? p : p.path)).join(", ")}`);
+  const progress = options.onProgress;
+  progress?.({ type: "discover-start" });
+  const exclude = [options.outDir, ...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.exclude ?? [])];
+  const { files, skipped } = await discoverFiles(paths, {
+    exclude,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(progress ? { onProgress: (found: { files: number; bytes: number }) => progress({ type: "discover", ...found }) } : {}),
+  });
+  if (files.length === 0) throw noDatasetFiles(paths, skipped);
+  progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
   const carving = validationSplit !== undefined && !files.some((f) => f.split === "validation");
 
   const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], skipped, failures: [], ok: true };
@@ -170,8 +184,8 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   let carvedSpoiled: string | undefined;
 
   try {
-    for (const file of files) {
-      const outBase = join(options.outDir, dirname(file.relative), basename(file.relative, extname(file.relative)));
+    for (const [index, file] of files.entries()) {
+      const outBase = join(options.outDir, dirname(file.relative), datasetStem(basename(file.relative)));
       const other = outputs.get(outBase);
       if (other !== undefined) throw new ConfigError(`${file.path} and ${other} would both be written to ${outBase}.jsonl; rename one of them`);
       outputs.set(outBase, file.path);
@@ -194,6 +208,8 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
           digests: dedupe,
           report,
           options,
+          index,
+          files: files.length,
         });
         if (carveHere) {
           carvedFrom.push(file.path);
@@ -258,6 +274,9 @@ interface FileContext {
   digests: DigestSet | undefined;
   report: LineFileWriter | undefined;
   options: PrepareOptions;
+  /** The file's place among the sources, for progress. */
+  index: number;
+  files: number;
 }
 
 /** One source file through the validating pass, and the second pass when a cleaned copy turns out to be needed. */
@@ -268,14 +287,20 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   } catch (error) {
     throw FileSystemError.from(file.path, "read", error);
   }
-  const isJsonArray = file.path.toLowerCase().endsWith(".json");
-  const tooBig = size > ctx.maxFileBytes;
-  // Written during the validating pass when the output is certain to differ from the source: a conversion,
-  // shards, or a training file that gives records to the validation split.
-  const writeInPass = isJsonArray || (tooBig && ctx.splitting) || ctx.carving !== undefined;
+  const isJsonArray = file.layout === "json-array";
+  const compressed = file.compression !== undefined;
+  // A compressed file's text size is known only once it is read; it goes as a decompressed copy in any case.
+  const tooBig = !compressed && size > ctx.maxFileBytes;
+  // Written during the validating pass when the output is certain to differ from the source: a conversion (a `.json`
+  // array, a compressed file), shards, or a training file that gives records to the validation split.
+  const writeInPass = isJsonArray || compressed || (tooBig && ctx.splitting) || ctx.carving !== undefined;
   const outDir = dirname(outBase);
   const name = basename(outBase);
-  let writer: ShardWriter | undefined = writeInPass ? new ShardWriter({ dir: outDir, name, maxBytes: ctx.maxFileBytes, expectedBytes: size }) : undefined;
+  const expected = compressed ? {} : { expectedBytes: size };
+  let writer: ShardWriter | undefined = writeInPass ? new ShardWriter({ dir: outDir, name, maxBytes: ctx.maxFileBytes, ...expected }) : undefined;
+  const progress = ctx.options.onProgress;
+  const action = tooBig && ctx.splitting ? "split" : compressed ? "decompress" : isJsonArray ? "convert" : "validate";
+  progress?.({ type: "file", path: file.path, index: ctx.index, files: ctx.files, bytes: size, action });
   const hash = createHash("sha256");
   const drop = new LineSet();
   const dropped: SourcePlan["dropped"] = { invalid: 0, byCode: {}, duplicates: 0, blankLines: 0, carved: 0 };
@@ -311,11 +336,18 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
       ...(ctx.options.format !== undefined ? { format: ctx.options.format } : {}),
       ...(ctx.options.maxIssues !== undefined ? { maxIssues: ctx.options.maxIssues } : {}),
       maxLineBytes: ctx.maxLineBytes,
-      ...(ctx.splitting ? { maxRecordBytes: ctx.maxFileBytes } : {}),
+      ...(ctx.splitting || compressed ? { maxRecordBytes: ctx.maxFileBytes } : {}),
       ...(ctx.digests ? { digests: ctx.digests } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
       ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(redactedJson(issue)) } : {}),
-      onChunk: (bytes) => hash.update(bytes),
+      layout: file.layout,
+      compression: file.compression ?? "none",
+      onChunk: progress
+        ? (bytes) => {
+            hash.update(bytes);
+            progress({ type: "read", n: bytes.length });
+          }
+        : (bytes) => hash.update(bytes),
       onRecord,
       onBatch: async () => {
         if (ctx.report?.wantsFlush) await ctx.report.flush();
@@ -344,8 +376,10 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
     outputs: [],
   };
   const fileErrors = report.issues.filter((i) => i.line === 0 && i.severity === "error").map((i) => i.code);
-  if (tooBig && !ctx.splitting) {
-    const issue = fileIssue(file.path, "E_FILE_TOO_LARGE", `the file is ${size} bytes, over the limit of ${ctx.maxFileBytes}, and splitting is off`);
+  const textBytes = compressed ? report.bytes : size;
+  if (textBytes > ctx.maxFileBytes && !ctx.splitting) {
+    const what = compressed ? `decompressed, the file is ${textBytes} bytes` : `the file is ${size} bytes`;
+    const issue = fileIssue(file.path, "E_FILE_TOO_LARGE", `${what}, over the limit of ${ctx.maxFileBytes}, and splitting is off`);
     addToReport(report, issue);
     source.status = "too-large";
     source.reason = issue.message;
@@ -378,7 +412,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   }
   if (writer) {
     const written = await writer.finish();
-    const kind: OutputKind = written.length > 1 ? "shard" : isJsonArray ? "converted" : "cleaned";
+    const kind: OutputKind = written.length > 1 ? "shard" : isJsonArray || compressed ? "converted" : "cleaned";
     source.outputs = written.map((w) => planned(w, file.path, file.split, kind, file.weight));
   } else {
     source.outputs = [

@@ -172,7 +172,9 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
   // The guard asks the provider what it can take: OpenAI takes up to 8 GB through its Uploads API.
   const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(providerName);
   const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST;
-  const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, provider: providerName, maxFileBytes });
+  // The manifest and the embedded store are outputs too: never taken as data when they lie inside a dataset folder.
+  const exclude = [manifestPath, ...(options.store !== undefined ? [options.store] : []), ...(options.exclude ?? [])];
+  const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, provider: providerName, maxFileBytes, exclude });
   const result: RunResult = {
     plan,
     provider: providerName,

@@ -3,17 +3,21 @@ import { basename, dirname, join } from "node:path";
 import { discoverFiles, type SkippedPath } from "../discover/discover.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
+import { datasetStem, isDatasetName } from "../read/source.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
 import { redactedJson } from "../redact.js";
+import { noDatasetFiles, type PassEvent } from "./progress.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
-export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label"> {
+export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label" | "layout" | "compression"> {
   /** Write every issue of every file to this file, one JSON object per line, as found. */
   reportPath?: string;
   /** Write each file's valid records to this directory, under the file's path relative to its input. */
   writeValidDir?: string;
   /** Called as each file's report is ready (for progressive output). */
   onFile?: (report: FileReport) => void;
+  /** Told how discovery and each file's pass go (for progress displays). */
+  onProgress?: (event: PassEvent) => void;
 }
 
 /** A file that could not be validated (unreadable, vanished…): an operational failure, not a data problem. */
@@ -32,9 +36,9 @@ export interface ValidationSummary {
   ok: boolean;
 }
 
-/** The output name of a file's valid records: JSON arrays become JSONL. */
+/** The output name of a file's valid records: always JSONL (`.json` arrays and compressed files become `.jsonl`). */
 function validOutputName(relative: string): string {
-  return relative.toLowerCase().endsWith(".json") ? `${relative}l` : relative;
+  return isDatasetName(relative) ? join(dirname(relative), `${datasetStem(basename(relative))}.jsonl`) : relative;
 }
 
 /**
@@ -42,12 +46,20 @@ function validOutputName(relative: string): string {
  * to `writeValidDir`. A file that cannot be read is a failure of its own; the others are still validated.
  */
 export async function validatePaths(paths: readonly string[], options: ValidatePathsOptions = {}): Promise<ValidationSummary> {
-  const { files, skipped } = await discoverFiles(paths);
-  if (files.length === 0) throw new ConfigError(`no dataset files (*.jsonl, *.json) found in ${paths.join(", ")}`);
+  const progress = options.onProgress;
+  progress?.({ type: "discover-start" });
+  const exclude = [...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.writeValidDir !== undefined ? [options.writeValidDir] : [])];
+  const { files, skipped } = await discoverFiles(paths, {
+    exclude,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(progress ? { onProgress: (found: { files: number; bytes: number }) => progress({ type: "discover", ...found }) } : {}),
+  });
+  if (files.length === 0) throw noDatasetFiles(paths, skipped);
+  progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   const summary: ValidationSummary = { files: [], skipped, failures: [], ok: true };
   try {
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
       let writer: LineFileWriter | undefined;
       try {
         if (options.writeValidDir !== undefined) {
@@ -59,9 +71,15 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
           }
         }
         const out = writer;
+        const action = file.compression ? "decompress" : file.layout === "json-array" ? "convert" : "validate";
+        progress?.({ type: "file", path: file.path, index, files: files.length, bytes: file.bytes, action });
+        const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, ...fileOptions } = options;
         const result = await validateFile(file.path, {
-          ...options,
+          ...fileOptions,
           label: file.path,
+          layout: file.layout,
+          compression: file.compression ?? "none",
+          ...(progress ? { onChunk: (bytes: Uint8Array) => progress({ type: "read", n: bytes.length }) } : {}),
           ...(report ? { onIssue: (issue) => report.writeLine(redactedJson(issue)) } : {}),
           ...(out ? { onRecord: (record) => record.valid && out.writeLine(record.raw) } : {}),
           onBatch: async () => {

@@ -65,6 +65,8 @@ export const ISSUE_CODES = {
   E_FILE_TOO_LARGE: { severity: "error", summary: "a file to upload exceeds the provider's limit and splitting is off (`--no-split`)" },
   E_RECORD_TOO_LARGE: { severity: "error", summary: "one record alone exceeds the per-file limit: no upload can hold it" },
   W_VALIDATION_FILE_SIZE: { severity: "warning", summary: "a Mistral validation file over 1 MB (the docs advise at most 1 MB, about 5% of training)" },
+  E_NOT_JSONL: { severity: "error", summary: "the file is plainly not JSONL (binary data, a PDF, an archive, compressed bytes under a `.jsonl` name); reported once, saying what it looks like" },
+  E_DECOMPRESS: { severity: "error", summary: "a `.jsonl.gz` / `.jsonl.zst` file is not valid compressed data or ends early (the records before the fault were checked)" },
   E_JSON_ARRAY: { severity: "error", summary: "a `.json` file is not one top-level array of records, or is malformed (the parser's position is given)" },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -3,6 +3,8 @@ import { FileSystemError } from "../errors.js";
 import { readFileChunks } from "../read/file.js";
 import { readJsonArray } from "../read/json-array.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
+import { describeNonText, SNIFF_BYTES } from "../read/sniff.js";
+import { type Compression, compressionOf, CorruptInputError, decompress } from "../read/source.js";
 import type { FormatId, Issue, Severity } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "./codes.js";
 import { DigestSet } from "./digest-set.js";
@@ -44,7 +46,10 @@ export interface ValidateOptions {
    * (`--write-valid`, the size guard). `raw` is only valid during the call (it may view a read buffer).
    */
   onRecord?: (record: RecordEvent) => void;
-  /** Called with the file's bytes as read, in order (for hashing the source in the same pass). `validateFile` only. */
+  /**
+   * Called with the file's bytes as read, in order (for hashing the source in the same pass; compressed bytes for a
+   * compressed file). `validateFile` only.
+   */
   onChunk?: (bytes: Uint8Array) => void;
   /** A duplicate table shared across files (one split's), instead of one per file; implies `duplicates`. */
   digests?: DigestSet;
@@ -52,6 +57,10 @@ export interface ValidateOptions {
   maxRecordBytes?: number;
   /** The file name used in issues (default: the path, or `"<input>"` for `validateLines`). */
   label?: string;
+  /** `validateFile`: how the records are laid out (default: a `.json` array for `*.json`, else JSON Lines). */
+  layout?: "jsonl" | "json-array";
+  /** `validateFile`: the file's compression (default: from its name, `*.jsonl.gz` / `*.jsonl.zst`; `"none"` for none). */
+  compression?: Compression | "none";
   signal?: AbortSignal;
 }
 
@@ -369,11 +378,69 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
   } catch (error) {
     throw FileSystemError.from(path, "read", error);
   }
-  if (path.toLowerCase().endsWith(".json")) return validateJsonArrayFile(path, size, options);
+  const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
+  const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
+  if (layout === "json-array") return validateJsonArrayFile(path, size, options);
   let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
   if (options.onChunk) chunks = tap(chunks, options.onChunk);
+  // Line numbers and offsets are those of the decompressed text.
+  let corrupt: string | undefined;
+  if (compression !== undefined) chunks = untilCorrupt(decompress(chunks, compression), (message) => (corrupt = message));
+  let notText: string | undefined;
+  chunks = unlessBinary(chunks, (what) => (notText = what));
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  return validateEntries(lineEntries(readLineBatches(chunks, { maxLineBytes })), options.label ?? path, options);
+  return validateEntries(lineEntries(readLineBatches(chunks, { maxLineBytes })), options.label ?? path, options, (v) => {
+    if (notText !== undefined) {
+      v.issue(0, "E_NOT_JSONL", "", `not JSONL: the file looks like ${notText}`);
+      v.unreadable = true;
+    }
+    if (corrupt !== undefined) {
+      v.issue(0, "E_DECOMPRESS", "", `${corrupt}; the ${v.records} record(s) before it were checked`);
+      v.unreadable = true;
+    }
+  });
+}
+
+/** Ends the stream where the compressed data turns out to be invalid, and says why (a finding, not a failure). */
+async function* untilCorrupt(chunks: AsyncIterable<Uint8Array>, onCorrupt: (message: string) => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield* chunks;
+  } catch (error) {
+    if (!(error instanceof CorruptInputError)) throw error;
+    onCorrupt(error.message);
+  }
+}
+
+/**
+ * Looks at the first `SNIFF_BYTES` before anything is read as lines: a file that is plainly not text ends the
+ * stream at once, with what it looks like, instead of becoming one E_UTF8 per "line".
+ */
+async function* unlessBinary(chunks: AsyncIterable<Uint8Array>, onBinary: (what: string) => void): AsyncGenerator<Uint8Array> {
+  let head: Uint8Array | undefined;
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      // A first chunk long enough is judged as it is; shorter ones are copied (the reader reuses its buffers).
+      head = head === undefined && next.value.length >= SNIFF_BYTES ? next.value : Buffer.concat([head ?? new Uint8Array(0), next.value]);
+      if (head.length >= SNIFF_BYTES) break;
+    }
+    if (head === undefined) return;
+    const what = describeNonText(head);
+    if (what !== undefined) {
+      onBinary(what);
+      return;
+    }
+    yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
 }
 
 /**

@@ -236,7 +236,7 @@ describe("prepare: discovery", () => {
     expect(plan.skipped.map((s) => [rel(s.path), s.reason])).toEqual([
       ["more/deeper/loop", "directory already visited (a link loop or a repeated path)"],
       ["more/same-train.jsonl", "the same file was already listed"],
-      ["notes.txt", "not a dataset file (*.jsonl, *.json)"],
+      ["notes.txt", "not a dataset file (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json)"],
     ]);
     expect(plan.ok).toBe(false);
   });
