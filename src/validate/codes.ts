@@ -16,6 +16,8 @@ export const ISSUE_CODES = {
   E_JSON: { severity: "error", summary: "the line does not parse as JSON (the parser's position is given)" },
   E_NOT_OBJECT: { severity: "error", summary: "the line parses but is not a JSON object" },
   E_LINE_TOO_LONG: { severity: "error", summary: "the line is longer than the maximum (default 64 MiB); skipped without being buffered" },
+  E_TOO_DEEP: { severity: "error", summary: "the record nests objects/arrays deeper than 128 levels; not checked further" },
+  E_TOO_MANY_VALUES: { severity: "error", summary: "the record holds more than 100,000 JSON values (objects, arrays, strings, numbers, literals); not parsed" },
   W_BLANK_LINE: { severity: "warning", summary: "an empty or whitespace-only line (skipped; dropped from cleaned output)" },
   W_BOM: { severity: "warning", summary: "a UTF-8 byte-order mark at the start of the file (stripped)" },
   W_CRLF: { severity: "warning", summary: "\\r\\n line endings (accepted; reported once per file, at the first)" },

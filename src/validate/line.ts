@@ -7,6 +7,7 @@ import { describeJsonError } from "./json-error.js";
 import { checkRecord } from "./record.js";
 import type { SchemaRegistry } from "./schema-registry.js";
 import type { RecordStats } from "./stats.js";
+import { checkStructure } from "./structure.js";
 
 /**
  * The per-line work: a pure function of (line bytes, line number, format). It touches no shared state but the
@@ -87,6 +88,8 @@ export function parseLine(line: Line, maxLineBytes: number): ParsedLine {
       issues: [{ code: "E_UTF8", path: "", message: `the line is not valid UTF-8 (first bad byte at column ${firstInvalidUtf8(bytes) + 1})` }],
     };
   }
+  const tooComplex = checkStructure(bytes);
+  if (tooComplex !== undefined) return { kind: "invalid", issues: [tooComplex] };
   let value: unknown;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
   try {
