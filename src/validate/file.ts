@@ -1,14 +1,13 @@
 import { stat } from "node:fs/promises";
 import { FileSystemError } from "../errors.js";
 import { readFileChunks } from "../read/file.js";
-import { readJsonArray } from "../read/json-array.js";
+import { readJsonArrayElements } from "../read/json-array.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
 import { describeNonText, SNIFF_BYTES } from "../read/sniff.js";
 import { type Compression, compressionOf, CorruptInputError, decompress } from "../read/source.js";
 import type { FormatId, Issue, Severity } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "./codes.js";
 import { DigestSet } from "./digest-set.js";
-import { describeType, isObject } from "./findings.js";
 import { type LineOutcome, parseLine, type ParsedLine, validateParsed } from "./line.js";
 import { detectFormat } from "./record.js";
 import { schemaRegistry } from "./schema-registry.js";
@@ -67,7 +66,7 @@ export interface ValidateOptions {
 /** A record as the validation pass leaves it. */
 export interface RecordEvent {
   line: number;
-  /** The record's bytes as read, without terminator; a `.json` element's JSON text; empty for a too-long line. */
+  /** The record's bytes as read, without terminator; a `.json` element's source bytes (whitespace outside strings dropped); empty for a too-long line. */
   raw: Uint8Array | string;
   /** The line terminator as read (`"\n"`, `"\r\n"`, or `""` for a last line without one). */
   terminator: string;
@@ -120,7 +119,7 @@ export interface FileReport {
 /** One unit of input: a line of a JSONL file, or an element of a `.json` array (already parsed). */
 interface Entry {
   number: number;
-  line?: Line;
+  line: Line;
   parsed?: ParsedLine;
 }
 
@@ -190,7 +189,7 @@ class FileValidation {
     }
     if (this.onRecord) {
       const errorCodes = outcome.errors > 0 ? [...new Set(outcome.issues!.filter((d) => ISSUE_CODES[d.code].severity === "error").map((d) => d.code))] : [];
-      this.onRecord({ line: number, raw: rawOf(entry), terminator: entry.line ? entry.line.terminator : "\n", valid: outcome.errors === 0, duplicate, errorCodes });
+      this.onRecord({ line: number, raw: rawOf(entry), terminator: entry.line.terminator, valid: outcome.errors === 0, duplicate, errorCodes });
     }
   }
 
@@ -227,9 +226,9 @@ class FileValidation {
   }
 }
 
-/** A record's bytes as read, or for a `.json` array element its JSON text. */
-function rawOf(entry: Entry): Uint8Array | string {
-  return entry.line ? entry.line.bytes : JSON.stringify((entry.parsed as { value: unknown }).value);
+/** A record's bytes as read (a `.json` array element's source text, whitespace outside strings dropped). */
+function rawOf(entry: Entry): Uint8Array {
+  return entry.line.bytes;
 }
 
 /** Adds E_RECORD_TOO_LARGE to a line's outcome. */
@@ -267,11 +266,11 @@ async function validateEntries(
 
   const process = (v: FileValidation, entry: Entry): void => {
     const line = entry.line;
-    if (line) v.lineFlags(line);
-    const parsed = (entry.parsed ??= parseLine(line!, maxLineBytes));
+    v.lineFlags(line);
+    const parsed = (entry.parsed ??= parseLine(line, maxLineBytes));
     let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
     if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
-      const size = line ? line.length + 1 : Buffer.byteLength(rawOf(entry)) + 1;
+      const size = line.length + 1;
       if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
     }
     v.outcome(entry, outcome);
@@ -299,11 +298,11 @@ async function validateEntries(
       }
       // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
       const line = entry.line;
-      const own: Entry = line ? { number: entry.number, line: { ...line, bytes: Uint8Array.from(line.bytes) } } : entry;
-      own.parsed ??= parseLine(own.line!, maxLineBytes);
+      const own: Entry = { number: entry.number, line: { ...line, bytes: Uint8Array.from(line.bytes) } };
+      own.parsed = parseLine(own.line, maxLineBytes);
       head.push(own);
       if (own.parsed.kind === "record") headRecords++;
-      headBytes += line ? line.length : 0;
+      headBytes += line.length;
       if (headRecords >= DETECT_RECORDS || headBytes >= DETECT_BYTES) validation = settle();
     }
     await options.onBatch?.();
@@ -326,33 +325,23 @@ async function* lineEntries(lines: AsyncIterable<Line[]>): AsyncGenerator<Entry[
   for await (const batch of lines) yield batch.map((line) => ({ number: line.number, line }));
 }
 
-const JSON_BATCH = 256;
-
-/** Validates a `.json` file holding one top-level array: element i is "line" i + 1. */
+/** Validates a `.json` file holding one top-level array: element i is "line" i + 1, its source bytes the record's. */
 async function validateJsonArrayFile(path: string, bytes: number, options: ValidateOptions): Promise<FileReport> {
   let failure: string | undefined;
   let elements = 0;
+  const maxElementBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   async function* entries(): AsyncGenerator<Entry[]> {
-    let batch: Entry[] = [];
     let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
     if (options.onChunk) chunks = tap(chunks, options.onChunk);
-    for await (const item of readJsonArray(chunks)) {
-      if (item.kind === "error") {
-        failure = item.message;
-        break;
+    for await (const items of readJsonArrayElements(chunks, { maxElementBytes })) {
+      const batch: Entry[] = [];
+      for (const item of items) {
+        if (item.kind === "error") failure = item.message;
+        else batch.push({ number: item.line.number, line: item.line });
       }
-      elements++;
-      const value = item.value;
-      const parsed: ParsedLine = isObject(value)
-        ? { kind: "record", value }
-        : { kind: "invalid", issues: [{ code: "E_NOT_OBJECT", path: "", message: `a record must be a JSON object, got ${describeType(value)}` }] };
-      batch.push({ number: item.index + 1, parsed });
-      if (batch.length >= JSON_BATCH) {
-        yield batch;
-        batch = [];
-      }
+      elements += batch.length;
+      if (batch.length > 0) yield batch;
     }
-    if (batch.length > 0) yield batch;
   }
   const report = await validateEntries(entries(), options.label ?? path, options, (v) => {
     if (failure !== undefined) {

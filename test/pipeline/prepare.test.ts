@@ -152,6 +152,15 @@ describe("prepare: invalid records", () => {
     expect(plan.files[0]).toMatchObject({ kind: "converted", records: 2, path: join(out, "train.jsonl") });
     expect(await readFile(plan.files[0]!.path, "utf8")).toBe(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
   });
+  it("converts a .json array with every value as written (numbers beyond doubles, -0, 1.0), and reports invalid UTF-8", async () => {
+    const exact = '{"messages":[{"role":"user","content":"q","x":1e400,"id":12345678901234567890123,"z":-0,"f":1.0},{"role":"assistant","content":"caf\\u00e9"}]}';
+    const bad = Buffer.concat([Buffer.from('{"messages":[{"role":"user","content":"'), Buffer.from([0xff]), Buffer.from('"},{"role":"assistant","content":"a"}]}')]);
+    const path = await file("train.json", Buffer.concat([Buffer.from(`[\n  ${exact},\n  `), bad, Buffer.from(`,\n  ${chatRecord(1)}\n]\n`)]));
+    const plan = await prepare([path], { outDir: out, skipInvalid: true, maxInvalidFraction: 0.5 });
+    expect(plan.sources[0]!.report.counts).toEqual({ E_UTF8: 1 });
+    expect(plan.files[0]).toMatchObject({ kind: "converted", records: 2 });
+    expect(await readFile(plan.files[0]!.path, "utf8")).toBe(`${exact}\n${chatRecord(1)}\n`);
+  });
 });
 
 describe("prepare: dataset hygiene", () => {

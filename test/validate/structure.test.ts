@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { validateLines } from "../../src/validate/file.js";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { validateFile, validateLines } from "../../src/validate/file.js";
 import { checkStructure, MAX_RECORD_DEPTH, MAX_RECORD_VALUES } from "../../src/validate/structure.js";
+import { useTempDir } from "../helpers/temp.js";
+
+const tmp = useTempDir("structure", "all");
 const chat = (extra: string) => `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]${extra}}`;
 const good = chat("");
 /** A value nesting `levels` arrays (JSON.stringify of such a value would itself overflow the stack). */
@@ -29,12 +34,19 @@ describe("record structure limits", () => {
     expect(report.issues.map((i) => [i.line, i.code])).toEqual([[2, "W_DUPLICATE"]]);
   });
 
-  it("reports a 5,000-deep value as E_TOO_DEEP with --duplicates, and goes on", async () => {
+  it("reports a 5,000-deep value as E_TOO_DEEP with --duplicates, in JSONL and .json files", async () => {
     const deep = chat(`,"extra":${nested(5000)}`);
     const report = await validateLines([good, deep, good], { duplicates: true });
     expect(report.issues.map((i) => [i.line, i.code])).toEqual([
       [2, "E_TOO_DEEP"],
       [3, "W_DUPLICATE"],
+    ]);
+    const path = join(tmp(), "deep.json");
+    await writeFile(path, `[${good},${deep},${nested(5000)}]`);
+    const fromJson = await validateFile(path, { duplicates: true });
+    expect(fromJson.issues.map((i) => [i.line, i.code])).toEqual([
+      [2, "E_TOO_DEEP"],
+      [3, "E_TOO_DEEP"],
     ]);
   });
 
