@@ -54,7 +54,7 @@ export interface RequestLogEntry {
   status: number;
   /** The request body's declared length (Content-Length), or null when it was sent chunked. */
   bytes_in: number | null;
-  /** The answer body's length; null when the connection closed before it was sent. */
+  /** The answer body's bytes written; null when the connection closed before any was written. */
   bytes_out: number | null;
   ms: number;
 }
@@ -114,7 +114,9 @@ function logRequest(req: IncomingMessage, res: ServerResponse, onRequest: (entry
       path,
       status: res.statusCode,
       bytes_in: Number.isFinite(declared) ? declared : null,
-      bytes_out: finished ? sent : null,
+      // The body bytes written, also when the connection closed before end(): a client that has read Content-Length
+      // bytes may hang up before a streamed body's end() runs.
+      bytes_out: finished || sent > 0 ? sent : null,
       ms: Math.round(performance.now() - started),
     });
   });
