@@ -3,7 +3,8 @@
 //   BENCH_LARGE_MB  size of the large file (default 1000 = 1 GB)
 //   BENCH_SMALL_MB  size of the small file (default 10)
 //   BENCH_SHARD_MB  size of the file the size guard shards (default 1200 = 1.2 GB)
-//   BENCH_ONLY      comma-separated parts to run: validate, shard, server, upload (default: all)
+//   BENCH_PARQUET_MB size of the Parquet file converted (default 200)
+//   BENCH_ONLY      comma-separated parts to run: validate, shard, server, upload, convert (default: all)
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -12,6 +13,7 @@ import { promisify } from "node:util";
 import { generate } from "./generate.js";
 import { serverBench } from "./server.js";
 import { uploadBench } from "./upload.js";
+import { convertBench } from "./convert.js";
 
 const run = promisify(execFile);
 const here = new URL(".", import.meta.url).pathname;
@@ -20,7 +22,8 @@ const bin = join(here, "..", "bin", "ftprep.js");
 const largeMb = Number(process.env.BENCH_LARGE_MB ?? 1000);
 const smallMb = Number(process.env.BENCH_SMALL_MB ?? 10);
 const shardMb = Number(process.env.BENCH_SHARD_MB ?? 1200);
-const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server,upload").split(","));
+const parquetMb = Number(process.env.BENCH_PARQUET_MB ?? 200);
+const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server,upload,convert").split(","));
 const TIME = "/usr/bin/time";
 
 if (!existsSync(TIME)) {
@@ -120,5 +123,8 @@ if (only.has("server")) {
 }
 if (only.has("upload")) {
   ok = (await uploadBench({ bin, out, dataset })) && ok;
+}
+if (only.has("convert")) {
+  ok = (await convertBench({ bin, here, out, dataset, smallMb, largeMb, parquetMb })) && ok;
 }
 process.exitCode = ok ? 0 : 1;

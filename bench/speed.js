@@ -1,10 +1,11 @@
 // One timed pass over a file, in its own process so runs do not share a warmed-up heap:
 //   node bench/speed.js baseline FILE   — split lines + JSON.parse, the least any validator must do
 //   node bench/speed.js ftprep FILE     — ftprep's validateFile (library API, no CLI start-up)
+//   node bench/speed.js convert FILE OUT — ftprep's convertPaths to OpenAI chat (library API)
 // Prints {"mode","seconds","records","bytes"} as JSON.
 import { createReadStream, statSync } from "node:fs";
 
-const [mode, file] = process.argv.slice(2);
+const [mode, file, output] = process.argv.slice(2);
 const bytes = statSync(file).size;
 const start = performance.now();
 let records = 0;
@@ -25,6 +26,10 @@ if (mode === "baseline") {
   const { validateFile } = await import("../dist/index.js");
   const report = await validateFile(file);
   records = report.records;
+} else if (mode === "convert") {
+  const { convertPaths } = await import("../dist/index.js");
+  const summary = await convertPaths([file], { to: "openai-chat", out: output });
+  records = summary.totals.records_out;
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
