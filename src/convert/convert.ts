@@ -45,6 +45,7 @@ export async function convertPaths(paths: readonly string[], options: ConvertOpt
       },
       transform: (record, line, log: ChangeLog) => {
         if (detected === undefined) return { kind: "failed", reason: "unknown_format" };
+        const before = log.changes;
         const translation = translate(record, detected, ids);
         if (!translation.ok) return { kind: "failed", reason: translation.reason };
         const out = translation.record;
@@ -53,8 +54,10 @@ export async function convertPaths(paths: readonly string[], options: ConvertOpt
         if (out !== record && policies.extra_columns === "keep") for (const key of extras) out[key] ??= record[key];
         const refused = applyPolicies(out, extras, target, policies, log, line);
         if (refused !== undefined) return { kind: "failed", reason: `policy_${refused}` };
+        // A record of another shape is translated (one count per record); a chat record changes only by what is counted.
+        if (out !== record) log.note(`from_${detected.replace("-", "_")}`, line);
         repairChatRecord(out, target, { line, log, ids });
-        return { kind: "record", record: out, changed: true };
+        return { kind: "record", record: out, changed: log.changes !== before };
       },
     };
   }, options);

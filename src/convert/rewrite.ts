@@ -4,7 +4,7 @@ import { discoverFiles, type DiscoveredFile, type SkippedPath } from "../discove
 import { ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line } from "../read/lines.js";
-import { type FileReport, validateFile, validateLines } from "../validate/file.js";
+import { type FileReport, validateFile, validateItems, type ValidateItem } from "../validate/file.js";
 import { parseLine } from "../validate/line.js";
 import { ChangeLog, type ChangeCount } from "./change-log.js";
 import { isSourceName, outputName, readSource, type SourceItem } from "./source.js";
@@ -23,7 +23,10 @@ export type TransformResult =
   /** The record cannot be turned into the target's form: `reason` is a stable snake_case word. */
   | { kind: "failed"; reason: string };
 
-/** Turns one parsed record into the target's form (in place or as a new object), counting its changes in `log`. */
+/**
+ * Turns one parsed record into the target's form (in place or as a new object), counting its changes in `log`.
+ * When it fails, it must leave the record as it was: the record is then written (or left out) as read.
+ */
 export type RecordTransform = (record: Record<string, unknown>, line: number, log: ChangeLog) => TransformResult;
 
 /** Options common to `fixPaths` and `convertPaths`. */
@@ -174,7 +177,7 @@ async function rewriteFile(
   let skipped = 0;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
 
-  async function* lines(): AsyncGenerator<Line> {
+  async function* items(): AsyncGenerator<ValidateItem[]> {
     const source = readSource(file.path, {
       maxLineBytes,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -182,15 +185,18 @@ async function rewriteFile(
     });
     for await (const batch of source) {
       options.signal?.throwIfAborted();
+      const out: ValidateItem[] = [];
       for (const item of batch) {
         const result = rewriteItem(item);
-        if (result !== undefined) yield result;
+        if (result !== undefined) out.push(result);
       }
+      yield out;
     }
   }
 
-  // One source item → the line handed to the validator (undefined for a blank line, which is dropped and counted).
-  const rewriteItem = (item: SourceItem): Line | undefined => {
+  // One source item → what the validator gets (undefined for a blank line, which is dropped and counted, or a record
+  // left out). A record is parsed once: the validator checks the value it is given; `line` carries bytes to copy.
+  const rewriteItem = (item: SourceItem): ValidateItem | undefined => {
     let record: Record<string, unknown>;
     if ("line" in item) {
       const parsed = parseLine(item.line, maxLineBytes);
@@ -200,17 +206,15 @@ async function rewriteFile(
       }
       recordsIn++;
       // Not a JSON object (or too long): handed on as it is, for the validator to report.
-      if (parsed.kind === "invalid") return item.line.tooLong ? { ...item.line } : lineOf(item.number, item.line.bytes);
+      if (parsed.kind === "invalid") return { number: item.number, line: item.line.tooLong ? { ...item.line } : lineOf(item.number, item.line.bytes) };
       record = parsed.value;
     } else {
       recordsIn++;
-      if (item.value === null || typeof item.value !== "object" || Array.isArray(item.value)) return lineOf(item.number, JSON.stringify(item.value) ?? "null");
+      if (item.value === null || typeof item.value !== "object" || Array.isArray(item.value)) return { number: item.number, line: lineOf(item.number, JSON.stringify(item.value) ?? "null") };
       record = item.value as Record<string, unknown>;
     }
     const format = formatOf(record);
     formats[format] = (formats[format] ?? 0) + 1;
-    // A `.json` element or Parquet row is serialised before the transform may change it, for the failed case.
-    const original = "line" in item ? item.line.bytes : JSON.stringify(record);
     const result = transform(record, item.number, log);
     if (result.kind === "failed") {
       unconvertible.note(result.reason, item.number);
@@ -218,17 +222,20 @@ async function rewriteFile(
         skipped++;
         return undefined;
       }
-      return lineOf(item.number, original);
+      // Written as it was read (a transform that fails leaves its record untouched).
+      return { number: item.number, line: lineOf(item.number, "line" in item ? item.line.bytes : JSON.stringify(record)) };
     }
     if (result.changed) changed++;
-    return lineOf(item.number, result.changed || !("line" in item) ? JSON.stringify(result.record) : original);
+    // Unchanged JSONL records keep their bytes; everything else is written as the validator serialises the value.
+    if (!result.changed && "line" in item) return { number: item.number, line: lineOf(item.number, item.line.bytes), value: result.record };
+    return { number: item.number, value: result.record };
   };
 
   const writer = output !== null ? await LineFileWriter.create(output) : undefined;
   let tooLongLeftOut = 0;
   let recordsOut = 0;
   try {
-    const inline = await validateLines(lines(), {
+    const inline = await validateItems(items(), {
       format: target,
       maxLineBytes,
       label: file.path,

@@ -1,9 +1,8 @@
-import { createReadStream } from "node:fs";
-import { createGunzip } from "node:zlib";
 import { FileSystemError } from "../errors.js";
 import { readFileChunks } from "../read/file.js";
-import { readJsonArray } from "../read/json-array.js";
+import { readJsonArrayElements } from "../read/json-array.js";
 import { isBlankLine, readLineBatches, type Line } from "../read/lines.js";
+import { compressionOf, CorruptInputError, decompress } from "../read/source.js";
 import { readParquetRows } from "./parquet.js";
 
 /**
@@ -12,9 +11,9 @@ import { readParquetRows } from "./parquet.js";
  */
 
 /** How a source file stores its records, from its name. */
-export type SourceKind = "jsonl" | "jsonl.gz" | "json" | "parquet";
+export type SourceKind = "jsonl" | "jsonl.gz" | "jsonl.zst" | "json" | "parquet";
 
-/** One unit of a source: a JSONL line (bytes as read), or an element / row already parsed. */
+/** One unit of a source: a JSONL line or `.json` element (bytes as read), or a Parquet row already decoded. */
 export type SourceItem =
   | { number: number; line: Line }
   | { number: number; value: unknown };
@@ -28,6 +27,7 @@ export interface SourceProblem {
 export function sourceKind(path: string): SourceKind | undefined {
   const name = path.toLowerCase();
   if (name.endsWith(".jsonl.gz") || name.endsWith(".ndjson.gz")) return "jsonl.gz";
+  if (name.endsWith(".jsonl.zst")) return "jsonl.zst";
   if (name.endsWith(".jsonl") || name.endsWith(".ndjson")) return "jsonl";
   if (name.endsWith(".json")) return "json";
   if (name.endsWith(".parquet")) return "parquet";
@@ -43,26 +43,19 @@ export function isSourceName(path: string): boolean {
 export function outputName(relative: string): string {
   const kind = sourceKind(relative);
   if (kind === "jsonl.gz") return relative.slice(0, -3);
+  if (kind === "jsonl.zst") return relative.slice(0, -4);
   if (kind === "json") return `${relative}l`;
   if (kind === "parquet") return `${relative.slice(0, -".parquet".length)}.jsonl`;
   return relative;
 }
 
-const BATCH = 256;
-
-/** Decompresses a gzip file as a stream; a corrupt file is a `FileSystemError` naming it. */
-async function* gunzipChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(path).pipe(createGunzip());
+/** A compressed file's decompressed bytes; corrupt data is a `FileSystemError` naming the file. */
+async function* decompressed(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   try {
-    for await (const chunk of stream) {
-      signal?.throwIfAborted();
-      yield chunk as Buffer;
-    }
+    yield* decompress(readFileChunks(path, signal ? { signal } : {}), compressionOf(path)!);
   } catch (error) {
-    if (signal?.aborted) throw error;
-    throw FileSystemError.from(path, "decompress", error);
-  } finally {
-    stream.destroy();
+    if (error instanceof CorruptInputError) throw FileSystemError.from(path, "decompress", error);
+    throw error;
   }
 }
 
@@ -84,24 +77,25 @@ export async function* readSource(
   const signal = options.signal;
   if (kind === "jsonl") {
     yield* lineItems(readFileChunks(path, signal ? { signal } : {}), options.maxLineBytes);
-  } else if (kind === "jsonl.gz") {
-    yield* lineItems(gunzipChunks(path, signal), options.maxLineBytes);
+  } else if (kind === "jsonl.gz" || kind === "jsonl.zst") {
+    yield* lineItems(decompressed(path, signal), options.maxLineBytes);
   } else if (kind === "json") {
-    let batch: SourceItem[] = [];
-    let elements = 0;
-    for await (const item of readJsonArray(readFileChunks(path, signal ? { signal } : {}))) {
-      if (item.kind === "error") {
-        options.onProblem?.({ message: `not a readable JSON array (after ${elements} element(s)): ${item.message}` });
-        break;
+    // Each element as its source bytes (a line): unchanged records are copied exactly as written.
+    const elements = readJsonArrayElements(readFileChunks(path, signal ? { signal } : {}), options.maxLineBytes !== undefined ? { maxElementBytes: options.maxLineBytes } : {});
+    for await (const batch of elements) {
+      const items: SourceItem[] = [];
+      let stop = false;
+      for (const item of batch) {
+        if (item.kind === "error") {
+          options.onProblem?.({ message: `not a readable JSON array: ${item.message}` });
+          stop = true;
+          break;
+        }
+        items.push({ number: item.line.number, line: item.line });
       }
-      elements++;
-      batch.push({ number: item.index + 1, value: item.value });
-      if (batch.length >= BATCH) {
-        yield batch;
-        batch = [];
-      }
+      if (items.length > 0) yield items;
+      if (stop) return;
     }
-    if (batch.length > 0) yield batch;
   } else {
     let number = 0;
     for await (const rows of readParquetRows(path, signal)) {

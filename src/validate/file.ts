@@ -298,8 +298,8 @@ async function validateEntries(
       }
       // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
       const line = entry.line;
-      const own: Entry = { number: entry.number, line: { ...line, bytes: Uint8Array.from(line.bytes) } };
-      own.parsed = parseLine(own.line, maxLineBytes);
+      const own: Entry = { number: entry.number, line: { ...line, bytes: Uint8Array.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
+      own.parsed ??= parseLine(own.line, maxLineBytes);
       head.push(own);
       if (own.parsed.kind === "record") headRecords++;
       headBytes += line.length;
@@ -430,6 +430,38 @@ async function* unlessBinary(chunks: AsyncIterable<Uint8Array>, onBinary: (what:
   } finally {
     await iterator.return?.();
   }
+}
+
+/**
+ * One unit for `validateItems`: a line (parsed by the validator), an already-parsed value, or both — then the value
+ * is what is checked and the line's bytes are what `onRecord` sees as `raw` (a record parsed once, copied as read).
+ * A value without a line is serialised once, as its line.
+ */
+export interface ValidateItem {
+  number: number;
+  line?: Line;
+  value?: Record<string, unknown>;
+}
+
+/**
+ * Validates batches of items (lines and/or parsed records) from any async source, a batch at a time: for producers
+ * that parse or build records themselves (`fix`, `convert`) and should not pay a second parse or a hand-off per
+ * record. Line numbers are the items' own. Returns the same report as `validateFile`.
+ */
+export async function validateItems(batches: AsyncIterable<readonly ValidateItem[]>, options: ValidateOptions = {}): Promise<FileReport> {
+  async function* entries(): AsyncGenerator<Entry[]> {
+    for await (const batch of batches) {
+      yield batch.map((item): Entry => {
+        let line = item.line;
+        if (line === undefined) {
+          const bytes = Buffer.from(JSON.stringify(item.value ?? null), "utf8");
+          line = { number: item.number, offset: 0, bytes, length: bytes.length, terminator: "\n", bom: false, tooLong: false };
+        }
+        return item.value !== undefined ? { number: item.number, line, parsed: { kind: "record", value: item.value } } : { number: item.number, line };
+      });
+    }
+  }
+  return validateEntries(entries(), options.label ?? "<input>", options);
 }
 
 /**

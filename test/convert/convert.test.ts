@@ -155,6 +155,7 @@ describe("ftprep convert: ShareGPT, Alpaca, prompt/completion, from JSONL, .json
       expect(code).toBe(0);
       expect(summary.files[0].source_formats).toEqual({ sharegpt: 12 });
       expect(summary.files[0].changes.extra_columns_dropped.count).toBe(12);
+      expect(summary.files[0].changes.from_sharegpt).toEqual({ count: 12, lines: [1, 2, 3, 4, 5] });
       const records = readJsonl(out);
       expect(records[0]).toEqual({
         messages: [
@@ -294,6 +295,17 @@ describe("ftprep convert: policies, counted", () => {
     expect(second.code).toBe(0);
     expect(second.summary.totals).toMatchObject({ records_in: 3, records_out: 1, skipped_invalid: 2, unconvertible: 2 });
     expect(readJsonl(out)).toEqual([plain]);
+  });
+
+  it("copies a chat record that needs no change byte for byte, and counts it unchanged", async () => {
+    const input = join(dir, "plain.jsonl");
+    const line = '{"messages": [ {"role": "user", "content": "a"},  {"role": "assistant", "content": "b"} ]}';
+    await writeFile(input, `${line}\n`.repeat(10));
+    const out = join(dir, "plain.out.jsonl");
+    const { code, summary } = await convert(input, "openai-chat", out);
+    expect(code).toBe(0);
+    expect(summary.totals).toMatchObject({ records_in: 10, records_out: 10, changed: 0, changes: {} });
+    expect(readFileSync(out, "utf8")).toBe(`${line}\n`.repeat(10));
   });
 
   it("is in the library API, and a usage mistake is one line with exit 2", async () => {
