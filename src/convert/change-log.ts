@@ -19,11 +19,11 @@ export class ChangeLog {
   /** Changes of every kind so far: a record changed when this moved while it was worked on. */
   changes = 0;
 
-  /** Counts `n` changes of `kind` on source line `line`. */
-  note(kind: string, line: number, n = 1): void {
+  /** Counts `n` changes of `kind` on source line `line`; `change` false for a kind that only notes (a policy's `keep`). */
+  note(kind: string, line: number, n = 1, change = true): void {
     const entry = (this.kinds[kind] ??= { count: 0, lines: [] });
     entry.count += n;
-    this.changes += n;
+    if (change) this.changes += n;
     if (entry.lines.length < CHANGE_EXAMPLES && entry.lines[entry.lines.length - 1] !== line) entry.lines.push(line);
   }
 

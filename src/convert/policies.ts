@@ -81,7 +81,7 @@ export function applyPolicies(
 
   if (found.extra_columns.length > 0) {
     if (policies.extra_columns === "drop") for (const key of found.extra_columns) delete record[key];
-    log.note(`extra_columns_${policies.extra_columns === "drop" ? "dropped" : "kept"}`, line, found.extra_columns.length);
+    log.note(`extra_columns_${policies.extra_columns === "drop" ? "dropped" : "kept"}`, line, found.extra_columns.length, policies.extra_columns === "drop");
   }
   if (found.developer > 0) {
     for (let i = messages.length - 1; i >= 0; i--) {
@@ -94,14 +94,14 @@ export function applyPolicies(
   }
   if (found.names > 0) {
     if (policies.names === "drop") for (const m of messages) if (isObject(m) && hasNameTheTargetLacks(m, target)) delete m.name;
-    log.note(`names_${policies.names === "drop" ? "dropped" : "kept"}`, line, found.names);
+    log.note(`names_${policies.names === "drop" ? "dropped" : "kept"}`, line, found.names, policies.names === "drop");
   }
   if (found.openai_keys > 0) {
     if (policies.openai_keys === "drop") {
       for (const key of OPENAI_RECORD_KEYS) delete record[key];
       for (const m of messages) if (isObject(m)) for (const key of OPENAI_MESSAGE_KEYS) delete m[key];
     }
-    log.note(`openai_keys_${policies.openai_keys === "drop" ? "dropped" : "kept"}`, line, found.openai_keys);
+    log.note(`openai_keys_${policies.openai_keys === "drop" ? "dropped" : "kept"}`, line, found.openai_keys, policies.openai_keys === "drop");
   }
   if (found.images > 0 && policies.images === "drop") {
     for (const m of messages) {
