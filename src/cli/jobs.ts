@@ -7,7 +7,7 @@ import type { Target } from "../pipeline/target.js";
 import { ApiError, GoneError } from "../providers/errors.js";
 import type { ProviderName, RemoteJob } from "../providers/types.js";
 import type { Io } from "./io.js";
-import { duration, formatDuration, positiveInt } from "./options.js";
+import { duration, formatDuration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
 
 interface TargetFlags {
   manifest?: string;
@@ -15,6 +15,7 @@ interface TargetFlags {
   baseUrl?: string;
   apiKey?: string;
   store?: string;
+  requestTimeout?: number;
   json?: boolean;
 }
 
@@ -27,6 +28,7 @@ function targetOptions(command: Command): Command {
     .option("--base-url <url>", "the API's base URL (default: the manifest's, or MISTRAL_BASE_URL / OPENAI_BASE_URL)")
     .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY); never printed")
     .option("--store <dir>", "the embedded server's store, with no manifest, key or base URL", DEFAULT_STORE)
+    .option(REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP, duration)
     .option("--json", "print the provider's job object as one JSON document on stdout");
 }
 
@@ -46,6 +48,7 @@ async function open(flags: TargetFlags, io: Io, manifest: Manifest | undefined):
     ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
     ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),
     ...(flags.store !== undefined ? { store: flags.store } : {}),
+    ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
     ...(flags.json ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
   });
 }

@@ -25,6 +25,11 @@ export function duration(value: string): number {
   return Math.round(ms);
 }
 
+/** The request-timeout option of every command that talks to a provider (`jobs wait --timeout` bounds the wait). */
+export const REQUEST_TIMEOUT_FLAG = "--request-timeout <duration>";
+export const REQUEST_TIMEOUT_HELP =
+  "how long one HTTP request may wait for the answer, and between its body chunks (500ms, 30s, 5m; default 10m); then ERR_TIMEOUT";
+
 /** A duration in words a person reads at a glance: 90s, 15m, 2h30m. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;

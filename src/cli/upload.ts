@@ -4,7 +4,7 @@ import type { JobState } from "../jobs/jobs.js";
 import type { RunOptions, RunResult } from "../pipeline/run.js";
 import type { FormatId } from "../types.js";
 import type { Io } from "./io.js";
-import { positiveInt } from "./options.js";
+import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
 import { addGuardOptions, guardInputs, guardOptions, printPlan, printSource } from "./prepare.js";
 import { Progress } from "./progress.js";
 
@@ -15,6 +15,7 @@ interface UploadFlags {
   baseUrl?: string;
   apiKey?: string;
   concurrency: number;
+  requestTimeout?: number;
   manifest: string;
   out: string;
   store: string;
@@ -43,6 +44,7 @@ const FLAG_OF: Partial<Record<keyof RunOptions, string>> = {
   baseUrl: "baseUrl",
   apiKey: "apiKey",
   concurrency: "concurrency",
+  requestTimeoutMs: "requestTimeout",
   manifestPath: "manifest",
   outDir: "out",
   store: "store",
@@ -68,6 +70,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
     .option("--base-url <url>", "the Files API's base URL (default: MISTRAL_BASE_URL / OPENAI_BASE_URL, else the provider's public API)")
     .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY); never printed")
     .option("--concurrency <n>", "uploads at once", positiveInt, 4)
+    .option(REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP, duration)
     .option("--manifest <file>", "the manifest to write (and resume from)", DEFAULT_MANIFEST)
     .option("--out <dir>", "where cleaned copies and shards are written", DEFAULT_OUT_DIR)
     .option("--store <dir>", "the embedded server's store, used with no key and no base URL", DEFAULT_STORE)
@@ -112,6 +115,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
         ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),
         concurrency: flags.concurrency,
+        ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
         manifestPath: flags.manifest,
         outDir: flags.out,
         store: flags.store,

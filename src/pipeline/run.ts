@@ -31,6 +31,8 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   /** The manifest (default `ftprep-manifest.json`). */
   manifestPath?: string;
   concurrency?: number;
+  /** Milliseconds each HTTP request may wait for the answer's headers, and between body chunks (default 10 min). */
+  requestTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   verifyRemote?: boolean;
   /** Everything but the upload. */

@@ -25,6 +25,8 @@ export interface TargetOptions {
   /** A manifest to follow: its provider and target (reopening the embedded server on its store). */
   manifest?: Manifest;
   onNotice?: (message: string) => void;
+  /** Milliseconds each HTTP request may wait for the answer's headers, and between body chunks (default 10 min). */
+  requestTimeoutMs?: number;
 }
 
 export interface Target {
@@ -118,7 +120,12 @@ export function resolveTarget(name: ProviderName, options: TargetOptions): Resol
 export async function openTarget(name: ProviderName, options: TargetOptions): Promise<Target> {
   const resolved = resolveTarget(name, options);
   const make = (baseUrl: string, apiKey: string | undefined): FilesProvider & JobsProvider => {
-    const client = { baseUrl, ...(apiKey !== undefined ? { apiKey } : {}), userAgent: `ftprep/${toolVersion()}` };
+    const client = {
+      baseUrl,
+      ...(apiKey !== undefined ? { apiKey } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
+      userAgent: `ftprep/${toolVersion()}`,
+    };
     return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
   };
   if (resolved.embedded) {

@@ -42,6 +42,8 @@ export interface MultipartFile {
   ingested: Ingested;
 }
 
+const MULTIPART_SLACK = 1024 * 1024;
+
 /**
  * Reads a multipart body whose part `fileField` is streamed to `temp` (hashed and counted on the way, refused past
  * `limit` with 413). The rest of a refused body is read and dropped so the client can read the answer.
@@ -50,6 +52,13 @@ export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage,
   const type = req.headers["content-type"] ?? "";
   if (!type.toLowerCase().startsWith("multipart/form-data")) {
     throw unprocessable("Expected a multipart/form-data body", ["body"], type, "missing");
+  }
+  // Room for the boundaries, part headers and small fields around the file: a body longer than the file limit plus
+  // this is refused from its Content-Length before a byte reaches the disk, and a chunked one once it gets there.
+  const bodyLimit = limit + MULTIPART_SLACK;
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > bodyLimit) {
+    throw new HttpError(413, `File too large: the request body is ${declared} bytes; a file may hold at most ${limit}`, { code: "file_too_large", headers: { connection: "close" } });
   }
   let parser: busboy.Busboy;
   try {
@@ -105,6 +114,16 @@ export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage,
         fail(new HttpError(400, "the client closed the connection mid-upload"));
       }
     });
+    let received = 0;
+    const meter = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received <= bodyLimit) return;
+      req.off("data", meter);
+      req.unpipe(parser);
+      fileStream?.destroy(new Error("the request body is over the limit"));
+      fail(new HttpError(413, `File too large: the request body passed ${bodyLimit} bytes; a file may hold at most ${limit}`, { code: "file_too_large", headers: { connection: "close" } }));
+    };
+    req.on("data", meter);
     req.pipe(parser);
     ctx.faults.watchUpload(req);
   });

@@ -158,9 +158,18 @@ function isOpenAIJobList(req: IncomingMessage, query: URLSearchParams): boolean 
   return ["after", "limit"].some((k) => query.has(k)) || [...query.keys()].some((k) => k.startsWith("metadata["));
 }
 
+/** One path segment, percent-decoded; a malformed escape (`%zz`, a lone `%`, bad UTF-8) is the client's mistake. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in the path segment ${JSON.stringify(segment.slice(0, 200))}`);
+  }
+}
+
 async function route(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const method = req.method ?? "GET";
-  const parts = url.pathname.replace(/\/+$/, "").split("/").slice(1).map(decodeURIComponent);
+  const parts = url.pathname.replace(/\/+$/, "").split("/").slice(1).map(decodeSegment);
   const query = url.searchParams;
   if (parts[0] !== "v1") throw new HttpError(404, `No route for ${method} ${url.pathname}`);
   const [, resource, id, action, extra] = parts;
