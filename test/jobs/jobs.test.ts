@@ -2,6 +2,7 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Mistral as Mistral240 } from "mistralai-2-4-0";
 import { describe, expect, it } from "vitest";
+import { duration, formatDuration } from "../../src/cli/options.js";
 import { ConfigError } from "../../src/errors.js";
 import { jobRequest, parseHyperparameters } from "../../src/jobs/jobs.js";
 import { checkManifest, type Manifest, newManifest, readManifest } from "../../src/manifest/manifest.js";
@@ -93,6 +94,12 @@ describe("job requests from a manifest", () => {
     const dpo = manifestWith("openai", [{ split: "train", id: "t" }]);
     dpo.sources = [{ path: "f0.jsonl", sha256: "0".repeat(64), bytes: 1, records: 10, valid: 10, invalid: 0, split: "train", format: "openai-dpo", skip_invalid: false }];
     expect(jobRequest(dpo, { model: "x", hyperparameters: { beta: 0.1 } }).method).toEqual({ type: "dpo", dpo: { hyperparameters: { beta: 0.1 } } });
+  });
+
+  it("reads --timeout durations and says them back", () => {
+    expect([duration("90"), duration("90s"), duration("15m"), duration("2h"), duration("500ms"), duration("1.5m")]).toEqual([90_000, 90_000, 900_000, 7_200_000, 500, 90_000]);
+    for (const bad of ["", "0", "-1", "5d", "m", "1e3"]) expect(() => duration(bad)).toThrow("Expected a duration such as 90 (seconds), 90s, 15m or 2h.");
+    expect([formatDuration(150), formatDuration(90_000), formatDuration(900_000), formatDuration(9_000_000)]).toEqual(["150ms", "90s", "15m", "2h30m"]);
   });
 
   it("reads --hyperparameter pairs", () => {
@@ -363,6 +370,23 @@ describe("jobs a user drives to the end", () => {
     expect(fresh.stderr).toContain("job: SUCCESS");
     expect((await readManifest(join(dir, "m.json")))!.jobs).toHaveLength(2);
     expect(await listed()).toBe(2);
+  });
+
+  it("a pipeline that waits on a job created without auto_start stops at VALIDATED and says what to run", async () => {
+    const dir = tmp();
+    const server = await serve({ store: join(dir, "store"), jobs: fastJobs });
+    const path = await pipeline(dir, {
+      provider: { name: "mistral", base_url: server.url },
+      job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 }, auto_start: false, wait: true, poll_ms: 5 },
+    });
+    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--quiet");
+    const [job] = (await readManifest(join(dir, "m.json")))!.jobs;
+    expect(stderr).toBe(`ftprep: job ${String(job!.id)} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${String(job!.id)} --manifest ${join(dir, "m.json")}\n`);
+    expect(code).toBe(3);
+    expect(job!.status).toBe("VALIDATED");
+    const openai = await runCli("jobs", "start", String(job!.id), "--provider", "openai", "--base-url", `${server.url}/v1`, "--api-key", "k");
+    expect(openai.code).toBe(2);
+    expect(openai.stderr).toBe(`ftprep: openai jobs start on their own once validated; there is nothing to start (follow it with ftprep jobs wait ${String(job!.id)})\n`);
   });
 
   it("prints the upload summary when the job cannot be created, and exits 3", async () => {
