@@ -199,6 +199,16 @@ describe("ftprep serve", () => {
       const content = await fetch(signed);
       expect(content.status).toBe(200);
       await content.text();
+      // The line is written once the server has ended the answer, which may come just after the client has it all.
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!stderr().includes("signature=REDACTED 200")) return;
+          child.stderr!.off("data", check);
+          resolve();
+        };
+        child.stderr!.on("data", check);
+        check();
+      });
       expect(await stop(child)).toBe(0);
       const log = stderr().split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
       expect(log.some((l) => / GET \/v1\/files 200 in=- out=\d+ \d+ms$/.test(l)), log.join("\n")).toBe(true);
