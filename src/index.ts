@@ -32,7 +32,7 @@ export { run, DEFAULT_OUT_DIR, type RunOptions, type RunResult } from "./pipelin
 export { openTarget, resolveTarget, embeddedTarget, type Target, type TargetOptions, type ResolvedTarget } from "./pipeline/target.js";
 export { uploadFiles, remoteName, type UploadItem, type UploadEvent, type UploaderOptions, type UploadSummary } from "./upload/uploader.js";
 export { retryDelay, isRetryable, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./upload/retry-policy.js";
-export { readManifest, writeManifest, newManifest, checkManifest, findUploaded, DEFAULT_MANIFEST, MANIFEST_VERSION, type Manifest, type ManifestFile, type ManifestSource } from "./manifest/manifest.js";
+export { readManifest, writeManifest, newManifest, checkManifest, findUploaded, ManifestJournal, journalPath, DEFAULT_MANIFEST, MANIFEST_VERSION, type Manifest, type ManifestFile, type ManifestSource } from "./manifest/manifest.js";
 export { MistralProvider, MISTRAL_BASE_URL } from "./providers/mistral.js";
 export { OpenAIProvider, OPENAI_BASE_URL, OPENAI_PART_BYTES } from "./providers/openai.js";
 export type { FilesProvider, RemoteFile, UploadRequest, ProviderName } from "./providers/types.js";

@@ -1,16 +1,19 @@
 import { randomBytes } from "node:crypto";
+import { readdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
  * The one naming of the temporary files ftprep writes beside an output before renaming it into place:
  * `.NAME.ftprep-PID-HEX.tmp` in the output's directory. Hidden (discovery never walks them), unique per writer, and
- * recognisable with the process that wrote it, so a later run can tell what a killed run left behind.
+ * recognisable with the process that wrote it, so a later run can tell what a killed run left behind (a shard can
+ * be 511 MB) and remove it once that process is gone — only names of this form, never one a live process may
+ * still be writing.
  */
 const TEMP_NAME = /^\.(.+)\.ftprep-(\d+)-([0-9a-f]{12})\.tmp$/;
 
 /** A fresh temporary path for `path` (same directory, so the final rename stays on one file system). */
-export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.ftprep-${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
+export function tempPathFor(path: string, pid: number = process.pid): string {
+  return join(dirname(path), `.${basename(path)}.ftprep-${pid}-${randomBytes(6).toString("hex")}.tmp`);
 }
 
 /** What a temporary file's name says: the output it was for (its base name) and the writing process's id. */
@@ -23,4 +26,67 @@ export interface TempName {
 export function parseTempName(name: string): TempName | undefined {
   const match = TEMP_NAME.exec(name);
   return match ? { target: match[1]!, pid: Number(match[2]) } : undefined;
+}
+
+/** Whether a process with this id exists (EPERM: it exists, as another user's). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** What a clean-up removed. */
+export interface StaleTemps {
+  files: number;
+  bytes: number;
+}
+
+/** Never walked when cleaning a directory tree: not where ftprep writes, and possibly huge. */
+const SKIPPED_DIRS = new Set(["node_modules", ".git"]);
+
+/**
+ * Removes the temporary files of dead processes in `dir` (and its subdirectories with `recursive`); with `target`,
+ * only those made for that output name. A missing directory has none. Errors on single entries are ignored:
+ * cleaning litter must never stop a run.
+ */
+export async function removeStaleTemps(dir: string, options: { recursive?: boolean; target?: string } = {}): Promise<StaleTemps> {
+  const found: StaleTemps = { files: 0, bytes: 0 };
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (options.recursive && !SKIPPED_DIRS.has(entry.name)) {
+        const inner = await removeStaleTemps(path, options);
+        found.files += inner.files;
+        found.bytes += inner.bytes;
+      }
+      continue;
+    }
+    if (!entry.isFile()) continue;
+    const owner = parseTempName(entry.name);
+    if (!owner || (options.target !== undefined && owner.target !== options.target) || processAlive(owner.pid)) continue;
+    try {
+      const { size } = await stat(path);
+      await rm(path, { force: true });
+      found.files++;
+      found.bytes += size;
+    } catch {
+      // Gone already, or not ours to remove: leave it.
+    }
+  }
+  return found;
+}
+
+/** Removes the stale temporary files of one output path (a manifest, a report) from its directory. */
+export function removeStaleTempsOf(path: string): Promise<StaleTemps> {
+  return removeStaleTemps(dirname(path), { target: basename(path) });
 }

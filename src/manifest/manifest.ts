@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
@@ -9,7 +9,11 @@ import { tempPathFor } from "../temp-files.js";
 
 /**
  * The manifest: every uploaded file with its provider id, for job creation; versioned JSON
- * (`schemas/manifest.schema.json`), rewritten atomically after every upload. It never holds an API key.
+ * (`schemas/manifest.schema.json`), written atomically. During uploads each recorded file is appended to a journal
+ * beside it (`<manifest>.journal`, one JSON line per file, fsynced), so the cost of recording a file does not grow
+ * with the files already recorded; the manifest is rewritten once at the end, which removes the journal. A run
+ * killed at any point leaves a valid manifest and/or a journal: `readManifest` merges the two. It never holds an
+ * API key.
  */
 
 export const MANIFEST_VERSION = 1;
@@ -87,27 +91,75 @@ export function checkManifest(value: unknown): string | undefined {
   return `${error.instancePath || "/"} ${error.message ?? "is invalid"}`;
 }
 
-/** Reads a manifest; undefined when there is none at `path`. A file that is not a valid manifest is a ConfigError. */
-export async function readManifest(path: string): Promise<Manifest | undefined> {
-  let text: string;
+/** The journal of a manifest: the files recorded since the manifest was last written. */
+export function journalPath(manifestPath: string): string {
+  return `${manifestPath}.journal`;
+}
+
+/** A journal line: the manifest's fields as the run began (files aside), or one recorded file. */
+type JournalLine = { manifest: Omit<Manifest, "files"> } | { file: ManifestFile };
+
+async function readText(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw FileSystemError.from(path, "read", error);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path} is not a manifest: ${(error as Error).message}`);
-  }
-  const problem = checkManifest(value);
-  if (problem !== undefined) throw new ConfigError(`${path} is not a valid ftprep manifest: ${problem}`);
-  return value as Manifest;
 }
 
-/** Writes a manifest atomically: a temporary file beside it, fsync, rename. A reader never sees half of one. */
+/**
+ * Reads a manifest, with the files its journal recorded since it was written (a run killed before its final
+ * write); undefined when there is neither. The result is checked against the schema: a file that is not a valid
+ * manifest is a ConfigError. A line cut short by a kill is ignored.
+ */
+export async function readManifest(path: string): Promise<Manifest | undefined> {
+  // The journal first: a run that compacts in between leaves a manifest with everything the journal had.
+  const journal = await readText(journalPath(path));
+  const text = await readText(path);
+  if (text === undefined && journal === undefined) return undefined;
+  let value: unknown;
+  if (text !== undefined) {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${path} is not a manifest: ${(error as Error).message}`);
+    }
+    const problem = checkManifest(value);
+    if (problem !== undefined) throw new ConfigError(`${path} is not a valid ftprep manifest: ${problem}`);
+  }
+  if (journal === undefined) return value as Manifest;
+  let header: Omit<Manifest, "files"> | undefined;
+  const files: ManifestFile[] = [...((value as Manifest | undefined)?.files ?? [])];
+  const known = new Set(files.map((f) => `${f.target}\n${f.sha256}`));
+  for (const line of journal.split("\n")) {
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(line) as JournalLine;
+    } catch {
+      continue; // empty, or cut short by a kill mid-write
+    }
+    if (entry !== null && typeof entry === "object" && "manifest" in entry) header = entry.manifest;
+    else if (entry !== null && typeof entry === "object" && "file" in entry) {
+      const key = `${entry.file?.target}\n${entry.file?.sha256}`;
+      if (!known.has(key)) {
+        known.add(key);
+        files.push(entry.file);
+      }
+    }
+  }
+  const base = header ?? (value as Manifest | undefined);
+  if (!base) throw new ConfigError(`${journalPath(path)} is not an ftprep manifest journal (no manifest line)`);
+  const merged = { ...base, files };
+  const problem = checkManifest(merged);
+  if (problem !== undefined) throw new ConfigError(`${path} with its journal is not a valid ftprep manifest: ${problem}`);
+  return merged as Manifest;
+}
+
+/**
+ * Writes a manifest atomically: a temporary file beside it, fsync, rename. A reader never sees half of one. The
+ * journal, whose files the manifest now holds, is removed.
+ */
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   manifest.updated_at = new Date().toISOString();
   const temp = tempPathFor(path);
@@ -122,9 +174,63 @@ export async function writeManifest(path: string, manifest: Manifest): Promise<v
       await handle.close();
     }
     await rename(temp, path);
+    await rm(journalPath(path), { force: true });
   } catch (error) {
     await rm(temp, { force: true });
     throw FileSystemError.from(path, "write", error);
+  }
+}
+
+/**
+ * The append-only journal of a run's uploads: each recorded file is one line, written and fsynced before the
+ * upload counts as done — a constant cost per file, where rewriting the manifest costs in proportion to the files
+ * it holds. `close` then `writeManifest` compacts it into the manifest.
+ */
+export class ManifestJournal {
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  /** Opens (appending to) the journal of `manifestPath` and records the manifest's fields as the run began. */
+  static async open(manifestPath: string, manifest: Manifest): Promise<ManifestJournal> {
+    const path = journalPath(manifestPath);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const handle = await open(path, "a");
+      const journal = new ManifestJournal(path, handle);
+      const { files: _, ...header } = manifest;
+      // A leading newline ends a line a killed run may have cut short.
+      await journal.write(`\n${redactedJson({ manifest: header })}\n`);
+      return journal;
+    } catch (error) {
+      throw FileSystemError.from(path, "write", error);
+    }
+  }
+
+  /** Appends one recorded file; resolves once it is on disk. Calls are written in order. */
+  append(file: ManifestFile): Promise<void> {
+    return this.write(`${redactedJson({ file })}\n`);
+  }
+
+  private write(text: string): Promise<void> {
+    const next = this.queue.then(async () => {
+      try {
+        await this.handle.write(text);
+        await this.handle.datasync();
+      } catch (error) {
+        throw FileSystemError.from(this.path, "write", error);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.handle.close();
   }
 }
 
@@ -145,7 +251,7 @@ export function newManifest(fields: Pick<Manifest, "provider" | "base_url" | "ta
   };
 }
 
-/** The upload of this content to this target, if the manifest has one. */
+/** The upload of this content to this target, if the manifest has one (a scan: index it for many look-ups). */
 export function findUploaded(manifest: Manifest, target: string, sha256: string): ManifestFile | undefined {
   return manifest.files.find((f) => f.target === target && f.sha256 === sha256);
 }

@@ -17,6 +17,7 @@ import { type FileReport, type RecordEvent, validateFile } from "../validate/fil
 import type { FileFailure } from "./validate.js";
 import { redactedJson } from "../redact.js";
 import { noDatasetFiles, type PassEvent } from "./progress.js";
+import { removeStaleTemps, removeStaleTempsOf } from "../temp-files.js";
 
 /** Options of `prepare` (`ftprep prepare`). */
 export interface PrepareOptions {
@@ -178,6 +179,9 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], skipped, failures: [], ok: true };
   const outputs = new Map<string, string>(); // output base path → source, to refuse two sources writing one file
   const digests = new Map<Split, DigestSet>();
+  // Litter of killed runs (temporary shards and copies, up to 511 MB each): removed once their process is gone.
+  await removeStaleTemps(options.outDir, { recursive: true });
+  if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   let carved: ShardWriter | undefined;
   const carvedFrom: string[] = [];

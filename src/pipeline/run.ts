@@ -3,6 +3,7 @@ import { defaultMaxFileBytes } from "../guard/limits.js";
 import { DEFAULT_OUT_DIR, DEFAULT_MANIFEST } from "../defaults.js";
 import { findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
 import type { ProviderName } from "../providers/types.js";
+import { removeStaleTempsOf } from "../temp-files.js";
 import { openTarget, resolveTarget, toolVersion } from "./target.js";
 import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob, type WaitOutcome } from "../jobs/jobs.js";
 import { ConfigError, FtprepError } from "../errors.js";
@@ -190,6 +191,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
   };
   if (!plan.ok) return result;
 
+  if (!options.dryRun) await removeStaleTempsOf(manifestPath);
   const existing = await readManifest(manifestPath);
   if (options.dryRun) {
     const resolved = resolveTarget(providerName, options);

@@ -7,6 +7,7 @@ import { datasetStem, isDatasetName } from "../read/source.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
 import { redactedJson } from "../redact.js";
 import { noDatasetFiles, type PassEvent } from "./progress.js";
+import { removeStaleTempsOf } from "../temp-files.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
 export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label" | "layout" | "compression"> {
@@ -56,6 +57,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   });
   if (files.length === 0) throw noDatasetFiles(paths, skipped);
   progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
+  if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   const summary: ValidationSummary = { files: [], skipped, failures: [], ok: true };
   try {

@@ -1,9 +1,9 @@
 import { basename } from "node:path";
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import pLimit from "p-limit";
-import { AbortedError } from "../errors.js";
-import { findUploaded, type Manifest, type ManifestFile, writeManifest } from "../manifest/manifest.js";
-import { NotFoundError } from "../providers/errors.js";
+import { AbortedError, FtprepError } from "../errors.js";
+import { type Manifest, type ManifestFile, ManifestJournal, writeManifest } from "../manifest/manifest.js";
+import { ApiError, NotFoundError } from "../providers/errors.js";
 import type { FilesProvider, RemoteFile } from "../providers/types.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from "./retry-policy.js";
 
@@ -71,15 +71,22 @@ export function remoteName(item: Pick<UploadItem, "path" | "sha256">): string {
   return `${name}.${item.sha256.slice(0, 12)}.jsonl`;
 }
 
+/** Whether a failed upload may still have been stored by the provider: no answer, or a server error. */
+function mayHaveLanded(error: unknown): boolean {
+  if (error instanceof ApiError) return error.status >= 500;
+  return error instanceof FtprepError && (error.code === "ERR_CONNECTION" || error.code === "ERR_TIMEOUT");
+}
+
 const defaultSleep = (ms: number, signal?: AbortSignal) => sleepTimer(ms, undefined, signal ? { signal } : {}).then(() => undefined);
 
 /**
  * Uploads the files with bounded concurrency, each at most once per target: a file whose sha256 the manifest
  * already lists for this target is skipped; before sending, the provider is asked for a file of the same name
  * and size (a run killed between the provider's answer and the manifest write left one) and that one is
- * recorded instead. Failed requests are retried by the retry policy. The manifest is rewritten atomically after
- * every completed upload, so an interruption loses nothing. When `signal` fires, no new upload starts, the
- * running ones are aborted, and the summary says so.
+ * recorded instead (also before each retry). Failed requests are retried by the retry policy. Every completed
+ * upload is appended to the manifest's journal (fsynced), and the manifest is rewritten once at the end, so an
+ * interruption loses nothing and a record costs the same however many came before. When `signal` fires, no new
+ * upload starts, the running ones are aborted, and the summary says so.
  */
 export async function uploadFiles(items: readonly UploadItem[], options: UploaderOptions): Promise<UploadSummary> {
   const { provider, manifest, target } = options;
@@ -91,11 +98,12 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
   const summary: UploadSummary = { uploaded: 0, adopted: 0, skipped: 0, duplicates: 0, failed: [], aborted: false, retries: 0 };
   const emit = (event: UploadEvent) => options.onEvent?.(event);
 
-  // Manifest writes one at a time, in completion order.
-  let writes: Promise<void> = Promise.resolve();
-  const saveManifest = (): Promise<void> => {
-    writes = writes.then(() => writeManifest(options.manifestPath, manifest));
-    return writes;
+  // Each recorded file is appended to the manifest's journal (opened at the first), in completion order; the
+  // manifest is rewritten once at the end. The cost of a record does not grow with the files already recorded.
+  let journal: Promise<ManifestJournal> | undefined;
+  const saveEntry = async (entry: ManifestFile): Promise<void> => {
+    journal ??= ManifestJournal.open(options.manifestPath, manifest);
+    await (await journal).append(entry);
   };
 
   /** Runs a request with retries; the policy decides whether and how long to wait. */
@@ -133,13 +141,16 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
       ...(adopted ? { adopted: true } : {}),
     };
     manifest.files.push(entry);
-    await saveManifest();
+    uploaded.set(item.sha256, entry);
+    await saveEntry(entry);
   };
 
   // What is already done for this target; the same content twice in one run is sent once (never-twice holds per
   // content, also between files uploaded concurrently).
   const todo: UploadItem[] = [];
   const firstOf = new Map<string, string>();
+  const uploaded = new Map<string, ManifestFile>();
+  for (const file of manifest.files) if (file.target === target && !uploaded.has(file.sha256)) uploaded.set(file.sha256, file);
   for (const item of items) {
     const first = firstOf.get(item.sha256);
     if (first !== undefined) {
@@ -148,13 +159,14 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
       continue;
     }
     firstOf.set(item.sha256, item.path);
-    const done = findUploaded(manifest, target, item.sha256);
+    const done = uploaded.get(item.sha256);
     if (done && options.verifyRemote) {
       try {
         await withRetries(item.path, () => provider.get(done.remote.id, signal));
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
         manifest.files.splice(manifest.files.indexOf(done), 1);
+        uploaded.delete(item.sha256);
         todo.push(item);
         continue;
       }
@@ -180,18 +192,28 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
         return;
       }
       let found: RemoteFile | undefined;
+      let lastError: unknown;
       const file = await withRetries(item.path, async (attempt) => {
-        // A retried upload may have been taken before its answer was lost (a reset, a 5xx after the store, a
-        // server killed mid-answer): look for it first, so it is recorded, not sent twice.
-        if (attempt > 1 && (found = await provider.findExisting(name, item.bytes, signal))) return found;
+        // An upload that failed after the provider may have taken it (a reset, a timeout, a 5xx, a server killed
+        // mid-answer) is looked for before it is sent again (with retries of its own), so it is recorded, not sent
+        // twice. A 429 or 408 answer came before the upload was taken: no look-up.
+        if (attempt > 1 && mayHaveLanded(lastError)) {
+          found = await withRetries(item.path, () => provider.findExisting(name, item.bytes, signal));
+          if (found) return found;
+        }
         emit({ type: "file-start", path: item.path, bytes: item.bytes, attempt });
-        return provider.upload({
-          path: item.path,
-          filename: name,
-          bytes: item.bytes,
-          ...(signal ? { signal } : {}),
-          onBytes: (n) => emit({ type: "bytes", n }),
-        });
+        try {
+          return await provider.upload({
+            path: item.path,
+            filename: name,
+            bytes: item.bytes,
+            ...(signal ? { signal } : {}),
+            onBytes: (n) => emit({ type: "bytes", n }),
+          });
+        } catch (error) {
+          lastError = error;
+          throw error;
+        }
       });
       const adopted = found !== undefined;
       await record(item, file, adopted);
@@ -219,7 +241,11 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
     if (running.size >= concurrency) await Promise.race(running);
   }
   await Promise.all(running);
-  await writes;
+  if (journal) {
+    // Compaction: the whole manifest once, which removes the journal.
+    await (await journal).close();
+    await writeManifest(options.manifestPath, manifest);
+  }
   if (signal?.aborted) summary.aborted = true;
   return summary;
 }
