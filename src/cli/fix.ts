@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { withInterrupt } from "./interrupt.js";
 import type { Io } from "./io.js";
 import { byteSize } from "./options.js";
 import { printRewriteSummary, printRewrittenFile, rewriteExitCode } from "./rewrite-print.js";
@@ -40,7 +41,8 @@ export function fixCommand(io: Io): Command {
     .addHelpText("after", "\nExamples:\n  $ ftprep fix data/train.jsonl -o fixed/train.jsonl\n  $ ftprep fix data/ -o fixed/ --provider mistral --seed 1 --dry-run\n\nExit codes: 0 output valid, 1 records still invalid, 2 usage, 3 a file could not be read or written.\n")
     .action(async (inputs: string[], flags: FixFlags) => {
       const { fixPaths } = await import("../convert/fix.js");
-      const summary = await fixPaths(inputs, {
+      const summary = await withInterrupt(io, "the file being written is removed; finished files stay", (signal) => fixPaths(inputs, {
+        signal,
         out: flags.out,
         target: flags.provider === "openai" ? "openai-chat" : "mistral-chat",
         skipInvalid: flags.skipInvalid ?? false,
@@ -48,7 +50,7 @@ export function fixCommand(io: Io): Command {
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
         ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
         ...(flags.json ? {} : { onFile: (file) => printRewrittenFile(io, file, flags.dryRun ?? false) }),
-      });
+      }));
       if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
       else printRewriteSummary(io, summary, flags.skipInvalid ?? false);
       io.exitCode = rewriteExitCode(summary);

@@ -1,7 +1,7 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { discoverFiles, type DiscoveredFile, type SkippedPath } from "../discover/discover.js";
-import { ConfigError, FtprepError } from "../errors.js";
+import { AbortedError, ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line } from "../read/lines.js";
 import { type FileReport, validateFile, validateItems, type ValidateItem } from "../validate/file.js";
@@ -315,6 +315,8 @@ export async function rewritePaths(
     try {
       result = await rewriteFile(file, output, target, each, options, formatOf);
     } catch (error) {
+      // Stopped (Ctrl-C): the file being written is gone (its writer aborted); finished files stay.
+      if (options.signal?.aborted) throw new AbortedError(`stopped while reading ${file.path}; ${summary.files.length} file(s) were finished`, { cause: error });
       if (error instanceof ConfigError || !(error instanceof FtprepError)) throw error;
       summary.failures.push({ path: file.path, code: error.code, message: error.message });
       summary.ok = false;

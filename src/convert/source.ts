@@ -1,4 +1,3 @@
-import { FileSystemError } from "../errors.js";
 import { readFileChunks } from "../read/file.js";
 import { readJsonArrayElements } from "../read/json-array.js";
 import { isBlankLine, readLineBatches, type Line } from "../read/lines.js";
@@ -49,13 +48,16 @@ export function outputName(relative: string): string {
   return relative;
 }
 
-/** A compressed file's decompressed bytes; corrupt data is a `FileSystemError` naming the file. */
-async function* decompressed(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+/**
+ * A compressed file's decompressed bytes. Corrupt data ends the stream with `onProblem` (as `validate` reports
+ * E_DECOMPRESS): the records before the fault are still delivered.
+ */
+async function* decompressed(path: string, signal: AbortSignal | undefined, onProblem: ((problem: SourceProblem) => void) | undefined): AsyncGenerator<Uint8Array> {
   try {
     yield* decompress(readFileChunks(path, signal ? { signal } : {}), compressionOf(path)!);
   } catch (error) {
-    if (error instanceof CorruptInputError) throw FileSystemError.from(path, "decompress", error);
-    throw error;
+    if (!(error instanceof CorruptInputError)) throw error;
+    onProblem?.({ message: error.message });
   }
 }
 
@@ -78,7 +80,7 @@ export async function* readSource(
   if (kind === "jsonl") {
     yield* lineItems(readFileChunks(path, signal ? { signal } : {}), options.maxLineBytes);
   } else if (kind === "jsonl.gz" || kind === "jsonl.zst") {
-    yield* lineItems(decompressed(path, signal), options.maxLineBytes);
+    yield* lineItems(decompressed(path, signal, options.onProblem), options.maxLineBytes);
   } else if (kind === "json") {
     // Each element as its source bytes (a line): unchanged records are copied exactly as written.
     const elements = readJsonArrayElements(readFileChunks(path, signal ? { signal } : {}), options.maxLineBytes !== undefined ? { maxElementBytes: options.maxLineBytes } : {});

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -318,5 +320,53 @@ describe("ftprep convert: policies, counted", () => {
     const bad = await runCli("convert", input, "--to", "mistral-chat", "-o", join(dir, "x.jsonl"), "--map", "nonsense=col");
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")[0]).toMatch(/Expected KEY to be one of/);
+  });
+});
+
+describe("ftprep convert: stopping and broken inputs", () => {
+  it("Ctrl-C keeps the finished files, removes the one being written, and exits 3 with one line", async () => {
+    const src = join(dir, "interrupt");
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, "a.jsonl"), jsonl(alpaca(10)));
+    // Large enough that the conversion is still running when the signal arrives.
+    const big = jsonl(alpaca(2000));
+    await writeFile(join(src, "b.jsonl"), big.repeat(200));
+    const out = join(dir, "interrupt-out");
+    const child = spawn(process.execPath, [join(import.meta.dirname, "..", "..", "bin", "ftprep.js"), "convert", src, "--to", "mistral-chat", "-o", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => void (stderr += d.toString()));
+    // The first file's line on stdout: it is finished, and the second one is being converted.
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    child.kill("SIGINT");
+    const [code] = (await once(child, "exit")) as [number];
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/ftprep: stopping/);
+    expect(stderr).toMatch(/ftprep: stopped while reading .*b\.jsonl; 1 file\(s\) were finished/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(readJsonl(join(out, "a.jsonl"))).toHaveLength(10);
+    expect(readdirSync(out)).toEqual(["a.jsonl"]);
+  });
+
+  it("a corrupt .jsonl.gz stops that file early (exit 1, said per file); the other files are still converted", async () => {
+    const src = join(dir, "corrupt");
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, "bad.jsonl.gz"), gzipSync(jsonl(alpaca(20))).subarray(0, 40));
+    await writeFile(join(src, "good.jsonl"), jsonl(alpaca(3)));
+    const out = join(dir, "corrupt-out");
+    const result = await runCli("convert", src, "--to", "mistral-chat", "-o", out, "--json");
+    expect(result.code).toBe(1);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.files[0].path).toMatch(/bad\.jsonl\.gz$/);
+    expect(summary.files[0].read_error).toMatch(/not valid gzip data/);
+    expect(readJsonl(join(out, "good.jsonl"))).toHaveLength(3);
+  });
+
+  it("a file that is not Parquet is one line and exit 3", async () => {
+    const input = join(dir, "fake.parquet");
+    await writeFile(input, "this is not parquet at all, just text");
+    const result = await runCli("convert", input, "--to", "openai-chat", "-o", join(dir, "fake.jsonl"));
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^ftprep: cannot read .*fake\.parquet as Parquet: /);
   });
 });
