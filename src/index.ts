@@ -37,7 +37,22 @@ export { MistralProvider, MISTRAL_BASE_URL } from "./providers/mistral.js";
 export { OpenAIProvider, OPENAI_BASE_URL, OPENAI_PART_BYTES } from "./providers/openai.js";
 export type { FilesProvider, RemoteFile, UploadRequest, ProviderName } from "./providers/types.js";
 export * from "./providers/errors.js";
-export { createJob, jobRequest, jobState, waitForJob, parseHyperparameters, retiredJobsMessage, type JobSpec, type JobState, type CreateJobResult, type WaitOptions } from "./jobs/jobs.js";
+export {
+  createJob,
+  jobRequest,
+  jobState,
+  needsStart,
+  recordedJob,
+  recordJobStatus,
+  waitForJob,
+  parseHyperparameters,
+  retiredJobsMessage,
+  type JobSpec,
+  type JobState,
+  type CreateJobResult,
+  type WaitOptions,
+  type WaitOutcome,
+} from "./jobs/jobs.js";
 export { loadPipeline, pipelineRun, type PipelineFile } from "./pipeline/pipeline-file.js";
 export type { JobsProvider, RemoteJob } from "./providers/types.js";
 export { MISTRAL_HYPERPARAMETERS, OPENAI_HYPERPARAMETERS } from "./fine-tuning.js";
