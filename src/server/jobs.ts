@@ -5,7 +5,7 @@ import { validateFile } from "../validate/file.js";
 import type { FormatId } from "../types.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, queryInt, readJson, sendJson, unprocessable } from "./http.js";
-import type { StoredJob } from "./store.js";
+import { processAlive, type StoredJob } from "./store.js";
 
 /**
  * Fine-tuning jobs, Mistral's and OpenAI's, on one store. A job's lifecycle is simulated but its validation is
@@ -180,6 +180,21 @@ function openaiJob(ctx: ServerContext, job: StoredJob): Record<string, unknown> 
   };
 }
 
+/**
+ * Validates, in the background, the jobs of the store whose validation no running process is doing: left unfinished
+ * by a stopped server, or by another process on the same store that has exited since (an embedded run killed
+ * mid-validation). Each is marked as this process's work first, so it is taken over once.
+ */
+export async function adoptUnvalidatedJobs(ctx: ServerContext): Promise<void> {
+  for (const job of ctx.store.jobs.values()) {
+    if (job.validation !== null || (job.validator_pid !== undefined && processAlive(job.validator_pid))) continue;
+    const mine = await ctx.store.updateJob(job.id, (latest) => {
+      latest.validator_pid = process.pid;
+    });
+    if (mine && mine.validation === null) ctx.track(validateJob(ctx, mine));
+  }
+}
+
 /** Validates a job's files and records the verdict in the job's record. */
 export async function validateJob(ctx: ServerContext, job: StoredJob): Promise<void> {
   const verdict = await checkJobFiles(ctx, job);
@@ -300,6 +315,7 @@ export async function createMistralJob(ctx: ServerContext, body: Record<string, 
     started_ms: null,
     cancelled_ms: null,
     validation: null,
+    validator_pid: process.pid,
     openai: null,
   };
 
@@ -381,6 +397,7 @@ export async function createOpenAIJob(ctx: ServerContext, body: Record<string, u
     started_ms: null,
     cancelled_ms: null,
     validation: null,
+    validator_pid: process.pid,
     openai: {
       method: method ? { ...method, [method.type as string]: { hyperparameters: hyper } } : null,
       seed: typeof body.seed === "number" ? body.seed : Math.floor(Math.random() * 2 ** 31),

@@ -19,7 +19,7 @@ import {
   openaiEvents,
   sendJob,
   startJob,
-  validateJob,
+  adoptUnvalidatedJobs,
 } from "./jobs.js";
 import { Store } from "./store.js";
 import { addPart, cancelUpload, completeUpload, createUpload } from "./uploads.js";
@@ -261,6 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         if (fault) throw fault;
         // Another process (an embedded run) may have written to the store since the last request.
         await store.refresh();
+        await adoptUnvalidatedJobs(ctx);
         await route(ctx, req, res, url);
       } catch (error) {
         const httpError = error instanceof HttpError ? error : new HttpError(500, `Internal Server Error: ${(error as Error).message}`);
@@ -279,7 +280,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   ctx.url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   // Jobs whose validation a stopped server did not finish are validated again.
-  for (const job of store.jobs.values()) if (job.validation === null) track(validateJob(ctx, job));
+  await adoptUnvalidatedJobs(ctx);
 
   const settled = async (): Promise<void> => {
     while (pending.size > 0) await Promise.all([...pending]);

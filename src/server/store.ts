@@ -51,6 +51,8 @@ export interface StoredJob {
   started_ms: number | null;
   cancelled_ms: number | null;
   validation: { ok: boolean; reasons: string[]; data_tokens: number; done_ms: number } | null;
+  /** The process validating the job's files: another process on the store takes the work over if it is gone. */
+  validator_pid?: number;
   openai: { method: Record<string, unknown> | null; seed: number; metadata: Record<string, string> | null; suffix: string | null } | null;
 }
 
@@ -194,7 +196,11 @@ class RecordFolder<T extends { id: string }> {
 
 /** Whether the process that named a temporary file is still running. */
 function writerAlive(name: string): boolean {
-  const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+  return processAlive(Number(/^(\d+)-/.exec(name)?.[1]));
+}
+
+/** Whether a process of this machine is running. */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
@@ -139,6 +139,35 @@ describe("jobs in the store", () => {
     const later = await json(fetch(`${server.url}/v1/fine_tuning/jobs/${job.id}`));
     expect(later.status).toBe("SUCCESS");
     expect(later.events.map((e: { data: { status: string } }) => e.data.status)).toEqual(["QUEUED", "VALIDATING", "VALIDATED", "RUNNING", "SUCCESS"]);
+  });
+});
+
+describe("a store shared with another process", () => {
+  it("takes over the validation of a job whose process exited before finishing it", async () => {
+    const store = tmp();
+    let clock = Date.parse("2026-11-01T00:00:00Z");
+    const server = await serve({ store, now: () => clock, jobs: { validationMs: 1000, trainingMs: 5000 } });
+    const file = await json(upload(server.url, chatLines(3)));
+    const created = await json(
+      fetch(`${server.url}/v1/fine_tuning/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", training_files: [{ file_id: file.id }], hyperparameters: { training_steps: 1 } }),
+      }),
+    );
+    await server.settled();
+    // What an embedded run killed mid-validation leaves: a job record with no verdict, its validator gone.
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((resolve) => child.once("exit", resolve));
+    const record = JSON.parse(await readFile(join(store, "jobs", `${created.id}.json`), "utf8"));
+    const orphan = { ...record, id: "0b5e6a53-0000-4000-8000-000000000001", validation: null, validator_pid: child.pid };
+    await writeFile(join(store, "jobs", `${orphan.id}.tmp`), JSON.stringify(orphan));
+    await rename(join(store, "jobs", `${orphan.id}.tmp`), join(store, "jobs", `${orphan.id}.json`));
+    clock += 1000;
+    expect((await json(fetch(`${server.url}/v1/fine_tuning/jobs/${orphan.id}`))).status).toBe("VALIDATING");
+    await server.settled();
+    expect((await json(fetch(`${server.url}/v1/fine_tuning/jobs/${orphan.id}`))).status).toBe("VALIDATED");
+    expect(JSON.parse(await readFile(join(store, "jobs", `${orphan.id}.json`), "utf8"))).toMatchObject({ validator_pid: process.pid, validation: { ok: true } });
   });
 });
 
