@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
@@ -129,10 +130,12 @@ export async function openTarget(name: ProviderName, options: TargetOptions): Pr
     return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
   };
   if (resolved.embedded) {
-    const server = await startServer({ store: resolved.store, port: 0 });
+    // A token of this run only: other local users and processes cannot reach the store through the port.
+    const token = randomBytes(24).toString("base64url");
+    const server = await startServer({ store: resolved.store, port: 0, token });
     const baseUrl = name === "mistral" ? server.url : `${server.url}/v1`;
     options.onNotice?.(`no ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${resolved.store})`);
-    const provider = make(baseUrl, undefined);
+    const provider = make(baseUrl, token);
     return {
       provider,
       baseUrl,

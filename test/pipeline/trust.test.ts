@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { newManifest } from "../../src/manifest/manifest.js";
-import { resolveTarget } from "../../src/pipeline/target.js";
+import { openTarget, resolveTarget } from "../../src/pipeline/target.js";
 import { redact, registerSecret } from "../../src/redact.js";
 import { runCli } from "../helpers/cli.js";
 import { chatLines } from "../helpers/records.js";
@@ -103,6 +103,19 @@ describe("a manifest does not choose a directory or a URL", () => {
     expect(resolveTarget("mistral", { manifest, env: {} })).toMatchObject({ embedded: false, baseUrl: "http://127.0.0.1:9", key: undefined });
     expect(resolveTarget("mistral", { manifest, env: { MISTRAL_API_KEY: KEY, MISTRAL_BASE_URL: "http://127.0.0.1:9" } })).toMatchObject({ baseUrl: "http://127.0.0.1:9", key: KEY });
     expect(() => resolveTarget("mistral", { manifest, env: { MISTRAL_API_KEY: KEY } })).toThrow(/pass --base-url "http:\/\/127.0.0.1:9"/);
+  });
+});
+
+describe("the embedded server", () => {
+  it("answers only its own run: a request without the run's token gets 401", async () => {
+    const target = await openTarget("mistral", { store: join(tmp(), "store"), env: {} });
+    try {
+      expect(target.server).toBeDefined();
+      expect((await fetch(`${target.server!.url}/v1/files`)).status).toBe(401);
+      expect(await target.provider.findExisting("x.jsonl", 1)).toBeUndefined();
+    } finally {
+      await target.close();
+    }
   });
 });
 
