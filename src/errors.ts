@@ -1,3 +1,4 @@
+import { printable } from "./printable.js";
 /**
  * Operational errors: thrown for things that stop the work (bad configuration, unreadable files, I/O).
  * Validation problems are never thrown; they are `Issue` values. Users match on `code`, which is stable.
@@ -32,7 +33,7 @@ export class FileSystemError extends FtprepError {
   static from(path: string, action: string, cause: unknown): FileSystemError {
     const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
     const reason = errno ? describeErrno(errno) : cause instanceof Error ? cause.message : String(cause);
-    return new FileSystemError(path, `cannot ${action} ${path}: ${reason}`, { cause });
+    return new FileSystemError(path, `cannot ${action} ${printable(path)}: ${reason}`, { cause });
   }
 }
 
@@ -43,7 +44,8 @@ export class AbortedError extends FtprepError {
   }
 }
 
-function describeErrno(code: string): string {
+/** A system error code in words (`ENOENT` → no such file or directory). */
+export function describeErrno(code: string): string {
   switch (code) {
     case "ENOENT":
       return "no such file or directory (ENOENT)";

@@ -1,3 +1,4 @@
+import { terminalSafe } from "../printable.js";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, FtprepError } from "../errors.js";
@@ -22,8 +23,8 @@ function packageVersion(): string {
 /** An Io that masks secrets (keys, tokens, Bearer credentials, URL userinfo) in everything written through it. */
 function redactingIo(io: Io): Io {
   return {
-    stdout: (text) => io.stdout(redact(text)),
-    stderr: (text) => io.stderr(redact(text)),
+    stdout: (text) => io.stdout(terminalSafe(redact(text))),
+    stderr: (text) => io.stderr(terminalSafe(redact(text))),
     get exitCode() {
       return io.exitCode;
     },

@@ -1,3 +1,4 @@
+import { printable } from "../printable.js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { DiscoverInput } from "../discover/discover.js";
 import { formatBytes } from "../guard/size.js";
@@ -124,7 +125,7 @@ export function printSource(io: Io, source: SourcePlan, examples: number): void 
 }
 
 export function printPlan(io: Io, plan: Plan): void {
-  for (const skip of plan.skipped) io.stderr(`skipped ${skip.path}: ${skip.reason}\n`);
+  for (const skip of plan.skipped) io.stderr(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
   for (const failure of plan.failures) io.stderr(`ftprep: ${failure.message}\n`);
   for (const issue of plan.issues) io.stderr(`${issue.file}:${issue.line}: / ${issue.code} ${issue.message}\n`);
   if (plan.files.length > 0) {
@@ -133,7 +134,7 @@ export function printPlan(io: Io, plan: Plan): void {
     for (const f of plan.files) {
       const kind = f.parts > 1 ? `${f.kind} ${f.part}/${f.parts}` : f.kind;
       io.stderr(
-        `  ${f.split.padEnd(10)} ${kind.padEnd(16)} ${String(f.records).padStart(9)} ${formatBytes(f.bytes).padStart(10)}  ${f.sha256.slice(0, 12)}  ${f.path}${f.reused ? " (kept from the last run)" : ""}\n`,
+        `  ${f.split.padEnd(10)} ${kind.padEnd(16)} ${String(f.records).padStart(9)} ${formatBytes(f.bytes).padStart(10)}  ${f.sha256.slice(0, 12)}  ${printable(f.path)}${f.reused ? " (kept from the last run)" : ""}\n`,
       );
     }
   }

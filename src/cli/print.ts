@@ -1,5 +1,6 @@
 import { formatBytes } from "../guard/size.js";
 import type { FileReport } from "../validate/file.js";
+import { printable } from "../printable.js";
 import type { Io } from "./io.js";
 
 /** "~1,234 tokens (est.)" — the report's token estimate, said as an estimate. */
@@ -11,7 +12,7 @@ export function estimateLine(report: FileReport): string {
 export function printFile(io: Io, report: FileReport, examples: number): void {
   const verdict = report.errors > 0 ? `${report.errors} error(s), ${report.warnings} warning(s)` : report.warnings > 0 ? `ok, ${report.warnings} warning(s)` : "ok";
   io.stderr(
-    `${report.path}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
+    `${printable(report.path)}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
   );
   const codes = Object.keys(report.counts).sort((a, b) => (a[0] === b[0] ? (a < b ? -1 : 1) : a[0] === "E" ? -1 : 1));
   for (const code of codes) {
@@ -20,10 +21,10 @@ export function printFile(io: Io, report: FileReport, examples: number): void {
     for (const issue of report.issues) {
       if (issue.code !== code) continue;
       if (shown++ >= examples) break;
-      io.stderr(`    ${report.path}:${issue.line}: ${issue.path === "" ? "/" : issue.path} ${issue.code} ${issue.message}\n`);
+      io.stderr(`    ${printable(report.path)}:${issue.line}: ${issue.path === "" ? "/" : printable(issue.path)} ${issue.code} ${printable(issue.message)}\n`);
     }
   }
   if (report.written) {
-    io.stderr(`  wrote ${report.written.records} valid record(s) to ${report.written.path} (${report.written.dropped} dropped)\n`);
+    io.stderr(`  wrote ${report.written.records} valid record(s) to ${printable(report.written.path)} (${report.written.dropped} dropped)\n`);
   }
 }

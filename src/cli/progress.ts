@@ -1,3 +1,4 @@
+import { printable } from "../printable.js";
 import { formatBytes } from "../guard/size.js";
 import type { UploadEvent } from "../upload/uploader.js";
 import type { Io } from "./io.js";
@@ -58,17 +59,17 @@ export class Progress {
         break;
       case "retry":
         this.retries++;
-        this.message(`retrying ${event.path} in ${event.delayMs} ms (attempt ${event.attempt} failed: ${event.error.message})`);
+        this.message(`retrying ${printable(event.path)} in ${event.delayMs} ms (attempt ${event.attempt} failed: ${event.error.message})`);
         break;
       case "file-done":
         this.done++;
-        this.message(`${event.adopted ? "found already uploaded" : "uploaded"} ${event.path} → ${event.id}`);
+        this.message(`${event.adopted ? "found already uploaded" : "uploaded"} ${printable(event.path)} → ${event.id}`);
         break;
       case "file-failed":
-        this.message(`failed ${event.path}: ${event.error.message}`);
+        this.message(`failed ${printable(event.path)}: ${printable(event.error.message)}`);
         break;
       case "file-duplicate":
-        this.message(`${event.path} has the same content as ${event.of}: sent once`);
+        this.message(`${printable(event.path)} has the same content as ${printable(event.of)}: sent once`);
         break;
       default:
         break;

@@ -1,3 +1,4 @@
+import { printable } from "../printable.js";
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_MANIFEST, DEFAULT_OUT_DIR, DEFAULT_STORE } from "../defaults.js";
 import type { JobState } from "../jobs/jobs.js";
@@ -171,7 +172,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
     if (upload) {
       const line = `${upload.uploaded} uploaded, ${upload.adopted} found already uploaded, ${upload.skipped} skipped (in the manifest), ${upload.duplicates ? `${upload.duplicates} with the same content as another (sent once), ` : ""}${upload.failed.length} failed${upload.retries ? `, ${upload.retries} retries` : ""}`;
       io.stderr(`${upload.aborted ? "stopped: " : ""}${line}\n`);
-      for (const failure of upload.failed) io.stderr(`ftprep: ${failure.path}: ${failure.message}\n`);
+      for (const failure of upload.failed) io.stderr(`ftprep: ${printable(failure.path)}: ${printable(failure.message)}\n`);
       io.stderr(`manifest: ${result.manifestPath}\n`);
     }
     const job = result.job;

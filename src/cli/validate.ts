@@ -1,3 +1,4 @@
+import { printable } from "../printable.js";
 import { Command, Option } from "commander";
 import { DEFAULT_MAX_ISSUES } from "../defaults.js";
 import type { ValidationSummary } from "../pipeline/validate.js";
@@ -50,7 +51,7 @@ export function validateCommand(io: Io): Command {
 }
 
 function printSummary(io: Io, summary: ValidationSummary, flags: ValidateFlags): void {
-  for (const skip of summary.skipped) io.stderr(`skipped ${skip.path}: ${skip.reason}\n`);
+  for (const skip of summary.skipped) io.stderr(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
   for (const failure of summary.failures) io.stderr(`ftprep: ${failure.message}\n`);
   const files = summary.files.length;
   const bad = summary.files.filter((f) => f.errors > 0).length;

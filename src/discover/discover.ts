@@ -1,7 +1,8 @@
 import { open, readdir, realpath, stat } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { glob, isDynamicPattern } from "tinyglobby";
-import { FileSystemError } from "../errors.js";
+import { isUtf8 } from "node:buffer";
+import { describeErrno, FileSystemError } from "../errors.js";
 import { classifyJsonHead } from "../read/sniff.js";
 import { type Compression, compressionOf, isDatasetName } from "../read/source.js";
 
@@ -67,6 +68,15 @@ export interface Discovery {
 const JSON_HEAD_BYTES = 64 * 1024;
 /** Folders of other tools that hold no datasets of the user's, never walked (hidden ones are never walked either). */
 const NEVER_WALKED = new Set(["node_modules"]);
+/** What a directory listing says of an entry. */
+interface EntryKind {
+  name: string;
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+const UNREADABLE_NAME = "the name is not valid UTF-8 (shown with \\xNN for its bytes): rename it to read it";
 const NOT_A_DATASET = "not a dataset file (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json)";
 /** `val*` (so `valid*`, `validation*`), `eval*`, `dev*`. */
 const VALIDATION_NAME = /^(val|eval|dev)/i;
@@ -163,17 +173,36 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       return;
     }
     seenDirs.add(real);
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
+    // Names as bytes: one that is not valid UTF-8 has no string that names it, so it is reported, not opened.
+    const entries = (await readdir(dir, { withFileTypes: true, encoding: "buffer" })).sort((a, b) => Buffer.compare(a.name, b.name));
+    for (const raw of entries) {
+      if (!isUtf8(raw.name)) {
+        skipped.push({ path: join(dir, raw.name.toString("latin1").replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`)), reason: UNREADABLE_NAME });
+        continue;
+      }
+      const entry: EntryKind = { name: raw.name.toString("utf8"), isDirectory: () => raw.isDirectory(), isFile: () => raw.isFile(), isSymbolicLink: () => raw.isSymbolicLink() };
       const path = join(dir, entry.name);
+      try {
+        await visit(entry, path, root, split);
+      } catch (error) {
+        // One entry that cannot be read (permissions, gone since listed) is reported; the rest of the folder goes on.
+        if (options.signal?.aborted || (error as Error).name === "AbortError") throw error;
+        const cause = error instanceof FileSystemError ? error.cause : error;
+        const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+        skipped.push({ path, reason: `cannot be read: ${code ? describeErrno(code) : (error as Error).message}` });
+      }
+    }
+  };
+
+  const visit = async (entry: EntryKind, path: string, root: string, split: Split | undefined): Promise<void> => {
       // Hidden entries (.git, .ftprep with its shards and store, editors' files) are never datasets.
       if (entry.name.startsWith(".")) {
         skipped.push({ path, reason: "hidden (the name starts with a dot): never walked" });
-        continue;
+        return;
       }
       if (NEVER_WALKED.has(entry.name)) {
         skipped.push({ path, reason: `${entry.name} is never walked` });
-        continue;
+        return;
       }
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
@@ -185,13 +214,12 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           skipped.push({ path, reason: code === "ELOOP" ? "symbolic link loop" : `broken symbolic link (${code ?? "unknown"})` });
-          continue;
+          return;
         }
       }
       if (isDir) await walk(path, root, split);
       else if (isFile && isDataset(entry.name)) await addFile(path, relative(root, path), split, entry.isSymbolicLink());
       else skipped.push({ path, reason: isFile ? NOT_A_DATASET : "not a regular file" });
-    }
   };
 
   for (const input of inputs) {

@@ -62,7 +62,8 @@ export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage,
   }
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { files: 1, fields: 32, fieldSize: 64 * 1024 } });
+    // Names are UTF-8, as every SDK sends them (busboy's default reads them as latin1).
+    parser = busboy({ headers: req.headers, defParamCharset: "utf8", limits: { files: 1, fields: 32, fieldSize: 64 * 1024 } });
   } catch (error) {
     throw new HttpError(400, `malformed multipart request: ${(error as Error).message}`);
   }

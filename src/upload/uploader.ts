@@ -65,9 +65,16 @@ export interface UploadSummary {
   retries: number;
 }
 
-/** The name a file is uploaded under: its own, with the first 12 hex digits of its sha256 (unique per content). */
+/**
+ * The name a file is uploaded under: its own, with the first 12 hex digits of its sha256 (unique per content).
+ * Control characters, `"` and `\` are percent-encoded (`%0A`, `%1B`, `%22`…): a multipart header may not carry
+ * them raw (busboy and RFC 7230 refuse CTLs; the SDKs' FormData encodes only CR, LF and `"`), and the name sent is
+ * then the name the provider stores and answers with.
+ */
 export function remoteName(item: Pick<UploadItem, "path" | "sha256">): string {
-  const name = basename(item.path).replace(/\.jsonl$/i, "");
+  const name = basename(item.path)
+    .replace(/\.jsonl$/i, "")
+    .replace(/[\u0000-\u001f\u007f"\\]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
   return `${name}.${item.sha256.slice(0, 12)}.jsonl`;
 }
 
