@@ -2,7 +2,7 @@ import { printable } from "../printable.js";
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_MANIFEST, DEFAULT_OUT_DIR, DEFAULT_STORE } from "../defaults.js";
 import type { JobState } from "../jobs/jobs.js";
-import type { RunOptions, RunResult } from "../pipeline/run.js";
+import type { RunJobResult, RunOptions, RunResult } from "../pipeline/run.js";
 import type { FormatId } from "../types.js";
 import type { Io } from "./io.js";
 import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
@@ -151,7 +151,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
   if (flags.json) {
     io.stdout(
       `${JSON.stringify({
-        ok: plan.ok && upload !== undefined ? upload.failed.length === 0 && !upload.aborted : plan.ok,
+        ok: exitCodeOf(result) === 0,
         provider: result.provider,
         base_url: result.baseUrl ?? null,
         embedded: result.embedded,
@@ -160,7 +160,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
         plan,
         ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
         upload: upload ?? null,
-        job: result.job ?? null,
+        job: jobJson(result.job),
       })}\n`,
     );
   } else if (!flags.quiet) {
@@ -195,13 +195,37 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
   }
   // The uploads' summary above stands whatever happened to the job: its files are in the manifest.
   if (result.job?.error) io.stderr(`ftprep: no job: ${result.job.error.message}\n`);
-  if (!plan.ok) io.exitCode = plan.failures.length > 0 ? 3 : 1;
-  else if (upload && (upload.failed.length > 0 || upload.aborted)) io.exitCode = 3;
-  else if (result.job?.retired) io.exitCode = 3;
-  else if (result.job?.error) io.exitCode = result.job.error.usage ? 2 : 3;
-  else if (result.job?.outcome === "needs_start") io.exitCode = 3;
-  else if (result.job?.final && !result.job.final.succeeded) io.exitCode = 1;
-  else io.exitCode = 0;
+  io.exitCode = exitCodeOf(result);
+}
+
+/** The run's exit code: the data's errors, the uploads, then the job step. */
+function exitCodeOf(result: RunResult): number {
+  const { plan, upload, job } = result;
+  if (!plan.ok) return plan.failures.length > 0 ? 3 : 1;
+  if (upload && (upload.failed.length > 0 || upload.aborted)) return 3;
+  if (job?.retired) return 3;
+  if (job?.error) return job.error.usage ? 2 : 3;
+  if (job?.outcome === "needs_start" || job?.outcome === "timeout") return 3;
+  if (job?.final && !job.final.succeeded) return 1;
+  return 0;
+}
+
+/** The job step in `--json`: snake_case, null when the run had no job step. */
+function jobJson(job: RunJobResult | undefined): Record<string, unknown> | null {
+  if (!job) return null;
+  const response = job.created?.response;
+  return {
+    id: response ? String(response.id) : null,
+    status: job.final?.status ?? (response ? String(response.status) : null),
+    reused: job.created?.reused ?? false,
+    outcome: job.outcome ?? null,
+    succeeded: job.final ? job.final.succeeded : null,
+    fine_tuned_model: job.final?.fineTunedModel ?? null,
+    reasons: job.final?.reasons ?? [],
+    request: job.created?.request ?? null,
+    error: job.error ? { code: job.error.code, message: job.error.message } : null,
+    retired: job.retired ?? null,
+  };
 }
 
 /** `ftprep upload <paths...>`: validate, guard, upload, manifest. */

@@ -365,9 +365,11 @@ describe("jobs a user drives to the end", () => {
     expect((await readManifest(join(dir, "m.json")))!.jobs.map((j) => j.id)).toEqual([job!.id]);
     const listed = async () => ((await (await fetch(`${server.url}/v1/fine_tuning/jobs`)).json()) as { total: number }).total;
     expect(await listed()).toBe(1);
-    const fresh = await runCli("run", "--pipeline", path, "--api-key", "k", "--new-job");
+    const fresh = await runCli("run", "--pipeline", path, "--api-key", "k", "--new-job", "--json");
     expect(fresh.code).toBe(0);
-    expect(fresh.stderr).toContain("job: SUCCESS");
+    const doc = JSON.parse(fresh.stdout);
+    expect(doc).toMatchObject({ ok: true, job: { status: "SUCCESS", reused: false, outcome: "done", succeeded: true, fine_tuned_model: expect.stringMatching(/^ft:/) } });
+    expect(doc.job.id).not.toBe(job!.id);
     expect((await readManifest(join(dir, "m.json")))!.jobs).toHaveLength(2);
     expect(await listed()).toBe(2);
   });
@@ -404,5 +406,10 @@ describe("jobs a user drives to the end", () => {
     const manifest = (await readManifest(other))!;
     expect(manifest.files).toHaveLength(2);
     expect(manifest.jobs).toEqual([]);
+    const json = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", other, "--json");
+    expect(json.code).toBe(3);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).toMatchObject({ ok: false, manifest: other, upload: { uploaded: 0, skipped: 2, failed: [] } });
+    expect(doc.job).toMatchObject({ id: null, reused: false, outcome: null, error: { code: "ERR_HTTP_409", message: expect.stringContaining("already VALIDATING") } });
   });
 });
