@@ -28,8 +28,9 @@ export function parseTempName(name: string): TempName | undefined {
   return match ? { target: match[1]!, pid: Number(match[2]) } : undefined;
 }
 
-/** Whether a process with this id exists (EPERM: it exists, as another user's). */
+/** Whether a process of this machine with this id is running (EPERM: it is, as another user's). */
 export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypt
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { FileSystemError } from "../errors.js";
+import { processAlive } from "../temp-files.js";
 
 /**
  * The local server's disk store: each file's bytes plus a metadata record, each job and each OpenAI upload as a
@@ -199,17 +200,7 @@ function writerAlive(name: string): boolean {
   return processAlive(Number(/^(\d+)-/.exec(name)?.[1]));
 }
 
-/** Whether a process of this machine is running. */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { processAlive } from "../temp-files.js";
 
 /** How long a temporary file or an unrecorded file's bytes may sit untouched before they count as litter. */
 const LITTER_MS = 60 * 60 * 1000;
