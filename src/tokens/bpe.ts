@@ -1,0 +1,117 @@
+/**
+ * Byte-pair merging, shared by the tiktoken-style encoders (o200k, cl100k, Tekken: symbols are bytes, written as a
+ * latin1 string) and the SentencePiece encoder (symbols are characters). `rankOf` gives the merge priority of a
+ * candidate symbol (lower merges first) or undefined when the joined symbol is not in the vocabulary; ties go to the
+ * leftmost pair, as in both reference implementations. Short words use the reference's quadratic scan; long ones a
+ * heap, so one huge word costs n·log n, not n².
+ */
+
+/** Words longer than this many symbols are merged with the heap. */
+const LINEAR_LIMIT = 64;
+
+/**
+ * Merges `text`, cut at `starts` (ascending symbol start offsets, the first 0), and returns the start offsets of the
+ * final symbols (the array is reused and shortened in place).
+ */
+export function mergeSymbols(text: string, starts: number[], rankOf: (symbol: string) => number | undefined): number[] {
+  if (starts.length < 2) return starts;
+  return starts.length <= LINEAR_LIMIT ? mergeLinear(text, starts, rankOf) : mergeHeap(text, starts, rankOf);
+}
+
+const NONE = Number.POSITIVE_INFINITY;
+
+function mergeLinear(text: string, starts: number[], rankOf: (symbol: string) => number | undefined): number[] {
+  const end = text.length;
+  // ranks[i]: rank of symbols i and i+1 joined.
+  const ranks: number[] = new Array<number>(starts.length - 1);
+  const pairRank = (i: number): number => {
+    const stop = i + 2 < starts.length ? starts[i + 2]! : end;
+    return rankOf(text.slice(starts[i]!, stop)) ?? NONE;
+  };
+  for (let i = 0; i < ranks.length; i++) ranks[i] = pairRank(i);
+  while (ranks.length > 0) {
+    let best = NONE;
+    let at = -1;
+    for (let i = 0; i < ranks.length; i++) {
+      if (ranks[i]! < best) {
+        best = ranks[i]!;
+        at = i;
+      }
+    }
+    if (at < 0) break;
+    starts.splice(at + 1, 1);
+    ranks.splice(at, 1);
+    if (at < ranks.length) ranks[at] = pairRank(at);
+    if (at > 0) ranks[at - 1] = pairRank(at - 1);
+  }
+  return starts;
+}
+
+/** A min-heap of (rank, left symbol start) candidates; stale entries are skipped when popped. */
+function mergeHeap(text: string, starts: number[], rankOf: (symbol: string) => number | undefined): number[] {
+  const n = starts.length;
+  const end = text.length;
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  const alive = new Uint8Array(n).fill(1);
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  const startOf = (i: number): number => starts[i]!;
+  const stopOf = (i: number): number => (next[i]! >= 0 ? startOf(next[i]!) : end);
+  // Heap entries: [rank, symbol index, the right neighbour's stop when pushed (to detect staleness)].
+  const heap: [number, number, number][] = [];
+  const less = (a: [number, number, number], b: [number, number, number]): boolean => a[0] < b[0] || (a[0] === b[0] && startOf(a[1]) < startOf(b[1]));
+  const push = (entry: [number, number, number]): void => {
+    heap.push(entry);
+    let k = heap.length - 1;
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (!less(heap[k]!, heap[p]!)) break;
+      [heap[k], heap[p]] = [heap[p]!, heap[k]!];
+      k = p;
+    }
+  };
+  const pop = (): [number, number, number] | undefined => {
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let k = 0;
+      for (;;) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let m = k;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === k) break;
+        [heap[k], heap[m]] = [heap[m]!, heap[k]!];
+        k = m;
+      }
+    }
+    return top;
+  };
+  const candidate = (i: number): void => {
+    const j = next[i]!;
+    if (j < 0) return;
+    const stop = stopOf(j);
+    const rank = rankOf(text.slice(startOf(i), stop));
+    if (rank !== undefined) push([rank, i, stop]);
+  };
+  for (let i = 0; i + 1 < n; i++) candidate(i);
+  for (let entry = pop(); entry; entry = pop()) {
+    const [, i, stop] = entry;
+    const j = next[i]!;
+    if (!alive[i] || j < 0 || stopOf(j) !== stop) continue;
+    // Join j into i.
+    alive[j] = 0;
+    next[i] = next[j]!;
+    if (next[j]! >= 0) prev[next[j]!] = i;
+    candidate(i);
+    if (prev[i]! >= 0) candidate(prev[i]!);
+  }
+  const out: number[] = [];
+  for (let i = 0; i >= 0; i = next[i]!) out.push(starts[i]!);
+  return out;
+}

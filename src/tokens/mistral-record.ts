@@ -1,0 +1,232 @@
+import { fromJs, pyObject, pythonDumps, pythonLoads, type PyValue } from "./python-json.js";
+import type { TextTokenizer } from "./types.js";
+
+/**
+ * A Mistral instruct record counted as mistral-finetune trains on it: `build_instruct_sample` + `tokenize_instruct`
+ * (finetune/data/tokenize.py) over mistral-common 1.5.4's instruct tokenizer (V3 for every model mistral-finetune
+ * trains; V1/V2 for the older vocabularies when asked for). See /docs in the README, "How tokens are counted".
+ */
+
+/** Control-token ids of one vocabulary. */
+export interface MistralSpecials {
+  bos: number;
+  eos: number;
+  inst: number;
+  endInst: number;
+  availableTools: number;
+  endAvailableTools: number;
+  toolResults: number;
+  endToolResults: number;
+  toolCalls: number;
+}
+
+/** SentencePiece v2/v3 ids (read from the models' protos). */
+export const SENTENCEPIECE_SPECIALS: MistralSpecials = {
+  bos: 1,
+  eos: 2,
+  inst: 3,
+  endInst: 4,
+  toolCalls: 5,
+  availableTools: 6,
+  endAvailableTools: 7,
+  toolResults: 8,
+  endToolResults: 9,
+};
+
+/** Tekken ids (mistral-common's Tekkenizer.SPECIAL_TOKENS order). */
+export const TEKKEN_SPECIALS: MistralSpecials = {
+  bos: 1,
+  eos: 2,
+  inst: 3,
+  endInst: 4,
+  availableTools: 5,
+  endAvailableTools: 6,
+  toolResults: 7,
+  endToolResults: 8,
+  toolCalls: 9,
+};
+
+/** Which of mistral-common's instruct tokenizers lays the sample out. */
+export type InstructVersion = 1 | 2 | 3;
+
+export interface MistralEncoding {
+  tokenizer: TextTokenizer;
+  specials: MistralSpecials;
+  version: InstructVersion;
+}
+
+/** A counted record: every token id in order, and how many of them carry loss. */
+export interface EncodedSample {
+  ids: number[];
+  trainable: number;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Python truthiness of a JSON value. */
+function truthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isObject(v)) return Object.keys(v).length > 0;
+  return true;
+}
+
+/** `json.loads(text)` when it parses, else the text itself (mistral-common's `_parse_json_content`). */
+function loadsOrText(text: string): PyValue {
+  return pythonLoads(text) ?? text;
+}
+
+/** Tools as mistral-common dumps them: `{"type": "function", "function": {name, description, parameters}}`. */
+function toolsJson(tools: unknown[], exact: PyValue[] | undefined): string {
+  const out = tools.map((tool, k) => {
+    const fn = (tool as Json).function as Json;
+    // The exact Python values of `parameters` when the record's text was re-read; else JSON.parse's.
+    const exactFn = exact?.[k];
+    let parameters = fromJs(fn.parameters);
+    if (exactFn && typeof exactFn === "object" && !Array.isArray(exactFn) && "object" in exactFn) {
+      const f = exactFn.object.get("function");
+      const p = f && typeof f === "object" && !Array.isArray(f) && "object" in f ? f.object.get("parameters") : undefined;
+      if (p !== undefined) parameters = p;
+    }
+    return pyObject([
+      ["type", "function"],
+      [
+        "function",
+        pyObject([
+          ["name", fromJs(fn.name)],
+          ["description", fromJs(fn.description ?? "")],
+          ["parameters", parameters],
+        ]),
+      ],
+    ]);
+  });
+  return pythonDumps(out);
+}
+
+function contentOf(message: Json): unknown {
+  return message.content !== undefined && message.content !== null ? message.content : message.text;
+}
+
+/**
+ * Encodes one record. `raw` is the record's JSON text: tools are re-read from it with Python's number and key-order
+ * rules (JSON.parse loses `10.0` vs `10` and reorders integer-like keys). Throws for records the trainer would reject
+ * (the validator reports those first).
+ */
+export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw?: string): EncodedSample {
+  const { tokenizer, specials, version } = encoding;
+  const messagesValue = (record.messages ?? record.interactions) as unknown;
+  if (!Array.isArray(messagesValue)) throw new TypeError("no messages");
+  let systemPrompt: unknown = record.system_prompt;
+
+  let toolsKey: "tools" | "available_tools" | undefined;
+  if (Array.isArray(record.tools) && record.tools.length > 0) toolsKey = "tools";
+  else if (Array.isArray(record.available_tools) && record.available_tools.length > 0) toolsKey = "available_tools";
+  const tools = toolsKey ? (record[toolsKey] as unknown[]) : undefined;
+  // `available_tools: []` is "not None" for only_last, though it encodes no tools.
+  const availableToolsNotNone = tools !== undefined || (record.available_tools !== undefined && record.available_tools !== null);
+  const onlyLast = truthy(record.only_last) || availableToolsNotNone;
+
+  const messages: Json[] = [];
+  for (const m of messagesValue) {
+    if (!isObject(m)) throw new TypeError("message is not an object");
+    if (m.role === "system") systemPrompt = contentOf(m);
+    else messages.push(m);
+  }
+  let lastUser = -1;
+  let firstUser = -1;
+  messages.forEach((m, i) => {
+    if (m.role === "user") {
+      if (firstUser < 0) firstUser = i;
+      lastUser = i;
+    }
+  });
+
+  const ids: number[] = [specials.bos];
+  let trainable = 0;
+  const text = (s: string): void => {
+    for (const id of tokenizer.encode(s)) ids.push(id);
+  };
+  const prompt = typeof systemPrompt === "string" && systemPrompt !== "" ? systemPrompt : undefined;
+  let exactTools: PyValue[] | undefined;
+
+  messages.forEach((m, i) => {
+    const role = m.role;
+    const content = contentOf(m);
+    if (role === "user") {
+      if (version === 1) {
+        const body = i === firstUser && prompt !== undefined ? `${prompt}\n\n${String(content)}` : String(content);
+        text(`[INST] ${body} [/INST]`);
+        return;
+      }
+      if (i === lastUser && tools) {
+        if (raw !== undefined && exactTools === undefined) {
+          const parsed = pythonLoads(raw);
+          const list = parsed && typeof parsed === "object" && !Array.isArray(parsed) && "object" in parsed ? parsed.object.get(toolsKey!) : undefined;
+          exactTools = Array.isArray(list) ? list : [];
+        }
+        ids.push(specials.availableTools);
+        text(toolsJson(tools, exactTools));
+        ids.push(specials.endAvailableTools);
+      }
+      ids.push(specials.inst);
+      const withPrompt = i === lastUser ? prompt : undefined;
+      if (typeof content === "string") {
+        text(withPrompt !== undefined ? `${withPrompt}\n\n${content}` : content);
+      } else if (Array.isArray(content)) {
+        // Text chunks are encoded one by one; the system prompt goes before the first chunk.
+        let first = true;
+        for (const chunk of content) {
+          const prefix = first && withPrompt !== undefined ? `${withPrompt}\n\n` : "";
+          first = false;
+          if (isObject(chunk) && chunk.type === "text" && typeof chunk.text === "string") text(prefix + chunk.text);
+          else if (prefix) text(prefix);
+        }
+      }
+      ids.push(specials.endInst);
+      return;
+    }
+    if (role === "tool") {
+      if (version === 1) throw new TypeError("tools are not implemented for tokenizer V1");
+      if (version === 2 && i < lastUser) return;
+      const result =
+        version === 2
+          ? [pyObject([["name", fromJs(m.name ?? null)], ["content", loadsOrText(String(content))]])]
+          : pyObject([["content", loadsOrText(String(content))], ["call_id", fromJs(m.tool_call_id)]]);
+      ids.push(specials.toolResults);
+      text(pythonDumps(result));
+      ids.push(specials.endToolResults);
+      return;
+    }
+    if (role === "assistant") {
+      const isLast = i === messages.length - 1;
+      const start = ids.length;
+      const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as Json[]) : undefined;
+      if (calls && calls.length > 0) {
+        // mistral-finetune never skips tool calls (it passes is_before_last_user_message=False).
+        if (version === 1) throw new TypeError("tools are not implemented for tokenizer V1");
+        const prepared = calls.map((call) => {
+          const fn = call.function as Json;
+          const entries: [string, PyValue][] = [
+            ["name", fromJs(fn.name)],
+            ["arguments", loadsOrText(String(fn.arguments))],
+          ];
+          // The last message's call ids are dropped (maybe_remove_call_id); "null" is never written.
+          if (version === 3 && !isLast && typeof call.id === "string" && call.id !== "" && call.id !== "null") entries.push(["id", call.id]);
+          return pyObject(entries);
+        });
+        ids.push(specials.toolCalls);
+        text(pythonDumps(prepared));
+      } else if (version === 1) {
+        text(String(content));
+      } else {
+        text(String(content).replace(/ +$/, ""));
+      }
+      ids.push(specials.eos);
+      const weighted = m.weight === undefined || m.weight === null || m.weight === 1 || m.weight === true;
+      if (weighted && (!onlyLast || isLast)) trainable += ids.length - start;
+    }
+  });
+  return { ids, trainable };
+}
