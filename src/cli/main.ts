@@ -10,6 +10,7 @@ import { fixCommand } from "./fix.js";
 import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
 import { runCommand, uploadCommand } from "./upload.js";
+import { tokensCommand } from "./tokens.js";
 import { validateCommand } from "./validate.js";
 
 /** Exit codes: the contract scripts rely on. */
@@ -50,6 +51,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(serveCommand(io));
   program.addCommand(fixCommand(io));
   program.addCommand(convertCommand(io));
+  program.addCommand(tokensCommand(io));
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
   }

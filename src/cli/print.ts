@@ -2,10 +2,13 @@ import { formatBytes } from "../guard/size.js";
 import type { FileReport } from "../validate/file.js";
 import { printable } from "../printable.js";
 import type { Io } from "./io.js";
+import { isCounted } from "../validate/token-stats.js";
 
-/** "~1,234 tokens (est.)" — the report's token estimate, said as an estimate. */
+/** "~1,234 tokens (est.)", or "1,279 tokens (exact, tekken-240718), 110 trainable" when a tokenizer counted them. */
 export function estimateLine(report: FileReport): string {
-  return `~${report.stats.estimatedTokens.toLocaleString("en-US")} tokens (est.)`;
+  const t = report.stats.tokens;
+  if (!isCounted(t)) return `~${report.stats.estimatedTokens.toLocaleString("en-US")} tokens (est.)`;
+  return `${t.total.toLocaleString("en-US")} tokens (${t.method}, ${t.tokenizer}), ${t.trainable.toLocaleString("en-US")} trainable`;
 }
 
 /** A file report for people: a summary line, then per code its count and the first `examples` issues. */
@@ -14,6 +17,11 @@ export function printFile(io: Io, report: FileReport, examples: number): void {
   io.stderr(
     `${printable(report.path)}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
   );
+  const t = report.stats.tokens;
+  if (isCounted(t) && t.records > 0) {
+    const longest = t.longest.map((l) => `line ${l.line}: ${l.tokens}`).join(", ");
+    io.stderr(`  tokens per record: p50 ${t.p50}, p95 ${t.p95}, max ${t.max}${t.limit !== null ? ` (limit ${t.limit}; ${t.over_limit} over)` : ""}; longest: ${longest}\n`);
+  }
   const codes = Object.keys(report.counts).sort((a, b) => (a[0] === b[0] ? (a < b ? -1 : 1) : a[0] === "E" ? -1 : 1));
   for (const code of codes) {
     io.stderr(`  ${code} ×${report.counts[code]}\n`);

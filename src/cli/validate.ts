@@ -7,8 +7,9 @@ import type { FileReport } from "../validate/file.js";
 import { printFile } from "./print.js";
 import { byteSize, positiveInt } from "./options.js";
 import type { Io } from "./io.js";
+import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 
-interface ValidateFlags {
+interface ValidateFlags extends TokenFlags {
   format: FormatId | "auto";
   json?: boolean;
   report?: string;
@@ -23,7 +24,7 @@ const HUMAN_EXAMPLES = 3;
 
 /** `ftprep validate <paths...>` */
 export function validateCommand(io: Io): Command {
-  return new Command("validate")
+  const command = new Command("validate")
     .description("validate JSONL (and .json array) fine-tuning files against the chat-format schemas and rules")
     .argument("<paths...>", "files or directories (every *.jsonl / *.json below a directory)")
     .addOption(new Option("--format <format>", "record format; auto detects it per file from the first records").choices(["auto", ...FORMATS]).default("auto"))
@@ -32,10 +33,13 @@ export function validateCommand(io: Io): Command {
     .option("--max-issues <n>", `issues kept as examples per code (default ${DEFAULT_MAX_ISSUES}; counts are always complete)`, positiveInt)
     .option("--max-line-bytes <size>", "longest line read (default 64MiB); longer lines are E_LINE_TOO_LONG", byteSize)
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
-    .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
+    .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)");
+  return addTokenOptions(command)
     .action(async (paths: string[], flags: ValidateFlags) => {
       const { validatePaths } = await import("../pipeline/validate.js");
+      const tokens = await tokenHook(flags);
       const summary = await validatePaths(paths, {
+        ...(tokens ? { tokens } : {}),
         format: flags.format,
         duplicates: flags.duplicates ?? false,
         ...(flags.maxIssues !== undefined ? { maxIssues: flags.maxIssues } : {}),
@@ -44,8 +48,12 @@ export function validateCommand(io: Io): Command {
         ...(flags.writeValid !== undefined ? { writeValidDir: flags.writeValid } : {}),
         ...(flags.json ? {} : { onFile: (report: FileReport) => printFile(io, report, flags.maxIssues ?? HUMAN_EXAMPLES) }),
       });
-      if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
-      else printSummary(io, summary, flags);
+      const total = await splitTokens(summary.files, flags, tokens);
+      if (flags.json) io.stdout(`${JSON.stringify({ ...summary, tokens: total })}\n`);
+      else {
+        printSummary(io, summary, flags);
+        if (summary.files.length > 0) for (const line of splitLines("tokens of all files", total)) io.stderr(`${line}\n`);
+      }
       io.exitCode = summary.failures.length > 0 ? 3 : summary.ok ? 0 : 1;
     });
 }

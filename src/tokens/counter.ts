@@ -25,7 +25,7 @@ export interface RecordCounter {
   readonly tokenizer: string;
   readonly method: CountMethod;
   /** Counts a valid record; `raw` (its JSON text) lets tool definitions be re-read exactly. */
-  count(record: Record<string, unknown>, format: FormatId, raw?: string): RecordCount | undefined;
+  count(record: Record<string, unknown>, format: FormatId, raw?: () => string): RecordCount | undefined;
 }
 
 type Json = Record<string, unknown>;

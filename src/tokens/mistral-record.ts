@@ -114,7 +114,7 @@ function contentOf(message: Json): unknown {
  * rules (JSON.parse loses `10.0` vs `10` and reorders integer-like keys). Throws for records the trainer would reject
  * (the validator reports those first).
  */
-export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw?: string): EncodedSample {
+export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw?: string | (() => string)): EncodedSample {
   const { tokenizer, specials, version } = encoding;
   const messagesValue = (record.messages ?? record.interactions) as unknown;
   if (!Array.isArray(messagesValue)) throw new TypeError("no messages");
@@ -162,7 +162,7 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
       }
       if (i === lastUser && tools) {
         if (raw !== undefined && exactTools === undefined) {
-          const parsed = pythonLoads(raw);
+          const parsed = pythonLoads(typeof raw === "function" ? raw() : raw);
           const list = parsed && typeof parsed === "object" && !Array.isArray(parsed) && "object" in parsed ? parsed.object.get(toolsKey!) : undefined;
           exactTools = Array.isArray(list) ? list : [];
         }

@@ -48,7 +48,8 @@ export const ISSUE_CODES = {
   E_LAST_ROLE: { severity: "error", summary: "the last message (system messages set aside) is not `assistant`" },
   E_TOOL_SHAPE: { severity: "error", summary: "a tool lacks `function`, or its function lacks `name`, `description` or an object `parameters`" },
   E_TOOL_SCHEMA: { severity: "error", summary: "a tool's `parameters` is not a valid JSON Schema (draft 7)" },
-  W_NO_TRAINABLE: { severity: "warning", summary: "every assistant message has `weight: 0`: the record trains nothing" },
+  W_NO_TRAINABLE: { severity: "warning", summary: "the record trains nothing: every assistant message has `weight: 0`, or it has tools (only its last assistant message trains) and that message has `weight: 0`" },
+  W_TOO_MANY_TOKENS: { severity: "warning", summary: "the record has more tokens than the model trains at (`--model`'s context or `--max-tokens`); the message says what the trainer does with it" },
   W_TOOL_UNDECLARED: { severity: "warning", summary: "a tool call names a function that `tools` does not declare" },
 
   // Mistral pretrain and classifier.

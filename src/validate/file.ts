@@ -12,6 +12,7 @@ import { type LineOutcome, parseLine, type ParsedLine, validateParsed } from "./
 import { detectFormat } from "./record.js";
 import { schemaRegistry } from "./schema-registry.js";
 import { emptyStats, estimateTokens, type RecordStats } from "./stats.js";
+import { type EstimatedTokenStats, type TokenHook, type TokenStats, TokenTally } from "./token-stats.js";
 
 import { DEFAULT_MAX_ISSUES } from "../defaults.js";
 
@@ -54,6 +55,8 @@ export interface ValidateOptions {
   digests?: DigestSet;
   /** Records longer than this many bytes (terminator included) are E_RECORD_TOO_LARGE: no upload can hold them. */
   maxRecordBytes?: number;
+  /** Counts each valid record's tokens (`src/tokens` provides counters); without it, the file has only the estimate. */
+  tokens?: TokenHook;
   /** The file name used in issues (default: the path, or `"<input>"` for `validateLines`). */
   label?: string;
   /** `validateFile`: how the records are laid out (default: a `.json` array for `*.json`, else JSON Lines). */
@@ -92,6 +95,8 @@ export interface FileStats {
   toolCallRecords: number;
   imageRecords: number;
   estimatedTokens: number;
+  /** Token counts: exact, cookbook or approximate with a tokenizer; with none, the estimate only. */
+  tokens?: TokenStats | EstimatedTokenStats;
   /** Classifier files: label values per target, with their counts. */
   labels?: Record<string, Record<string, number>>;
 }
@@ -231,6 +236,23 @@ function rawOf(entry: Entry): Uint8Array {
   return entry.line.bytes;
 }
 
+/** Counts a valid record's tokens into the tally; over the limit, W_TOO_MANY_TOKENS. */
+function countTokens(v: FileValidation, tally: TokenTally, entry: Entry, record: Record<string, unknown>): void {
+  const hook = tally.hook;
+  const raw = (): string => {
+    const r = rawOf(entry);
+    return Buffer.from(r.buffer, r.byteOffset, r.length).toString("utf8");
+  };
+  const counted = hook.count(record, v.format, raw);
+  if (!counted) return;
+  tally.add(entry.number, counted.tokens, counted.trainable);
+  hook.onCount?.(v.file, entry.number, counted.tokens, counted.trainable);
+  if (hook.maxTokens !== undefined && counted.tokens > hook.maxTokens) {
+    tally.overLimit++;
+    v.issue(entry.number, "W_TOO_MANY_TOKENS", "", `the record has ${counted.tokens} tokens (${hook.tokenizer}), more than the ${hook.maxTokens} the model trains at; ${hook.overLimit ?? "a trainer splits or truncates it"}`);
+  }
+}
+
 /** Adds E_RECORD_TOO_LARGE to a line's outcome. */
 function withRecordTooLarge(outcome: LineOutcome, size: number, limit: number): LineOutcome {
   const issue = { code: "E_RECORD_TOO_LARGE" as const, path: "", message: `the record is ${size} bytes; no file of at most ${limit} bytes can hold it` };
@@ -264,9 +286,10 @@ async function validateEntries(
   const start = (format: FormatId): FileValidation =>
     new FileValidation(file, format, maxIssues, options.onIssue, digests, options.onRecord);
 
+  const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
   const process = (v: FileValidation, entry: Entry): void => {
     const line = entry.line;
-    v.lineFlags(line);
+    if (line) v.lineFlags(line);
     const parsed = (entry.parsed ??= parseLine(line, maxLineBytes));
     let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
     if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
@@ -274,6 +297,7 @@ async function validateEntries(
       if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
     }
     v.outcome(entry, outcome);
+    if (tally && outcome.errors === 0 && parsed.kind === "record") countTokens(v, tally, entry, parsed.value);
   };
 
   const head: Entry[] = [];
@@ -310,6 +334,8 @@ async function validateEntries(
   validation ??= settle();
   afterEntries?.(validation);
   const report = validation.finish(stats);
+  if (tally) report.stats.tokens = tally.finish();
+  else report.stats.tokens = { method: "estimate", tokenizer: null, records: report.valid, total: report.stats.estimatedTokens };
   await options.onBatch?.();
   return report;
 }

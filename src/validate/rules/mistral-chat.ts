@@ -21,6 +21,14 @@ const NEXT_ROLES: Record<string, ReadonlySet<string>> = {
 /** Whether the conversation must end with an assistant message: instruct records do, classifier chats do not. */
 export type ConversationMode = "instruct" | "classifier";
 
+/** Python's truthiness of a JSON value (mistral-finetune reads `only_last` so). */
+function isTruthy(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0 || value === "") return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object") return Object.keys(value).length > 0;
+  return true;
+}
+
 /** Checks a Mistral chat record (`messages`/`interactions`, `tools`/`available_tools`, `system_prompt`). */
 export function checkMistralChat(
   record: Record<string, unknown>,
@@ -61,7 +69,9 @@ export function checkMistralChat(
 
   const messages = record[key];
   if (!isMessageList(messages, `/${key}`, key, findings)) return;
-  checkConversation(messages, `/${key}`, findings, stats, mode, systemCount, declared);
+  // mistral-finetune trains only the last assistant message of a record with tools (`available_tools` is not None).
+  const onlyLast = isTruthy(record.only_last) || (Array.isArray(record.tools) && record.tools.length > 0) || (record.available_tools !== undefined && record.available_tools !== null);
+  checkConversation(messages, `/${key}`, findings, stats, mode, systemCount, declared, onlyLast);
 }
 
 function checkConversation(
@@ -72,6 +82,7 @@ function checkConversation(
   mode: ConversationMode,
   systemCount: number,
   declared: Set<string> | null | undefined,
+  onlyLast = false,
 ): void {
   // The literal tool-call id "null" is allowed on the last assistant message only.
   let lastAssistant = -1;
@@ -217,6 +228,8 @@ function checkConversation(
   }
   if (assistants > 0 && untrained === assistants) {
     findings.add("W_NO_TRAINABLE", base, "every assistant message has `weight: 0`; the record trains nothing");
+  } else if (mode === "instruct" && onlyLast && lastAssistant >= 0 && lastAssistant === messages.length - 1 && (messages[lastAssistant] as Record<string, unknown>).weight === 0) {
+    findings.add("W_NO_TRAINABLE", `${base}/${lastAssistant}/weight`, "with tools only the last assistant message trains (mistral-finetune's only_last), and it has `weight: 0`; the record trains nothing");
   }
 }
 

@@ -1,0 +1,58 @@
+import { Command } from "commander";
+import type { TokenStats } from "../validate/token-stats.js";
+import type { Io } from "./io.js";
+
+interface TokensFlags {
+  model?: string;
+  tokenizer?: string;
+}
+
+/**
+ * `ftprep tokens <paths...>`: one NDJSON object per valid record (`file`, `line`, `tokens`, `trainable`, `method`,
+ * `tokenizer`), then one per file with its totals (no `line`; `records`, `invalid`). Invalid records are not counted.
+ */
+export function tokensCommand(io: Io): Command {
+  return new Command("tokens")
+    .description("print every record's token count as NDJSON, then each file's totals")
+    .argument("<paths...>", "files or directories (every *.jsonl / *.json below a directory)")
+    .option("--model <model>", "count with this model's tokenizer (see the README's model table)")
+    .option("--tokenizer <name|path>", "tokenizer to count with: tekken-240718, mistral-sp-v3, mistral-sp-v2, mistral-sp-v1, o200k_base, cl100k_base, or a tokenizer.json")
+    .addHelpText("after", "\nExample:\n  $ ftprep tokens --model open-mistral-nemo data/train.jsonl | jq -s 'max_by(.tokens)'\n")
+    .action(async (paths: string[], flags: TokensFlags) => {
+      const { resolveTokenHook, estimateHook } = await import("../tokens/hook.js");
+      const { validatePaths } = await import("../pipeline/validate.js");
+      let method = "estimate";
+      let tokenizer: string | null = null;
+      const onCount = (file: string, line: number, tokens: number, trainable: number): void => {
+        io.stdout(`${JSON.stringify({ file, line, tokens, trainable, method, tokenizer })}\n`);
+      };
+      const hook =
+        (await resolveTokenHook({
+          ...(flags.model !== undefined ? { model: flags.model } : {}),
+          ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
+          onCount,
+        })) ?? estimateHook(onCount);
+      method = hook.method;
+      tokenizer = hook.method === "estimate" ? null : hook.tokenizer;
+      const summary = await validatePaths(paths, { tokens: hook });
+      for (const report of summary.files) {
+        // With a hook, every file's stats are a tally (the estimate's too).
+        const t = report.stats.tokens as TokenStats | undefined;
+        io.stdout(
+          `${JSON.stringify({
+            file: report.path,
+            records: t?.records ?? 0,
+            invalid: report.invalid,
+            tokens: t?.total ?? 0,
+            trainable: t?.trainable ?? 0,
+            method,
+            tokenizer,
+            ...(t ? { p50: t.p50, p95: t.p95, max: t.max } : {}),
+          })}\n`,
+        );
+        if (report.invalid > 0) io.stderr(`${report.path}: ${report.invalid} invalid record(s) not counted (ftprep validate shows why)\n`);
+      }
+      for (const failure of summary.failures) io.stderr(`ftprep: ${failure.message}\n`);
+      io.exitCode = summary.failures.length > 0 ? 3 : 0;
+    });
+}

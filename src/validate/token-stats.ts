@@ -1,0 +1,113 @@
+import type { FormatId } from "../types.js";
+
+/**
+ * Token counts of a file, gathered by the validation pass through a hook that `src/tokens` implements (validate
+ * imports nothing of it). Memory is bounded: a histogram of distinct counts (at most one entry per distinct count)
+ * and the `LONGEST_KEPT` longest records.
+ */
+
+/** What validation asks of a token counter. */
+export interface TokenHook {
+  readonly tokenizer: string;
+  readonly method: string;
+  /** Counts a valid record; `raw` gives its JSON text when the counter needs it. Undefined: not countable. */
+  count(record: Record<string, unknown>, format: FormatId, raw: () => string): { tokens: number; trainable: number } | undefined;
+  /** Records over this many tokens are W_TOO_MANY_TOKENS. */
+  readonly maxTokens?: number;
+  /** What the trainer does with such a record (ends the W_TOO_MANY_TOKENS message). */
+  readonly overLimit?: string;
+  /** Told every counted record, in order (for per-record output). */
+  readonly onCount?: (file: string, line: number, tokens: number, trainable: number) => void;
+}
+
+/** A file counted by no tokenizer: the estimate's total only (ceil(characters ÷ 4) + 3 per message). */
+export interface EstimatedTokenStats {
+  method: "estimate";
+  tokenizer: null;
+  records: number;
+  total: number;
+}
+
+/** A file's token statistics, as `--json` prints them (snake_case). */
+export interface TokenStats {
+  method: string;
+  tokenizer: string | null;
+  /** Records counted (valid, countable). */
+  records: number;
+  total: number;
+  trainable: number;
+  /** What OpenAI bills per epoch: each record's tokens up to the limit (it truncates the rest). */
+  billable: number;
+  p50: number;
+  p95: number;
+  max: number;
+  /** Records over `limit` (W_TOO_MANY_TOKENS). */
+  over_limit: number;
+  limit: number | null;
+  /** The longest records, longest first. */
+  longest: { line: number; tokens: number }[];
+}
+
+export const LONGEST_KEPT = 5;
+
+/** Tells counted stats from the estimate's. */
+export function isCounted(stats: TokenStats | EstimatedTokenStats | undefined): stats is TokenStats {
+  return stats !== undefined && stats.method !== "estimate";
+}
+
+/** Nearest-rank percentile of a histogram (count → records). */
+export function percentile(histogram: Map<number, number>, records: number, p: number): number {
+  if (records === 0) return 0;
+  const rank = Math.max(1, Math.ceil((p / 100) * records));
+  let seen = 0;
+  for (const value of [...histogram.keys()].sort((a, b) => a - b)) {
+    seen += histogram.get(value)!;
+    if (seen >= rank) return value;
+  }
+  return 0;
+}
+
+export class TokenTally {
+  records = 0;
+  total = 0;
+  trainable = 0;
+  billable = 0;
+  overLimit = 0;
+  readonly histogram = new Map<number, number>();
+  readonly longest: { line: number; tokens: number }[] = [];
+
+  constructor(readonly hook: TokenHook) {}
+
+  add(line: number, tokens: number, trainable: number): void {
+    this.records++;
+    this.total += tokens;
+    this.trainable += trainable;
+    this.billable += this.hook.maxTokens !== undefined ? Math.min(tokens, this.hook.maxTokens) : tokens;
+    this.histogram.set(tokens, (this.histogram.get(tokens) ?? 0) + 1);
+    const longest = this.longest;
+    if (longest.length < LONGEST_KEPT || tokens > longest[longest.length - 1]!.tokens) {
+      longest.push({ line, tokens });
+      longest.sort((a, b) => b.tokens - a.tokens || a.line - b.line);
+      if (longest.length > LONGEST_KEPT) longest.pop();
+    }
+  }
+
+  finish(): TokenStats {
+    let max = 0;
+    for (const value of this.histogram.keys()) max = Math.max(max, value);
+    return {
+      method: this.hook.method,
+      tokenizer: this.hook.tokenizer,
+      records: this.records,
+      total: this.total,
+      trainable: this.trainable,
+      billable: this.billable,
+      p50: percentile(this.histogram, this.records, 50),
+      p95: percentile(this.histogram, this.records, 95),
+      max,
+      over_limit: this.overLimit,
+      limit: this.hook.maxTokens ?? null,
+      longest: [...this.longest],
+    };
+  }
+}
