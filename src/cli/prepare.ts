@@ -7,8 +7,10 @@ import { FORMATS, type FormatId } from "../types.js";
 import type { Io } from "./io.js";
 import { byteSize, positiveInt } from "./options.js";
 import { printFile } from "./print.js";
+import { addTokenOptions, splitLines, splitTokens, type SplitTokens, type TokenFlags, tokenHook } from "./token-options.js";
+import type { TokenHook } from "../validate/token-stats.js";
 
-interface PrepareFlags {
+interface PrepareFlags extends TokenFlags {
   out: string;
   provider: "mistral" | "openai";
   maxFileBytes?: number;
@@ -44,7 +46,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 /** Flags shared by every command that discovers, validates and guards files (prepare, upload, run). */
 export function addGuardOptions(command: Command): Command {
-  return command
+  command
     .addOption(new Option("--provider <provider>", "whose limits and formats apply").choices(["mistral", "openai"]).default("mistral"))
     .option("--max-file-bytes <size>", "largest file to upload (default: what the provider takes, less 1 MB: Mistral 511000000, OpenAI 7999000000; units: 100MB, 64MiB)", byteSize)
     .option("--no-split", "do not shard files over the limit; report them as E_FILE_TOO_LARGE")
@@ -59,6 +61,21 @@ export function addGuardOptions(command: Command): Command {
     .option("--report <file>", "write every issue to FILE as NDJSON")
     .option("--max-issues <n>", "issues kept as examples per code (default 20)", positiveInt)
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize);
+  return addTokenOptions(command);
+}
+
+/** Token totals per split of a plan: what a run would train on, before it runs. */
+export async function planTokens(plan: Plan, flags: TokenFlags, hook: TokenHook | undefined): Promise<Record<"train" | "validation", SplitTokens>> {
+  const of = (split: string) => plan.sources.filter((s) => s.split === split).map((s) => s.report);
+  return { train: await splitTokens(of("train"), flags, hook), validation: await splitTokens(of("validation"), {}, hook) };
+}
+
+/** The per-split token lines of a plan, for people. */
+export function printPlanTokens(io: Io, tokens: Record<"train" | "validation", SplitTokens>): void {
+  for (const split of ["train", "validation"] as const) {
+    if (tokens[split].files === 0) continue;
+    for (const line of splitLines(split, tokens[split])) io.stderr(`${line}\n`);
+  }
 }
 
 /** The paths to discover: positional ones (split from their names), then those given with --train / --validation. */
@@ -100,13 +117,19 @@ export function prepareCommand(io: Io): Command {
     const inputs = guardInputs(paths, flags);
     if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
     const { prepare } = await import("../pipeline/prepare.js");
+    const tokens = await tokenHook(flags);
     const plan = await prepare(inputs, {
       ...guardOptions(flags),
+      ...(tokens ? { tokens } : {}),
       outDir: flags.out,
       ...(flags.json ? {} : { onSource: (source: SourcePlan) => printSource(io, source, flags.maxIssues ?? 3) }),
     });
-    if (flags.json) io.stdout(`${JSON.stringify(plan)}\n`);
-    else printPlan(io, plan);
+    const totals = await planTokens(plan, flags, tokens);
+    if (flags.json) io.stdout(`${JSON.stringify({ ...plan, tokens: totals })}\n`);
+    else {
+      printPlan(io, plan);
+      printPlanTokens(io, totals);
+    }
     io.exitCode = plan.failures.length > 0 ? 3 : plan.ok ? 0 : 1;
   });
   return command;

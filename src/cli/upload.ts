@@ -6,10 +6,11 @@ import type { RunJobResult, RunOptions, RunResult } from "../pipeline/run.js";
 import type { FormatId } from "../types.js";
 import type { Io } from "./io.js";
 import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
-import { addGuardOptions, guardInputs, guardOptions, printPlan, printSource } from "./prepare.js";
+import { addGuardOptions, guardInputs, guardOptions, planTokens, printPlan, printPlanTokens, printSource } from "./prepare.js";
+import { type TokenFlags, tokenHook } from "./token-options.js";
 import { Progress } from "./progress.js";
 
-interface UploadFlags {
+interface UploadFlags extends TokenFlags {
   pipeline?: string;
   newJob?: boolean;
   provider: "mistral" | "openai";
@@ -108,6 +109,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     let result: RunResult;
+    let hook: Awaited<ReturnType<typeof tokenHook>>;
     try {
       const { provider: _, ...guard } = guardOptions(flags);
       const fromFlags: RunOptions = {
@@ -127,8 +129,15 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         const flag = FLAG_OF[key];
         if (flag === undefined || !given(flag)) (merged as Record<string, unknown>)[key] = value;
       }
+      // The tokenizer: --model / --tokenizer, else the pipeline's job model (the estimate when it is not in the table).
+      const tokens = await tokenHook(flags, {
+        ...(merged.job?.model !== undefined ? { jobModel: merged.job.model } : {}),
+        onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`),
+      });
+      hook = tokens;
       result = await run(inputs, {
         ...merged,
+        ...(tokens ? { tokens } : {}),
         dryRun: flags.dryRun ?? false,
         ...(flags.newJob ? { newJob: true } : {}),
         signal: controller.signal,
@@ -141,12 +150,12 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       process.off("SIGTERM", stop);
       progress.finish();
     }
-    report(io, result, flags);
+    report(io, result, flags, await planTokens(result.plan, flags, hook));
   });
   return command;
 }
 
-function report(io: Io, result: RunResult, flags: UploadFlags): void {
+function report(io: Io, result: RunResult, flags: UploadFlags, tokens: Awaited<ReturnType<typeof planTokens>>): void {
   const { plan, upload } = result;
   if (flags.json) {
     io.stdout(
@@ -158,6 +167,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
         manifest: result.manifest ? result.manifestPath : null,
         dry_run: flags.dryRun ?? false,
         plan,
+        tokens,
         ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
         upload: upload ?? null,
         job: jobJson(result.job),
@@ -165,6 +175,7 @@ function report(io: Io, result: RunResult, flags: UploadFlags): void {
     );
   } else if (!flags.quiet) {
     if (!plan.ok || flags.dryRun) printPlan(io, plan);
+    if (!flags.quiet) printPlanTokens(io, tokens);
     if (flags.dryRun && plan.ok) {
       const where = result.embedded ? "the embedded local server" : result.baseUrl;
       io.stderr(`dry run: would upload ${result.wouldUpload.length} file(s) to ${where}; ${result.alreadyUploaded.length} already in ${result.manifestPath}\n`);

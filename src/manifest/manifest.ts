@@ -1,4 +1,5 @@
 import { type FileHandle, mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import type { EstimatedTokenStats, TokenStats } from "../validate/token-stats.js";
 import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
@@ -32,6 +33,8 @@ export interface ManifestSource {
   split: Split;
   format: string;
   skip_invalid: boolean;
+  /** The file's token counts as validation found them (`FileStats.tokens`). */
+  tokens?: TokenStats | EstimatedTokenStats;
 }
 
 export interface ManifestFile {

@@ -14,6 +14,7 @@ import type { FormatId, Issue } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
 import { DigestSet } from "../validate/digest-set.js";
 import { type FileReport, type RecordEvent, validateFile } from "../validate/file.js";
+import type { TokenHook } from "../validate/token-stats.js";
 import type { FileFailure } from "./validate.js";
 import { redactedJson } from "../redact.js";
 import { noDatasetFiles, type PassEvent } from "./progress.js";
@@ -44,6 +45,8 @@ export interface PrepareOptions {
   maxLineBytes?: number;
   /** Write every issue as NDJSON to this file. */
   reportPath?: string;
+  /** Counts each valid record's tokens (`resolveTokenHook` in src/tokens/hook.ts); the estimate without it. */
+  tokens?: TokenHook;
   /** Called as each source file's plan is ready. */
   onSource?: (source: SourcePlan) => void;
   /** Told how discovery and each file's pass go (for progress displays). */
@@ -340,6 +343,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
       ...(ctx.options.format !== undefined ? { format: ctx.options.format } : {}),
       ...(ctx.options.maxIssues !== undefined ? { maxIssues: ctx.options.maxIssues } : {}),
       maxLineBytes: ctx.maxLineBytes,
+      ...(ctx.options.tokens ? { tokens: ctx.options.tokens } : {}),
       ...(ctx.splitting || compressed ? { maxRecordBytes: ctx.maxFileBytes } : {}),
       ...(ctx.digests ? { digests: ctx.digests } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),

@@ -143,6 +143,7 @@ function summarise(manifest: Manifest, plan: Plan, skipInvalid: boolean): void {
       split: s.split,
       format: s.format,
       skip_invalid: skipInvalid && s.invalid > 0,
+      ...(s.report.stats.tokens ? { tokens: s.report.stats.tokens } : {}),
     });
   }
   manifest.sources = [...bySource.values()];

@@ -105,8 +105,8 @@ export async function bundledCounter(id: TokenizerId): Promise<RecordCounter> {
       }
       if (format !== "mistral-chat" && format !== "openai-chat") return undefined;
       try {
-        const sample = encodeMistralRecord(record, encoding, raw);
-        return { tokens: sample.ids.length, trainable: sample.trainable };
+        const sample = encodeMistralRecord(record, encoding, raw, true);
+        return { tokens: sample.tokens, trainable: sample.trainable };
       } catch {
         return undefined;
       }

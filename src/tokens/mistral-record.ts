@@ -55,9 +55,10 @@ export interface MistralEncoding {
   version: InstructVersion;
 }
 
-/** A counted record: every token id in order, and how many of them carry loss. */
+/** A counted record: every token id in order (empty when only counting), the count, and how many carry loss. */
 export interface EncodedSample {
   ids: number[];
+  tokens: number;
   trainable: number;
 }
 
@@ -114,7 +115,7 @@ function contentOf(message: Json): unknown {
  * rules (JSON.parse loses `10.0` vs `10` and reorders integer-like keys). Throws for records the trainer would reject
  * (the validator reports those first).
  */
-export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw?: string | (() => string)): EncodedSample {
+export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw?: string | (() => string), countOnly = false): EncodedSample {
   const { tokenizer, specials, version } = encoding;
   const messagesValue = (record.messages ?? record.interactions) as unknown;
   if (!Array.isArray(messagesValue)) throw new TypeError("no messages");
@@ -143,11 +144,23 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
     }
   });
 
-  const ids: number[] = [specials.bos];
+  // Counting only (validation) skips building the id array: the tokenizer's count() is enough.
+  const ids: number[] = [];
+  let n = 0;
   let trainable = 0;
-  const text = (s: string): void => {
-    for (const id of tokenizer.encode(s)) ids.push(id);
+  const special = (id: number): void => {
+    if (!countOnly) ids.push(id);
+    n++;
   };
+  const text = (s: string): void => {
+    if (countOnly) {
+      n += tokenizer.count(s);
+      return;
+    }
+    for (const id of tokenizer.encode(s)) ids.push(id);
+    n = ids.length;
+  };
+  special(specials.bos);
   const prompt = typeof systemPrompt === "string" && systemPrompt !== "" ? systemPrompt : undefined;
   let exactTools: PyValue[] | undefined;
 
@@ -166,11 +179,11 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
           const list = parsed && typeof parsed === "object" && !Array.isArray(parsed) && "object" in parsed ? parsed.object.get(toolsKey!) : undefined;
           exactTools = Array.isArray(list) ? list : [];
         }
-        ids.push(specials.availableTools);
+        special(specials.availableTools);
         text(toolsJson(tools, exactTools));
-        ids.push(specials.endAvailableTools);
+        special(specials.endAvailableTools);
       }
-      ids.push(specials.inst);
+      special(specials.inst);
       const withPrompt = i === lastUser ? prompt : undefined;
       if (typeof content === "string") {
         text(withPrompt !== undefined ? `${withPrompt}\n\n${content}` : content);
@@ -184,7 +197,7 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
           else if (prefix) text(prefix);
         }
       }
-      ids.push(specials.endInst);
+      special(specials.endInst);
       return;
     }
     if (role === "tool") {
@@ -194,14 +207,14 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
         version === 2
           ? [pyObject([["name", fromJs(m.name ?? null)], ["content", loadsOrText(String(content))]])]
           : pyObject([["content", loadsOrText(String(content))], ["call_id", fromJs(m.tool_call_id)]]);
-      ids.push(specials.toolResults);
+      special(specials.toolResults);
       text(pythonDumps(result));
-      ids.push(specials.endToolResults);
+      special(specials.endToolResults);
       return;
     }
     if (role === "assistant") {
       const isLast = i === messages.length - 1;
-      const start = ids.length;
+      const start = n;
       const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as Json[]) : undefined;
       if (calls && calls.length > 0) {
         // mistral-finetune never skips tool calls (it passes is_before_last_user_message=False).
@@ -216,17 +229,17 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
           if (version === 3 && !isLast && typeof call.id === "string" && call.id !== "" && call.id !== "null") entries.push(["id", call.id]);
           return pyObject(entries);
         });
-        ids.push(specials.toolCalls);
+        special(specials.toolCalls);
         text(pythonDumps(prepared));
       } else if (version === 1) {
         text(String(content));
       } else {
         text(String(content).replace(/ +$/, ""));
       }
-      ids.push(specials.eos);
+      special(specials.eos);
       const weighted = m.weight === undefined || m.weight === null || m.weight === 1 || m.weight === true;
-      if (weighted && (!onlyLast || isLast)) trainable += ids.length - start;
+      if (weighted && (!onlyLast || isLast)) trainable += n - start;
     }
   });
-  return { ids, trainable };
+  return { ids, tokens: n, trainable };
 }

@@ -1,0 +1,43 @@
+// One timed pass over a file, in its own process:
+//   node bench/token-speed.js baseline FILE      — split lines + JSON.parse (the bare parse loop)
+//   node bench/token-speed.js validate FILE      — ftprep's validateFile without a tokenizer (the estimate)
+//   node bench/token-speed.js MODEL FILE         — validateFile counting tokens with MODEL's tokenizer
+// Prints {"mode","seconds","load_seconds","records","bytes","tokens"} as JSON. The tokenizer's load time is kept
+// apart (it is paid once per process).
+import { createReadStream, statSync } from "node:fs";
+
+const [mode, file] = process.argv.slice(2);
+const bytes = statSync(file).size;
+let records = 0;
+let tokens = null;
+let loadSeconds = 0;
+let start;
+if (mode === "baseline") {
+  start = performance.now();
+  let rest = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let pos = 0;
+    let i;
+    while ((i = buf.indexOf(10, pos)) !== -1) {
+      JSON.parse(buf.toString("utf8", pos, i));
+      records++;
+      pos = i + 1;
+    }
+    rest = buf.subarray(pos);
+  }
+} else {
+  const { validateFile } = await import("../dist/index.js");
+  let hook;
+  if (mode !== "validate") {
+    const load = performance.now();
+    const { resolveTokenHook } = await import("../dist/tokens/hook.js");
+    hook = await resolveTokenHook({ model: mode });
+    loadSeconds = (performance.now() - load) / 1000;
+  }
+  start = performance.now();
+  const report = await validateFile(file, hook ? { tokens: hook } : {});
+  records = report.records;
+  tokens = report.stats.tokens?.total ?? null;
+}
+console.log(JSON.stringify({ mode, seconds: (performance.now() - start) / 1000, load_seconds: loadSeconds, records, bytes, tokens }));

@@ -1,0 +1,55 @@
+// Tokenizer benchmark: counting throughput per tokenizer against the bare parse loop on the same file, in the same
+// run, and peak RSS of `ftprep validate --model …` with a tokenizer loaded.
+import { execFile } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { generateTokenData } from "./token-data.js";
+
+const run = promisify(execFile);
+const here = new URL(".", import.meta.url).pathname;
+
+const MODELS = [
+  ["open-mistral-nemo", "Tekken 240718", 5],
+  ["gpt-4o-mini-2024-07-18", "o200k_base", 5],
+  ["gpt-4-0613", "cl100k_base", 5],
+  ["open-mistral-7b", "SentencePiece v3", 2],
+];
+
+async function timed(mode, file) {
+  const { stdout } = await run(process.execPath, [join(here, "token-speed.js"), mode, file], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout);
+}
+
+export async function tokensBench({ bin, out, mb = Number(process.env.BENCH_TOKENS_MB ?? 50) }) {
+  const file = join(out, `tokens-${mb}mb.jsonl`);
+  if (!existsSync(file) || Math.abs(statSync(file).size - mb * 1e6) > 1e6) {
+    process.stderr.write(`generating ${file} …\n`);
+    await generateTokenData(file, mb * 1e6);
+  }
+  console.log(`\n# token counting — ${mb} MB of varied chat text (60,000-word lexicon, CJK, emoji, tool calls), one core`);
+  const baseline = Math.min((await timed("baseline", file)).seconds, (await timed("baseline", file)).seconds);
+  const plain = (await timed("validate", file)).seconds;
+  const mbps = (s) => (mb / s).toFixed(1);
+  console.log(`bare parse loop:            ${baseline.toFixed(2)} s (${mbps(baseline)} MB/s)`);
+  console.log(`validate, estimate only:    ${plain.toFixed(2)} s (${mbps(plain)} MB/s, ${(baseline / plain).toFixed(2)}× the parse loop)`);
+  let ok = true;
+  for (const [model, name, target] of MODELS) {
+    const r = await timed(model, file);
+    const rate = mb / r.seconds;
+    const met = rate >= target;
+    ok &&= met;
+    console.log(`validate --model ${model} (${name}): ${r.seconds.toFixed(2)} s (${rate.toFixed(1)} MB/s, ${(baseline / r.seconds).toFixed(2)}× the parse loop; load ${r.load_seconds.toFixed(2)} s; ${r.tokens} tokens) — target ≥ ${target} MB/s: ${met ? "met" : "NOT MET"}`);
+  }
+  const rssOf = async (args) => {
+    const { stderr } = await run("/usr/bin/time", ["-v", bin, ...args], { maxBuffer: 64 << 20 }).catch((e) => e);
+    return Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]) / 1000;
+  };
+  for (const model of ["open-mistral-nemo", "gpt-4o-mini-2024-07-18", "open-mistral-7b"]) {
+    const rss = await rssOf(["validate", "--json", "--model", model, file]);
+    const met = rss <= 250;
+    ok &&= met;
+    console.log(`peak RSS, validate --model ${model}: ${rss.toFixed(1)} MB — bound ≤ 250 MB: ${met ? "met" : "NOT MET"}`);
+  }
+  return ok;
+}
