@@ -134,4 +134,7 @@ if (only.has("convert")) {
 if (only.has("manifest")) {
   ok = (await manifestBench({ out })) && ok;
 }
+if (only.has("tokens")) {
+  ok = (await tokensBench({ bin, out })) && ok;
+}
 process.exitCode = ok ? 0 : 1;

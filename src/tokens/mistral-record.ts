@@ -106,6 +106,16 @@ function toolsJson(tools: unknown[], exact: PyValue[] | undefined): string {
   return pythonDumps(out);
 }
 
+/**
+ * Whether JSON.parse's values could print differently from Python's: a float literal (`10.0`, `1e3`), an integer
+ * beyond 2^53, or an integer-like object key (JavaScript lists those first). Matches inside strings only cost a
+ * re-read; a record without any of them is exact from JSON.parse's values.
+ */
+function needsPythonValues(raw: string | (() => string)): boolean {
+  const text = typeof raw === "function" ? raw() : raw;
+  return /\d[.eE]|\d{16}|"(?:0|[1-9]\d*)"\s*:/.test(text);
+}
+
 function contentOf(message: Json): unknown {
   return message.content !== undefined && message.content !== null ? message.content : message.text;
 }
@@ -174,7 +184,7 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
         return;
       }
       if (i === lastUser && tools) {
-        if (raw !== undefined && exactTools === undefined) {
+        if (raw !== undefined && exactTools === undefined && needsPythonValues(raw)) {
           const parsed = pythonLoads(typeof raw === "function" ? raw() : raw);
           const list = parsed && typeof parsed === "object" && !Array.isArray(parsed) && "object" in parsed ? parsed.object.get(toolsKey!) : undefined;
           exactTools = Array.isArray(list) ? list : [];
