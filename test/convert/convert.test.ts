@@ -341,7 +341,7 @@ describe("ftprep convert: stopping and broken inputs", () => {
     const [code] = (await once(child, "exit")) as [number];
     expect(code).toBe(3);
     expect(stderr).toMatch(/ftprep: stopping/);
-    expect(stderr).toMatch(/ftprep: stopped while reading .*b\.jsonl; 1 file\(s\) were finished/);
+    expect(stderr).toMatch(/ftprep( convert)?: stopped while reading .*b\.jsonl; 1 file\(s\) were finished/);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(readJsonl(join(out, "a.jsonl"))).toHaveLength(10);
     expect(readdirSync(out)).toEqual(["a.jsonl"]);
@@ -367,6 +367,6 @@ describe("ftprep convert: stopping and broken inputs", () => {
     const result = await runCli("convert", input, "--to", "openai-chat", "-o", join(dir, "fake.jsonl"));
     expect(result.code).toBe(3);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
-    expect(result.stderr).toMatch(/^ftprep: cannot read .*fake\.parquet as Parquet: /);
+    expect(result.stderr).toMatch(/^ftprep( convert)?: cannot read .*fake\.parquet as Parquet: /);
   });
 });
