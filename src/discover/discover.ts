@@ -3,6 +3,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { isUtf8 } from "node:buffer";
 import { describeErrno, FileSystemError } from "../errors.js";
+import { printable } from "../printable.js";
 import { classifyJsonHead } from "../read/sniff.js";
 import { type Compression, compressionOf, isDatasetName } from "../read/source.js";
 
@@ -59,9 +60,18 @@ export interface SkippedPath {
   reason: string;
 }
 
+/** An entry below a folder that could not be read (permissions, I/O errors, a name that is not UTF-8). */
+export interface UnreadablePath {
+  path: string;
+  code: string;
+  message: string;
+}
+
 export interface Discovery {
   files: DiscoveredFile[];
   skipped: SkippedPath[];
+  /** Entries that could not be read: failures of their own, reported while the rest of the folder goes on. */
+  unreadable: UnreadablePath[];
 }
 
 /** Bytes of a `.json` file read to tell an array of records from metadata (dataset_info.json, a manifest…). */
@@ -76,7 +86,7 @@ interface EntryKind {
   isSymbolicLink(): boolean;
 }
 
-const UNREADABLE_NAME = "the name is not valid UTF-8 (shown with \\xNN for its bytes): rename it to read it";
+const UNREADABLE_NAME = "the name is not valid UTF-8 (shown with \\xNN for its bytes); rename it";
 const NOT_A_DATASET = "not a dataset file (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json)";
 /** `val*` (so `valid*`, `validation*`), `eval*`, `dev*`. */
 const VALIDATION_NAME = /^(val|eval|dev)/i;
@@ -127,6 +137,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
   const isDataset = options.isDataset ?? isDatasetName;
   const found: (DiscoveredFile & { viaLink: boolean })[] = [];
   const skipped: SkippedPath[] = [];
+  const unreadable: UnreadablePath[] = [];
   const seenDirs = new Set<string>();
   const excluded = new Set<string>();
   for (const path of options.exclude ?? []) {
@@ -177,7 +188,8 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     const entries = (await readdir(dir, { withFileTypes: true, encoding: "buffer" })).sort((a, b) => Buffer.compare(a.name, b.name));
     for (const raw of entries) {
       if (!isUtf8(raw.name)) {
-        skipped.push({ path: join(dir, raw.name.toString("latin1").replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`)), reason: UNREADABLE_NAME });
+        const shown = join(dir, raw.name.toString("latin1").replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`));
+        unreadable.push({ path: shown, code: "ERR_FS", message: `cannot read ${printable(shown)}: ${UNREADABLE_NAME}` });
         continue;
       }
       const entry: EntryKind = { name: raw.name.toString("utf8"), isDirectory: () => raw.isDirectory(), isFile: () => raw.isFile(), isSymbolicLink: () => raw.isSymbolicLink() };
@@ -189,7 +201,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
         if (options.signal?.aborted || (error as Error).name === "AbortError") throw error;
         const cause = error instanceof FileSystemError ? error.cause : error;
         const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-        skipped.push({ path, reason: `cannot be read: ${code ? describeErrno(code) : (error as Error).message}` });
+        unreadable.push({ path, code: "ERR_FS", message: `cannot read ${printable(path)}: ${code ? describeErrno(code) : (error as Error).message}` });
       }
     }
   };
@@ -258,5 +270,5 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     else skipped.push({ path: candidate.path, reason: "the same file was already listed" });
   }
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files, skipped };
+  return { files, skipped, unreadable };
 }

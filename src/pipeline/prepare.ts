@@ -170,16 +170,16 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   const progress = options.onProgress;
   progress?.({ type: "discover-start" });
   const exclude = [options.outDir, ...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.exclude ?? [])];
-  const { files, skipped } = await discoverFiles(paths, {
+  const { files, skipped, unreadable } = await discoverFiles(paths, {
     exclude,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(progress ? { onProgress: (found: { files: number; bytes: number }) => progress({ type: "discover", ...found }) } : {}),
   });
-  if (files.length === 0) throw noDatasetFiles(paths, skipped);
+  if (files.length === 0 && unreadable.length === 0) throw noDatasetFiles(paths, skipped);
   progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
   const carving = validationSplit !== undefined && !files.some((f) => f.split === "validation");
 
-  const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], skipped, failures: [], ok: true };
+  const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
   const outputs = new Map<string, string>(); // output base path → source, to refuse two sources writing one file
   const digests = new Map<Split, DigestSet>();
   // Litter of killed runs (temporary shards and copies, up to 511 MB each): removed once their process is gone.

@@ -50,16 +50,16 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   const progress = options.onProgress;
   progress?.({ type: "discover-start" });
   const exclude = [...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.writeValidDir !== undefined ? [options.writeValidDir] : [])];
-  const { files, skipped } = await discoverFiles(paths, {
+  const { files, skipped, unreadable } = await discoverFiles(paths, {
     exclude,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(progress ? { onProgress: (found: { files: number; bytes: number }) => progress({ type: "discover", ...found }) } : {}),
   });
-  if (files.length === 0) throw noDatasetFiles(paths, skipped);
+  if (files.length === 0 && unreadable.length === 0) throw noDatasetFiles(paths, skipped);
   progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
   if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
-  const summary: ValidationSummary = { files: [], skipped, failures: [], ok: true };
+  const summary: ValidationSummary = { files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
   try {
     for (const [index, file] of files.entries()) {
       let writer: LineFileWriter | undefined;

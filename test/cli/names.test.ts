@@ -56,9 +56,14 @@ describe("file names", () => {
     expect((await readdir(dir)).length).toBe(3);
     const { code, stderr } = await runCli("validate", dir);
     expect(stderr).toContain("good.jsonl: mistral-chat, 2 records");
-    expect(stderr).toContain(`skipped ${dir}/bad\\xff.jsonl: the name is not valid UTF-8`);
-    expect(stderr).toMatch(/skipped .*unreadable\.json: cannot be read/);
-    expect(code).toBe(0);
+    expect(stderr).toContain(`ftprep: cannot read ${dir}/bad\\xff.jsonl: the name is not valid UTF-8`);
+    expect(stderr).toContain(`ftprep: cannot read ${dir}/unreadable.json: `);
+    expect(stderr).toContain("2 file(s) could not be read");
+    expect(code).toBe(3);
+    const { stdout } = await runCli("validate", "--json", dir);
+    const summary = JSON.parse(stdout) as { files: unknown[]; failures: { path: string; code: string }[] };
+    expect(summary.files).toHaveLength(1);
+    expect(summary.failures.map((f) => f.code)).toEqual(["ERR_FS", "ERR_FS"]);
   });
 
   it("has one escaping helper, and a last guard on everything written", () => {
