@@ -1,7 +1,7 @@
 import { PROVIDER_FILE_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { ProviderAnswerError } from "./errors.js";
-import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest } from "./types.js";
+import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, toRemoteJob, type UploadRequest } from "./types.js";
 
 /** Mistral's public API. */
 export const MISTRAL_BASE_URL = "https://api.mistral.ai";
@@ -57,26 +57,28 @@ export class MistralProvider implements FilesProvider, JobsProvider {
 
   /** `POST /v1/fine_tuning/jobs` (`?dry_run=true` for the estimate). Answers 410 on Mistral's public API since mid-2026. */
   async createJob(body: Record<string, unknown>, options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
-    return this.http.json({
+    const answer = await this.http.json<Record<string, unknown>>({
       method: "POST",
       path: "/v1/fine_tuning/jobs",
       json: body,
       ...(options.dryRun ? { query: { dry_run: true } } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // A dry run answers an estimate, not a job.
+    return options.dryRun ? answer : toRemoteJob(answer, "POST /v1/fine_tuning/jobs");
   }
 
   async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
-    return this.http.json({ method: "GET", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+    return toRemoteJob(await this.http.json({ method: "GET", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /v1/fine_tuning/jobs/{id}", id);
   }
 
   async cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
-    return this.http.json({ method: "POST", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) });
+    return toRemoteJob(await this.http.json({ method: "POST", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) }), "POST /v1/fine_tuning/jobs/{id}/cancel", id);
   }
 
   /** `POST /v1/fine_tuning/jobs/{id}/start`: a VALIDATED job created without auto_start. */
   async startJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
-    return this.http.json({ method: "POST", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/start`, ...(signal ? { signal } : {}) });
+    return toRemoteJob(await this.http.json({ method: "POST", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}/start`, ...(signal ? { signal } : {}) }), "POST /v1/fine_tuning/jobs/{id}/start", id);
   }
 
   async close(): Promise<void> {

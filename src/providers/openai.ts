@@ -4,7 +4,7 @@ import pLimit from "p-limit";
 import { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { ProviderAnswerError } from "./errors.js";
-import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, type UploadRequest } from "./types.js";
+import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, toRemoteJob, type UploadRequest } from "./types.js";
 
 /** OpenAI's public API. */
 export const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -128,15 +128,15 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
 
   /** `POST /fine_tuning/jobs`. OpenAI has no dry run. */
   async createJob(body: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
-    return this.http.json({ method: "POST", path: "/fine_tuning/jobs", json: body, ...(options.signal ? { signal: options.signal } : {}) });
+    return toRemoteJob(await this.http.json({ method: "POST", path: "/fine_tuning/jobs", json: body, ...(options.signal ? { signal: options.signal } : {}) }), "POST /fine_tuning/jobs");
   }
 
   async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
-    return this.http.json({ method: "GET", path: `/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+    return toRemoteJob(await this.http.json({ method: "GET", path: `/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /fine_tuning/jobs/{id}", id);
   }
 
   async cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
-    return this.http.json({ method: "POST", path: `/fine_tuning/jobs/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) });
+    return toRemoteJob(await this.http.json({ method: "POST", path: `/fine_tuning/jobs/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) }), "POST /fine_tuning/jobs/{id}/cancel", id);
   }
 
   async close(): Promise<void> {

@@ -87,6 +87,20 @@ export interface FilesProvider {
 /** A provider's fine-tuning job object, as it answered (Mistral's JobOut or OpenAI's FineTuningJob). */
 export type RemoteJob = Record<string, unknown> & { id: string; status: string };
 
+/**
+ * A provider's job object, checked: an object with a printable string id (the one asked about, when given) and a
+ * string status. Anything else is a ProviderAnswerError: a job answer is recorded in the manifest and printed.
+ */
+export function toRemoteJob(value: unknown, what: string, expectedId?: string): RemoteJob {
+  const bad = (why: string) => new ProviderAnswerError(`the provider answered ${what} with a job object that ${why}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("is not an object");
+  const job = value as Record<string, unknown>;
+  if (typeof job.id !== "string" || !FILE_ID.test(job.id)) throw bad("has no usable string id");
+  if (expectedId !== undefined && job.id !== expectedId) throw bad(`is about job ${JSON.stringify(job.id)}, not ${JSON.stringify(expectedId)}`);
+  if (typeof job.status !== "string") throw bad("has no status");
+  return job as RemoteJob;
+}
+
 /** Fine-tuning job routes. */
 export interface JobsProvider {
   readonly name: ProviderName;

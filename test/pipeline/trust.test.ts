@@ -106,6 +106,21 @@ describe("a manifest does not choose a directory or a URL", () => {
   });
 });
 
+describe("job answers are checked", () => {
+  it.each([
+    ["an empty object", {}],
+    ["another job", { id: "job-2", status: "RUNNING" }],
+    ["an id with a control character", { id: "job-1\u001b[2J", status: "RUNNING" }],
+  ])("jobs status answered with %s: ERR_BAD_ANSWER in one line, exit 3", async (_, body) => {
+    const liar = await recorder(() => ({ status: 200, body: JSON.stringify(body) }));
+    const { code, stdout, stderr } = await withKey(undefined, () => runCli("jobs", "status", "job-1", "--base-url", liar.url, "--json"));
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/^ftprep: the provider answered GET \/v1\/fine_tuning\/jobs\/\{id\} with a job object that /);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stdout).not.toContain("job-2");
+  });
+});
+
 describe("the embedded server", () => {
   it("answers only its own run: a request without the run's token gets 401", async () => {
     const target = await openTarget("mistral", { store: join(tmp(), "store"), env: {} });
