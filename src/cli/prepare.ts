@@ -9,6 +9,8 @@ import { byteSize, positiveInt } from "./options.js";
 import { printFile } from "./print.js";
 import { addTokenOptions, splitLines, splitTokens, type SplitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import type { TokenHook } from "../validate/token-stats.js";
+import { interruptible } from "./interrupt.js";
+import { Progress } from "./progress.js";
 
 interface PrepareFlags extends TokenFlags {
   out: string;
@@ -24,6 +26,7 @@ interface PrepareFlags extends TokenFlags {
   train: string[];
   validation: string[];
   json?: boolean;
+  quiet?: boolean;
   report?: string;
   maxIssues?: number;
   maxLineBytes?: number;
@@ -112,18 +115,25 @@ export function prepareCommand(io: Io): Command {
     .description("validate, then size-guard: print the plan of upload-ready files (originals, cleaned copies, shards)")
     .argument("[paths...]", "files, directories or globs (split from file names: *train* → train; val*, eval*, dev* → validation)")
     .requiredOption("--out <dir>", "where cleaned copies, conversions and shards are written")
-    .option("--json", "print the plan as one JSON document on stdout");
+    .option("--json", "print the plan as one JSON document on stdout")
+    .option("--quiet", "no progress on stderr (errors are still printed)");
   addGuardOptions(command).action(async (paths: string[], flags: PrepareFlags) => {
     const inputs = guardInputs(paths, flags);
     if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
     const { prepare } = await import("../pipeline/prepare.js");
     const tokens = await tokenHook(flags);
-    const plan = await prepare(inputs, {
+    const progress = new Progress(io, Boolean(process.stderr.isTTY), { silent: Boolean(flags.quiet) });
+    const plan = await interruptible(progress, (signal) => prepare(inputs, {
       ...guardOptions(flags),
       ...(tokens ? { tokens } : {}),
       outDir: flags.out,
-      ...(flags.json ? {} : { onSource: (source: SourcePlan) => printSource(io, source, flags.maxIssues ?? 3) }),
-    });
+      signal,
+      onProgress: (e) => progress.pass(e),
+      ...(flags.json ? {} : { onSource: (source: SourcePlan) => {
+        progress.finish();
+        printSource(io, source, flags.maxIssues ?? 3);
+      } }),
+    }));
     const totals = await planTokens(plan, flags, tokens);
     if (flags.json) io.stdout(`${JSON.stringify({ ...plan, tokens: totals })}\n`);
     else {

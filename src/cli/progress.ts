@@ -1,73 +1,237 @@
 import { printable } from "../printable.js";
 import { formatBytes } from "../guard/size.js";
+import type { JobState } from "../jobs/jobs.js";
+import type { PassEvent } from "../pipeline/progress.js";
 import type { UploadEvent } from "../upload/uploader.js";
 import type { Io } from "./io.js";
 
+/** Options of the progress display. */
+export interface ProgressOptions {
+  /** Off a terminal: at most one progress line per this many ms (default 5000). */
+  intervalMs?: number;
+  /** The terminal's width, read at each redraw (default: stderr's `columns`, else 80). */
+  columns?: () => number | undefined;
+  /** The clock (tests pass their own). */
+  now?: () => number;
+  /** Follow the phases (for `describe`) but print nothing: `--quiet`, `--json`. */
+  silent?: boolean;
+}
+
+/** Redraws of the live line, at most this often: a terminal is not a log. */
+const REDRAW_MS = 100;
+
+const VERB: Record<Extract<PassEvent, { type: "file" }>["action"], string> = {
+  validate: "validating",
+  split: "validating and splitting",
+  decompress: "decompressing and validating",
+  convert: "converting and validating",
+};
+
+/** Cuts a line to `width` columns so a terminal never wraps it (a wrapped live line cannot be redrawn in place). */
+export function fitToWidth(text: string, width: number): string {
+  const max = Math.max(1, width - 1); // the last column would wrap on some terminals
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /**
- * Upload progress on stderr: on a terminal, one line redrawn in place (files and bytes done, rate, ETA, retries);
- * otherwise a plain line per finished file and at most one progress line every `intervalMs`.
+ * Progress on stderr for every phase: discovery (files found), each file's pass (source bytes read of the total,
+ * rate, ETA), the upload (files and bytes, rate, ETA, retries) and a job wait. On a terminal, one live line redrawn
+ * in place and cut to the terminal's width, with finished steps printed above it; otherwise a plain line per step
+ * and at most one progress line every `intervalMs`. It also knows the phase, for the summary of an interrupted run.
  */
 export class Progress {
-  private files = 0;
+  private readonly intervalMs: number;
+  private readonly columns: () => number | undefined;
+  private readonly now: () => number;
+  private stage = "starting";
+  private live = "";
+  private lastDraw = Number.NEGATIVE_INFINITY;
+  private lastLine = Number.NEGATIVE_INFINITY;
+
+  // The current meter: bytes done of a total, since a start.
+  private total = 0;
   private done = 0;
-  private totalBytes = 0;
-  private sent = 0;
+  private base = 0; // bytes counted as done before the meter started (files already uploaded)
+  private started = 0;
+
+  // Discovery and the passes.
+  private file: Extract<PassEvent, { type: "file" }> | undefined;
+
+  // Upload.
+  private files = 0;
+  private filesDone = 0;
   private retries = 0;
-  private started = Date.now();
-  private lastLine = 0;
+  private readonly attemptBytes = new Map<string, number>();
+  private readonly retriesOf = new Map<string, number>();
+  private uploading = false;
+
+  private readonly io: Io;
 
   constructor(
-    private readonly io: Io,
+    io: Io,
     private readonly tty: boolean,
-    private readonly intervalMs = 5000,
-  ) {}
+    options: number | ProgressOptions = {},
+  ) {
+    const o = typeof options === "number" ? { intervalMs: options } : options;
+    this.io = o.silent ? { stdout: () => undefined, stderr: () => undefined, exitCode: 0 } : io;
+    this.intervalMs = o.intervalMs ?? 5000;
+    this.columns = o.columns ?? (() => process.stderr.columns);
+    this.now = o.now ?? Date.now;
+    this.started = this.now();
+  }
 
-  private status(): string {
-    const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
-    const rate = this.sent / seconds;
-    const left = Math.max(0, this.totalBytes - this.sent);
+  /** What was going on, for the one-line summary of an interrupted run ("while validating data/train.jsonl (…)"). */
+  describe(): string {
+    return this.stage;
+  }
+
+  /** Whether the upload phase has begun. */
+  get inUpload(): boolean {
+    return this.uploading;
+  }
+
+  private meter(): string {
+    const elapsed = Math.max(0.001, (this.now() - this.started) / 1000);
+    const rate = Math.max(0, this.done - this.base) / elapsed;
+    const left = Math.max(0, this.total - this.done);
     const eta = rate > 0 && left > 0 ? `, ETA ${Math.ceil(left / rate)} s` : "";
-    return `${this.done}/${this.files} files, ${formatBytes(Math.min(this.sent, this.totalBytes))} of ${formatBytes(this.totalBytes)} (${formatBytes(rate)}/s${eta})${this.retries ? `, ${this.retries} retries` : ""}`;
+    return `${formatBytes(Math.min(this.done, this.total))} of ${formatBytes(this.total)} (${formatBytes(rate)}/s${eta})`;
   }
 
-  private line(text: string): void {
-    if (this.tty) this.io.stderr(`\r\x1b[2K${text}`);
+  private startMeter(total: number, base = 0): void {
+    this.total = total;
+    this.done = base;
+    this.base = base;
+    this.started = this.now();
+  }
+
+  private draw(text: string, force = false): void {
+    this.live = text;
+    if (!this.tty) return;
+    const now = this.now();
+    if (!force && now - this.lastDraw < REDRAW_MS) return;
+    this.lastDraw = now;
+    this.io.stderr(`\r\x1b[2K${fitToWidth(text, this.columns() ?? 80)}`);
+  }
+
+  /** Off a terminal: a progress line now and then. */
+  private tick(text: string): void {
+    if (this.tty) {
+      this.draw(text);
+      return;
+    }
+    const now = this.now();
+    if (now - this.lastLine < this.intervalMs) return;
+    this.lastLine = now;
+    this.io.stderr(`${text}\n`);
+  }
+
+  /** A finished step: a line of its own (above the live line on a terminal, which is then redrawn). */
+  message(text: string): void {
+    if (this.tty) this.io.stderr(`\r\x1b[2K${text}\n${this.live ? fitToWidth(this.live, this.columns() ?? 80) : ""}`);
     else this.io.stderr(`${text}\n`);
   }
 
-  private message(text: string): void {
-    // On a terminal, print above the live line and redraw it.
-    if (this.tty) this.io.stderr(`\r\x1b[2K${text}\n${this.status()}`);
-    else this.io.stderr(`${text}\n`);
+  /** Discovery and the validating passes. */
+  pass(event: PassEvent): void {
+    switch (event.type) {
+      case "discover-start":
+        this.stage = "during discovery";
+        // Off a terminal the first file found is the first line: an input that holds none stays a one-line error.
+        this.lastLine = Number.NEGATIVE_INFINITY;
+        this.draw("discovering dataset files…", true);
+        break;
+      case "discover":
+        this.stage = `during discovery (${plural(event.files, "file", "files")} found so far)`;
+        this.tick(`discovering: ${plural(event.files, "file", "files")}, ${formatBytes(event.bytes)}`);
+        break;
+      case "discovered":
+        this.startMeter(event.bytes);
+        this.message(`found ${plural(event.files, "dataset file", "dataset files")} (${formatBytes(event.bytes)})${event.skipped ? `; ${event.skipped} skipped` : ""}`);
+        break;
+      case "file": {
+        this.file = { ...event, path: printable(event.path) };
+        event = this.file;
+        const verb = VERB[event.action];
+        const place = `${event.index + 1}/${event.files}`;
+        this.stage = `while ${verb} ${event.path} (file ${event.index + 1} of ${event.files})`;
+        if (this.tty) this.draw(`${verb} ${place} ${event.path}: ${this.meter()}`, true);
+        else this.io.stderr(`${verb} ${event.path} (${place}, ${formatBytes(event.bytes)})\n`);
+        break;
+      }
+      case "read": {
+        this.done += event.n;
+        const file = this.file;
+        if (!file) break;
+        const verb = VERB[file.action];
+        this.stage = `while ${verb} ${file.path} (file ${file.index + 1} of ${file.files}; ${formatBytes(Math.min(this.done, this.total))} of ${formatBytes(this.total)} read)`;
+        this.tick(`${verb} ${file.index + 1}/${file.files} ${file.path}: ${this.meter()}`);
+        break;
+      }
+      default:
+        break;
+    }
   }
 
+  private uploadStatus(): string {
+    return `uploading: ${this.filesDone}/${this.files} files, ${this.meter()}${this.retries ? `, ${plural(this.retries, "retry", "retries")}` : ""}`;
+  }
+
+  /** The upload. */
   on(event: UploadEvent): void {
     switch (event.type) {
-      case "start":
-        this.files = event.files;
-        this.totalBytes = event.bytes;
-        this.started = Date.now();
-        if (event.skipped > 0) this.message(`${event.skipped} file(s) already uploaded (in the manifest): skipped`);
+      case "start": {
+        this.uploading = true;
+        this.stage = "while uploading";
+        // Files the manifest already has count as done: the bar and the ETA are about the whole dataset.
+        const skippedBytes = event.skippedBytes ?? 0;
+        this.files = event.files + event.skipped;
+        this.filesDone = event.skipped;
+        this.startMeter(event.bytes + skippedBytes, skippedBytes);
+        if (event.skipped > 0) this.message(`${plural(event.skipped, "file", "files")} already uploaded (in the manifest): skipped`);
+        this.draw(this.uploadStatus(), true);
+        break;
+      }
+      case "file-start":
+        // A new attempt sends the file from its start: what the failed attempt sent is not counted twice.
+        this.done -= this.attemptBytes.get(event.path) ?? 0;
+        this.attemptBytes.set(event.path, 0);
         break;
       case "bytes":
-        this.sent += event.n;
-        if (this.tty || Date.now() - this.lastLine >= this.intervalMs) {
-          this.lastLine = Date.now();
-          if (this.tty) this.line(this.status());
-          else this.line(`uploading: ${this.status()}`);
-        }
+        this.done += event.n;
+        if (event.path !== undefined) this.attemptBytes.set(event.path, (this.attemptBytes.get(event.path) ?? 0) + event.n);
+        this.tick(this.uploadStatus());
         break;
       case "retry":
         this.retries++;
-        this.message(`retrying ${printable(event.path)} in ${event.delayMs} ms (attempt ${event.attempt} failed: ${event.error.message})`);
+        this.retriesOf.set(event.path, (this.retriesOf.get(event.path) ?? 0) + 1);
+        this.live = this.uploadStatus();
+        this.message(`retrying ${printable(event.path)} in ${event.delayMs} ms (attempt ${event.attempt} failed: ${printable(event.error.message)})`);
         break;
-      case "file-done":
-        this.done++;
-        this.message(`${event.adopted ? "found already uploaded" : "uploaded"} ${printable(event.path)} → ${event.id}`);
+      case "file-done": {
+        this.filesDone++;
+        if (event.bytes !== undefined) this.done += event.bytes - (this.attemptBytes.get(event.path) ?? 0);
+        this.attemptBytes.delete(event.path);
+        const retried = this.retriesOf.get(event.path) ?? 0;
+        this.live = this.uploadStatus();
+        this.message(
+          `${event.adopted ? "found already uploaded" : "uploaded"} ${printable(event.path)} → ${event.id}${retried ? ` (after ${plural(retried, "retry", "retries")})` : ""}`,
+        );
         break;
-      case "file-failed":
-        this.message(`failed ${printable(event.path)}: ${printable(event.error.message)}`);
+      }
+      case "file-failed": {
+        this.done -= this.attemptBytes.get(event.path) ?? 0;
+        this.attemptBytes.delete(event.path);
+        const retried = this.retriesOf.get(event.path) ?? 0;
+        this.live = this.uploadStatus();
+        this.message(`failed ${printable(event.path)}${retried ? ` after ${plural(retried, "retry", "retries")}` : ""}: ${printable(event.error.message)}`);
         break;
+      }
       case "file-duplicate":
         this.message(`${printable(event.path)} has the same content as ${printable(event.of)}: sent once`);
         break;
@@ -76,7 +240,15 @@ export class Progress {
     }
   }
 
+  /** A job being waited for (its id, when known). */
+  job(state: JobState, id?: string): void {
+    const follow = id !== undefined ? `ftprep jobs wait ${id}` : "ftprep jobs wait with the id in the manifest";
+    this.stage = `while waiting for the job${id !== undefined ? ` ${id}` : ""} (${state.status}); it goes on at the provider (${follow})`;
+  }
+
+  /** Clears the live line. */
   finish(): void {
-    if (this.tty) this.io.stderr(`\r\x1b[2K`);
+    if (this.tty && this.live !== "") this.io.stderr(`\r\x1b[2K`);
+    this.live = "";
   }
 }

@@ -8,6 +8,7 @@ import type { Io } from "./io.js";
 import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
 import { addGuardOptions, guardInputs, guardOptions, planTokens, printPlan, printPlanTokens, printSource } from "./prepare.js";
 import { type TokenFlags, tokenHook } from "./token-options.js";
+import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
 
 interface UploadFlags extends TokenFlags {
@@ -100,17 +101,13 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       const source = command.getOptionValueSource(option);
       return source === "cli" || source === "env";
     };
-    const progress = new Progress(io, Boolean(process.stderr.isTTY) && !flags.json);
-    const controller = new AbortController();
-    const stop = (): void => {
-      if (!flags.quiet) io.stderr("\nftprep: stopping: no new uploads; cancelling the running ones…\n");
-      controller.abort();
+    // Quiet or --json: the phases are still followed (for the summary of an interrupted run), but nothing is shown.
+    const progress = new Progress(io, Boolean(process.stderr.isTTY) && !flags.json, { silent: Boolean(flags.quiet || flags.json) });
+    const onStop = (): void => {
+      if (!flags.quiet && progress.inUpload) io.stderr("\nftprep: stopping: no new uploads; cancelling the running ones…\n");
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    let result: RunResult;
     let hook: Awaited<ReturnType<typeof tokenHook>>;
-    try {
+    const result: RunResult = await interruptible(progress, async (signal) => {
       const { provider: _, ...guard } = guardOptions(flags);
       const fromFlags: RunOptions = {
         ...guard,
@@ -135,21 +132,29 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`),
       });
       hook = tokens;
-      result = await run(inputs, {
+      return run(inputs, {
         ...merged,
         ...(tokens ? { tokens } : {}),
         dryRun: flags.dryRun ?? false,
         ...(flags.newJob ? { newJob: true } : {}),
-        signal: controller.signal,
-        ...(flags.quiet ? {} : { onJobStatus: (state: JobState) => io.stderr(`job: ${state.status}${state.fineTunedModel ? ` (${state.fineTunedModel})` : ""}\n`) }),
+        signal,
+        onJobStatus: (state: JobState, id?: string) => {
+          progress.job(state, id);
+          if (!flags.quiet) io.stderr(`job: ${state.status}${state.fineTunedModel ? ` (${state.fineTunedModel})` : ""}\n`);
+        },
+        onProgress: (e) => progress.pass(e),
+        onEvent: (e) => progress.on(e),
         ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
-        ...(flags.quiet || flags.json ? {} : { onSource: (s) => printSource(io, s, flags.maxIssues ?? 3), onEvent: (e) => progress.on(e) }),
+        ...(flags.quiet || flags.json
+          ? {}
+          : {
+              onSource: (s) => {
+                progress.finish();
+                printSource(io, s, flags.maxIssues ?? 3);
+              },
+            }),
       });
-    } finally {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      progress.finish();
-    }
+    }, { onStop });
     report(io, result, flags, await planTokens(result.plan, flags, hook));
   });
   return command;

@@ -8,6 +8,8 @@ import { printFile } from "./print.js";
 import { byteSize, positiveInt } from "./options.js";
 import type { Io } from "./io.js";
 import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } from "./token-options.js";
+import { interruptible } from "./interrupt.js";
+import { Progress } from "./progress.js";
 
 interface ValidateFlags extends TokenFlags {
   format: FormatId | "auto";
@@ -17,6 +19,7 @@ interface ValidateFlags extends TokenFlags {
   maxLineBytes?: number;
   writeValid?: string;
   duplicates?: boolean;
+  quiet?: boolean;
 }
 
 /** Examples printed per code in human output when `--max-issues` is not given. */
@@ -33,12 +36,16 @@ export function validateCommand(io: Io): Command {
     .option("--max-issues <n>", `issues kept as examples per code (default ${DEFAULT_MAX_ISSUES}; counts are always complete)`, positiveInt)
     .option("--max-line-bytes <size>", "longest line read (default 64MiB); longer lines are E_LINE_TOO_LONG", byteSize)
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
-    .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)");
+    .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
+    .option("--quiet", "no progress on stderr (errors are still printed)");
   return addTokenOptions(command)
     .action(async (paths: string[], flags: ValidateFlags) => {
       const { validatePaths } = await import("../pipeline/validate.js");
       const tokens = await tokenHook(flags);
-      const summary = await validatePaths(paths, {
+      const progress = new Progress(io, Boolean(process.stderr.isTTY), { silent: Boolean(flags.quiet) });
+      const summary = await interruptible(progress, (signal) => validatePaths(paths, {
+        signal,
+        onProgress: (e) => progress.pass(e),
         ...(tokens ? { tokens } : {}),
         format: flags.format,
         duplicates: flags.duplicates ?? false,
@@ -46,8 +53,11 @@ export function validateCommand(io: Io): Command {
         ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
         ...(flags.report !== undefined ? { reportPath: flags.report } : {}),
         ...(flags.writeValid !== undefined ? { writeValidDir: flags.writeValid } : {}),
-        ...(flags.json ? {} : { onFile: (report: FileReport) => printFile(io, report, flags.maxIssues ?? HUMAN_EXAMPLES) }),
-      });
+        ...(flags.json ? {} : { onFile: (report: FileReport) => {
+          progress.finish();
+          printFile(io, report, flags.maxIssues ?? HUMAN_EXAMPLES);
+        } }),
+      }));
       const total = await splitTokens(summary.files, flags, tokens);
       if (flags.json) io.stdout(`${JSON.stringify({ ...summary, tokens: total })}\n`);
       else {

@@ -45,7 +45,8 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   job?: RunJobSpec;
   /** Create a new job even when the manifest records one from the same files and parameters (default: reuse it). */
   newJob?: boolean;
-  onJobStatus?: (state: JobState) => void;
+  /** Told of each job status seen while waiting, with the job's id. */
+  onJobStatus?: (state: JobState, id?: string) => void;
 }
 
 export interface RunResult {
@@ -100,7 +101,7 @@ async function runJob(provider: JobsProvider, manifest: Manifest, manifestPath: 
         manifestPath,
         ...(spec.pollMs !== undefined ? { intervalMs: spec.pollMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onJobStatus ? { onChange: options.onJobStatus } : {}),
+        ...(options.onJobStatus ? { onChange: (state: JobState) => options.onJobStatus!(state, id) } : {}),
       });
       out.final = state;
       out.outcome = outcome;

@@ -24,11 +24,14 @@ export interface UploadItem {
 
 /** What the uploader reports as it goes (for progress displays). */
 export type UploadEvent =
-  | { type: "start"; files: number; bytes: number; skipped: number }
+  /** `bytes` of the `files` to send; `skipped` files (`skippedBytes`) are in the manifest already. */
+  | { type: "start"; files: number; bytes: number; skipped: number; skippedBytes?: number }
   | { type: "file-start"; path: string; bytes: number; attempt: number }
-  | { type: "bytes"; n: number }
+  /** Bytes of `path` sent in its current attempt (a failed attempt's bytes are sent again by the next one). */
+  | { type: "bytes"; n: number; path?: string }
   | { type: "retry"; path: string; attempt: number; delayMs: number; error: Error }
-  | { type: "file-done"; path: string; id: string; adopted: boolean }
+  /** `bytes`: the file's size, now done (also when it was found already uploaded). */
+  | { type: "file-done"; path: string; id: string; adopted: boolean; bytes?: number }
   | { type: "file-skipped"; path: string; id: string }
   /** Another file of this run has the same content: it was sent once, under the first one's name. */
   | { type: "file-duplicate"; path: string; of: string }
@@ -185,7 +188,8 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
       todo.push(item);
     }
   }
-  emit({ type: "start", files: todo.length, bytes: todo.reduce((n, i) => n + i.bytes, 0), skipped: summary.skipped });
+  const skippedBytes = items.reduce((n, i) => n + i.bytes, 0) - todo.reduce((n, i) => n + i.bytes, 0);
+  emit({ type: "start", files: todo.length, bytes: todo.reduce((n, i) => n + i.bytes, 0), skipped: summary.skipped, skippedBytes });
 
   const work = async (item: UploadItem): Promise<void> => {
     if (signal?.aborted) return;
@@ -195,7 +199,7 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
       if (existing) {
         await record(item, existing, true);
         summary.adopted++;
-        emit({ type: "file-done", path: item.path, id: existing.id, adopted: true });
+        emit({ type: "file-done", path: item.path, id: existing.id, adopted: true, bytes: item.bytes });
         return;
       }
       let found: RemoteFile | undefined;
@@ -215,7 +219,7 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
             filename: name,
             bytes: item.bytes,
             ...(signal ? { signal } : {}),
-            onBytes: (n) => emit({ type: "bytes", n }),
+            onBytes: (n) => emit({ type: "bytes", n, path: item.path }),
           });
         } catch (error) {
           lastError = error;
@@ -226,7 +230,7 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
       await record(item, file, adopted);
       if (adopted) summary.adopted++;
       else summary.uploaded++;
-      emit({ type: "file-done", path: item.path, id: file.id, adopted });
+      emit({ type: "file-done", path: item.path, id: file.id, adopted, bytes: item.bytes });
     } catch (error) {
       if (signal?.aborted || error instanceof AbortedError) {
         summary.aborted = true;
