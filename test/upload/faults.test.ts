@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkManifest, readManifest } from "../../src/manifest/manifest.js";
 import { run, type RunOptions } from "../../src/pipeline/run.js";
+import { OpenAIProvider } from "../../src/providers/openai.js";
 import type { ProviderName } from "../../src/providers/types.js";
 import type { Faults } from "../../src/server/faults.js";
 import type { RunningServer } from "../../src/server/server.js";
@@ -140,6 +141,23 @@ describe.each(PROVIDERS)("fault suite: $name", (provider) => {
       await expectExactlyOnce(server.store, join(root, "m.json"), 4);
     },
   );
+});
+
+describe("OpenAI's Uploads API (files sent in parts)", () => {
+  it("a completion answered with a lie is ERR_BAD_ANSWER", async () => {
+    const root = tmp();
+    const text = chatLines(300);
+    await writeFile(join(root, "big.jsonl"), text);
+    const server = await serve({ store: join(root, "store"), faults: { lie: "bytes", lieCount: 1 } });
+    const provider = new OpenAIProvider({ baseUrl: `${server.url}/v1`, apiKey: "k", singleUploadLimit: 10_000, partBytes: 4096 });
+    try {
+      await expect(provider.upload({ path: join(root, "big.jsonl"), filename: "big.jsonl", bytes: Buffer.byteLength(text) })).rejects.toMatchObject({ code: "ERR_BAD_ANSWER" });
+      // The next answer is true: the file is found by name and size rather than sent again.
+      expect(await provider.findExisting("big.jsonl", Buffer.byteLength(text))).toMatchObject({ bytes: Buffer.byteLength(text), filename: "big.jsonl" });
+    } finally {
+      await provider.close();
+    }
+  });
 });
 
 describe("never twice under concurrency", () => {
