@@ -35,7 +35,8 @@ export { retryDelay, isRetryable, DEFAULT_RETRY_POLICY, type RetryPolicy } from 
 export { readManifest, writeManifest, newManifest, checkManifest, findUploaded, ManifestJournal, journalPath, DEFAULT_MANIFEST, MANIFEST_VERSION, type Manifest, type ManifestFile, type ManifestSource } from "./manifest/manifest.js";
 export { MistralProvider, MISTRAL_BASE_URL } from "./providers/mistral.js";
 export { OpenAIProvider, OPENAI_BASE_URL, OPENAI_PART_BYTES } from "./providers/openai.js";
-export type { FilesProvider, RemoteFile, UploadRequest, ProviderName } from "./providers/types.js";
+export { TogetherProvider, TOGETHER_BASE_URL, TOGETHER_SINGLE_UPLOAD_BYTES } from "./providers/together.js";
+export type { FilesProvider, FilesProviderName, RemoteFile, UploadRequest, ProviderName } from "./providers/types.js";
 export * from "./providers/errors.js";
 export {
   createJob,

@@ -17,7 +17,7 @@ export interface ClientOptions {
 }
 
 export interface RequestOptions {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "DELETE" | "PUT";
   /** Path after the base URL, e.g. `/v1/files`. */
   path: string;
   query?: Record<string, string | number | boolean | undefined | string[]>;
@@ -26,6 +26,17 @@ export interface RequestOptions {
   body?: Dispatcher.DispatchOptions["body"] | AsyncIterable<Uint8Array>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** An absolute URL sent to instead of the base URL + path (a pre-signed upload URL): it goes without the API key. */
+  url?: string;
+  /** Statuses besides 2xx that are an answer rather than an error (a redirect to read). */
+  accept?: number[];
+}
+
+/** An answer as it came: status, headers and body text. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
@@ -83,8 +94,8 @@ export class HttpClient {
   }
 
   /** The URL of a path, for messages: no credentials, no query. */
-  describe(method: string, path: string): RequestInfo {
-    const url = new URL(this.baseUrl + path);
+  describe(method: string, path: string, absolute?: string): RequestInfo {
+    const url = new URL(absolute ?? this.baseUrl + path);
     url.username = "";
     url.password = "";
     return { method, url: `${url.origin}${url.pathname}` };
@@ -132,9 +143,14 @@ export class HttpClient {
   }
 
   async text(options: RequestOptions): Promise<string> {
-    const info = this.describe(options.method, options.path);
+    return (await this.send(options)).text;
+  }
+
+  /** Sends a request; resolves with a 2xx answer (or one of `accept`), rejects with a typed error otherwise. */
+  async send(options: RequestOptions): Promise<RawAnswer> {
+    const info = this.describe(options.method, options.path, options.url);
     const headers: Record<string, string> = { accept: "application/json", "user-agent": this.userAgent, ...options.headers };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    if (this.apiKey && options.url === undefined) headers.authorization = `Bearer ${this.apiKey}`;
     let body = options.body;
     if (options.json !== undefined) {
       headers["content-type"] = "application/json";
@@ -142,7 +158,7 @@ export class HttpClient {
     }
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(this.url(options.path, options.query), {
+      response = await request(options.url ?? this.url(options.path, options.query), {
         method: options.method,
         headers,
         body: (body ?? null) as NonNullable<Dispatcher.DispatchOptions["body"]> | null,
@@ -158,7 +174,9 @@ export class HttpClient {
     } catch (error) {
       throw this.failure(info, error, options.signal);
     }
-    if (response.statusCode >= 200 && response.statusCode < 300) return text;
+    if ((response.statusCode >= 200 && response.statusCode < 300) || options.accept?.includes(response.statusCode)) {
+      return { status: response.statusCode, headers: response.headers, text };
+    }
     const requestId = [response.headers["x-request-id"], response.headers["request-id"], response.headers["mistral-correlation-id"]].find((h) => typeof h === "string") as string | undefined;
     // A server may echo the request (its Authorization header) in an error body: the message is redacted here.
     throw apiError(response.statusCode, info, redact(serverMessage(text, response.statusCode)), requestId && redact(requestId), retryAfterMs(response.headers));

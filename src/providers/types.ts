@@ -4,6 +4,9 @@ import { ProviderAnswerError } from "./errors.js";
 
 export type ProviderName = "mistral" | "openai";
 
+/** Providers with a Files client; Together's is not yet a target of the pipeline (the provider registry adds it). */
+export type FilesProviderName = ProviderName | "together";
+
 /** A file as the provider holds it. */
 export interface RemoteFile {
   id: string;
@@ -28,7 +31,7 @@ export interface WireFile {
 }
 
 /** A file id ftprep accepts: printable ASCII without spaces (it is printed and sent back in URLs), at most 256. */
-const FILE_ID = /^[\x21-\x7e]{1,256}$/;
+export const FILE_ID = /^[\x21-\x7e]{1,256}$/;
 
 /**
  * The fields ftprep keeps of a provider's file object, checked: a provider's answer is untrusted input, and what
@@ -71,7 +74,7 @@ export interface UploadRequest {
 }
 
 export interface FilesProvider {
-  readonly name: ProviderName;
+  readonly name: FilesProviderName;
   readonly baseUrl: string;
   /** The largest file one upload takes: 512 MB on both; OpenAI takes up to 8 GB in parts (the Uploads API). */
   readonly maxUploadBytes: number;

@@ -28,7 +28,8 @@ export interface Faults {
   /** …for this many uploads (default 1; each reset counts one down). */
   resetCount?: number;
   /**
-   * Answer uploads (`POST /v1/files`, an upload's completion) with a file object that lies, while the file is stored
+   * Answer uploads (`POST /v1/files`, an upload's completion, the `GET /v1/files/{id}` that follows Together's PUT)
+   * with a file object that lies, while the file is stored
    * all the same: `empty` answers `{}`, `bytes` another size, `filename` another name, `purpose` another purpose,
    * `id` a number for an id…
    */

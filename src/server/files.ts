@@ -13,7 +13,7 @@ import type { StoredFile } from "./store.js";
 
 const PURPOSES = new Set(["fine-tune", "batch", "ocr", "assistants", "vision", "user_data", "evals"]);
 
-/** A file as both APIs describe it: Mistral's UploadFileOut fields plus OpenAI's `status`. */
+/** A file as every API describes it: Mistral's UploadFileOut fields plus OpenAI's `status` and Together's fields. */
 export function fileJson(file: StoredFile): Record<string, unknown> {
   return {
     id: file.id,
@@ -31,6 +31,30 @@ export function fileJson(file: StoredFile): Record<string, unknown> {
     visibility: file.visibility,
     status: "processed",
     status_details: null,
+    // Together's SDK reads these three.
+    FileType: file.file_type ?? (/\.(csv|parquet)$/i.exec(file.filename)?.[1]?.toLowerCase() ?? "jsonl"),
+    Processed: true,
+    processing_status: "COMPLETED",
+  };
+}
+
+/** A received file's record: what its bytes told (size, hash, lines, sample type) and the clock, plus `fields`. */
+export function storedFile(
+  ctx: ServerContext,
+  ingested: Ingested,
+  fields: Pick<StoredFile, "id" | "filename" | "purpose" | "mimetype"> & Partial<Pick<StoredFile, "visibility" | "expires_at" | "file_type">>,
+): StoredFile {
+  const now = ctx.now();
+  return {
+    visibility: "workspace",
+    expires_at: null,
+    ...fields,
+    bytes: ingested.bytes,
+    created_at: Math.floor(now / 1000),
+    created_ms: now,
+    sha256: ingested.sha256,
+    num_lines: ingested.numLines,
+    sample_type: sampleTypeOf(ingested.firstLine),
   };
 }
 
@@ -142,20 +166,14 @@ export async function uploadFile(ctx: ServerContext, req: IncomingMessage, res: 
   const filename = part.filename || "file";
   const now = ctx.now();
   const expiry = part.fields.expiry !== undefined && part.fields.expiry !== "" ? Number(part.fields.expiry) : undefined;
-  const file: StoredFile = {
+  const file = storedFile(ctx, part.ingested, {
     id: randomUUID(),
     filename,
     purpose,
-    bytes: part.ingested.bytes,
-    created_at: Math.floor(now / 1000),
-    created_ms: now,
-    sha256: part.ingested.sha256,
-    num_lines: part.ingested.numLines,
-    sample_type: sampleTypeOf(part.ingested.firstLine),
     mimetype: filename.endsWith(".jsonl") ? "application/jsonl" : part.mimeType,
     visibility: part.fields.visibility ?? "workspace",
     expires_at: expiry !== undefined && Number.isFinite(expiry) ? Math.floor(now / 1000) + expiry * 3600 : null,
-  };
+  });
   // Mistral: the same content under the same name is the same file.
   sendJson(res, 200, ctx.faults.uploadAnswer(fileJson(await ctx.store.addFileOnce(temp, file))));
 }
@@ -215,8 +233,10 @@ export function findFile(ctx: ServerContext, id: string): StoredFile {
   return file;
 }
 
-export function retrieveFile(ctx: ServerContext, id: string, res: ServerResponse): void {
-  sendJson(res, 200, { ...fileJson(findFile(ctx, id)), deleted: false });
+/** `GET /v1/files/{id}`; `uploadAnswer` when it answers an upload (Together's), which the `lie` switch may alter. */
+export function retrieveFile(ctx: ServerContext, id: string, res: ServerResponse, uploadAnswer = false): void {
+  const file = { ...fileJson(findFile(ctx, id)), deleted: false };
+  sendJson(res, 200, uploadAnswer ? ctx.faults.uploadAnswer(file) : file);
 }
 
 export async function deleteFile(ctx: ServerContext, id: string, res: ServerResponse): Promise<void> {

@@ -21,6 +21,7 @@ import {
   startJob,
   adoptUnvalidatedJobs,
 } from "./jobs.js";
+import { isPresignedPut, isTogetherUpload, isUploadAnswer, receiveUpload, startUpload } from "./providers/together.js";
 import { Store } from "./store.js";
 import { addPart, cancelUpload, completeUpload, createUpload } from "./uploads.js";
 
@@ -179,15 +180,17 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 
   if (resource === "files" && extra === undefined) {
     if (id === undefined) {
-      if (method === "POST") return uploadFile(ctx, req, res);
+      if (method === "POST") return isTogetherUpload(req) ? startUpload(ctx, req, query, res) : uploadFile(ctx, req, res);
       if (method === "GET") return listFiles(ctx, query, res);
     } else if (action === undefined) {
-      if (method === "GET") return retrieveFile(ctx, id, res);
+      if (method === "GET") return retrieveFile(ctx, id, res, isUploadAnswer(ctx, id));
       if (method === "DELETE") return deleteFile(ctx, id, res);
     } else if (action === "content" && method === "GET") {
       return fileContent(ctx, id, res);
     } else if (action === "url" && method === "GET") {
       return fileUrl(ctx, id, query, res);
+    } else if (action === "upload" && method === "PUT") {
+      return receiveUpload(ctx, id, req, query, res);
     }
   }
 
@@ -223,8 +226,9 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 }
 
 /**
- * Starts the local Files API server: Mistral's Files and fine-tuning routes at `/v1/...`, and OpenAI's Files,
- * Uploads and fine-tuning routes at the same paths (told apart by the request's shape where they overlap), on a
+ * Starts the local Files API server: Mistral's Files and fine-tuning routes at `/v1/...`, OpenAI's Files,
+ * Uploads and fine-tuning routes and Together's Files (its redirect-and-PUT upload) at the same paths (told apart
+ * by the request's shape where they overlap), on a
  * disk store that survives restarts.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -253,7 +257,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     void (async () => {
       try {
         const url = new URL(req.url ?? "/", "http://localhost");
-        if (options.token !== undefined && !tokenMatches(req.headers.authorization, options.token) && !store.verifySignedUrl(url, ctx.now())) {
+        // Signed URLs carry their own authority: a download URL is checked here, a pre-signed PUT by its route.
+        const signed = store.verifySignedUrl(url, ctx.now()) || isPresignedPut(req.method ?? "GET", url.pathname);
+        if (options.token !== undefined && !tokenMatches(req.headers.authorization, options.token) && !signed) {
           throw new HttpError(401, "Unauthorized: missing or invalid API key", { type: "authentication_error", code: "invalid_api_key" });
         }
         if (faults.latencyMs) await sleep(faults.latencyMs);

@@ -31,6 +31,8 @@ export interface StoredFile {
   mimetype: string;
   visibility: string;
   expires_at: number | null;
+  /** Together's `FileType` (`jsonl`, `csv`, `parquet`), for files uploaded through Together's protocol. */
+  file_type?: string;
 }
 
 /** A fine-tuning job, as the store keeps it (the API responses are derived from it and the clock). */
@@ -313,14 +315,22 @@ export class Store {
     const match = /^\/v1\/files\/([^/]+)\/content$/.exec(url.pathname);
     const expires = Number(url.searchParams.get("expires"));
     const signature = url.searchParams.get("signature") ?? "";
+    // The expiry first: a path with a malformed escape is not decoded unless the rest could be a signed URL.
     if (!match || !Number.isInteger(expires) || expires * 1000 < nowMs) return false;
-    const expected = Buffer.from(this.sign(decodeURIComponent(match[1]!), expires));
+    return this.verify(decodeURIComponent(match[1]!), expires, signature, nowMs);
+  }
+
+  /** Whether `signature` signs `payload` until `expiresAt` (Unix seconds), and that time has not passed. */
+  verify(payload: string, expiresAt: number, signature: string, nowMs: number): boolean {
+    if (!Number.isInteger(expiresAt) || expiresAt * 1000 < nowMs) return false;
+    const expected = Buffer.from(this.sign(payload, expiresAt));
     const given = Buffer.from(signature);
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  private sign(id: string, expiresAt: number): string {
-    return createHmac("sha256", this.secret).update(`${id}\n${expiresAt}`).digest("hex");
+  /** Signs `payload` until `expiresAt` with the store's secret: for URLs that authorise themselves. */
+  sign(payload: string, expiresAt: number): string {
+    return createHmac("sha256", this.secret).update(`${payload}\n${expiresAt}`).digest("hex");
   }
 
   /** A fresh path for incoming bytes; it becomes a file's data by `addFile`, or is removed. */

@@ -4,10 +4,10 @@ import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import type { ServerContext } from "./context.js";
-import { fileJson, receiveMultipart } from "./files.js";
+import { fileJson, receiveMultipart, storedFile } from "./files.js";
 import { HttpError, readJson, sendJson } from "./http.js";
-import { ingest, sampleTypeOf } from "./ingest.js";
-import type { StoredFile, StoredUpload } from "./store.js";
+import { ingest } from "./ingest.js";
+import type { StoredUpload } from "./store.js";
 
 /** OpenAI's Uploads API: a large file sent in parts of at most 64 MB, assembled in the order the client names. */
 
@@ -117,21 +117,7 @@ export async function completeUpload(ctx: ServerContext, id: string, req: Incomi
     await rm(temp, { force: true });
     throw badRequest(`md5 mismatch: the assembled parts hash to ${ingested.md5}, not ${body.md5}`, "md5");
   }
-  const now = ctx.now();
-  const file: StoredFile = {
-    id: randomUUID(),
-    filename: upload.filename,
-    purpose: upload.purpose,
-    bytes: ingested.bytes,
-    created_at: Math.floor(now / 1000),
-    created_ms: now,
-    sha256: ingested.sha256,
-    num_lines: ingested.numLines,
-    sample_type: sampleTypeOf(ingested.firstLine),
-    mimetype: upload.mime_type,
-    visibility: "workspace",
-    expires_at: null,
-  };
+  const file = storedFile(ctx, ingested, { id: randomUUID(), filename: upload.filename, purpose: upload.purpose, mimetype: upload.mime_type });
   await ctx.store.addFile(temp, file);
   upload.status = "completed";
   upload.file_id = file.id;

@@ -1,0 +1,118 @@
+import { createReadStream } from "node:fs";
+import { ApiError, ProviderAnswerError } from "./errors.js";
+import { type ClientOptions, HttpClient } from "./http.js";
+import { checkUploaded, FILE_ID, FINE_TUNE_PURPOSE, type FilesProvider, type RemoteFile, toRemoteFile, type UploadRequest } from "./types.js";
+
+/** Together AI's public API; its paths follow `/v1`. */
+export const TOGETHER_BASE_URL = "https://api.together.xyz/v1";
+
+/** Together takes one file in a single pre-signed PUT up to 5 GB (its SDKs switch to parts from there). */
+export const TOGETHER_SINGLE_UPLOAD_BYTES = 5_000_000_000;
+
+/** Fresh pre-signed URLs asked for when the one given is refused as expired, before giving up. */
+const FRESH_URLS = 2;
+
+/**
+ * Together's Files API (`{base}/files`), over undici. An upload is two requests: `POST /files` with the name, type
+ * and purpose, answered 302 with a pre-signed URL and the file id in `x-together-file-id`; then a `PUT` of the
+ * bytes, streamed from disk with their Content-Length, to that URL without the API key.
+ */
+export class TogetherProvider implements FilesProvider {
+  readonly name = "together" as const;
+  readonly maxUploadBytes = TOGETHER_SINGLE_UPLOAD_BYTES;
+  readonly http: HttpClient;
+
+  constructor(options: ClientOptions) {
+    this.http = new HttpClient(options);
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  async upload(request: UploadRequest): Promise<RemoteFile> {
+    for (let fresh = 0; ; fresh++) {
+      const { url, id } = await this.presign(request);
+      try {
+        await this.http.send({
+          method: "PUT",
+          path: "/files/{id}/upload",
+          url,
+          body: fileBytes(request.path, request.bytes, request.onBytes),
+          headers: { "content-type": "application/octet-stream", "content-length": String(request.bytes) },
+          ...(request.signal ? { signal: request.signal } : {}),
+        });
+      } catch (error) {
+        // A pre-signed URL past its time is refused with 403: never re-used, a new one is asked for.
+        if (error instanceof ApiError && error.status === 403 && fresh < FRESH_URLS) continue;
+        throw error;
+      }
+      return checkUploaded(await this.get(id, request.signal), request, "PUT <pre-signed URL>");
+    }
+  }
+
+  /** `POST /files` (urlencoded, as Together's SDK sends it): the pre-signed URL and the id the file will have. */
+  private async presign(request: UploadRequest): Promise<{ url: string; id: string }> {
+    const form = new URLSearchParams({ file_name: request.filename, file_type: fileType(request.filename), purpose: FINE_TUNE_PURPOSE });
+    const answer = await this.http.send({
+      method: "POST",
+      path: "/files",
+      body: form.toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      accept: [302],
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    const header = (name: string): string => {
+      const value = answer.headers[name];
+      return (Array.isArray(value) ? value[0] : value) ?? "";
+    };
+    const bad = (why: string) => new ProviderAnswerError(`the provider answered POST /files ${why}`);
+    if (answer.status !== 302) throw bad(`with ${answer.status}, not the 302 redirect to an upload URL`);
+    const id = header("x-together-file-id");
+    if (!FILE_ID.test(id)) throw bad("without a usable x-together-file-id header");
+    let url: URL;
+    try {
+      url = new URL(header("location"));
+    } catch {
+      throw bad("without an absolute Location to upload to");
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw bad(`with a Location that is not http(s) (${url.protocol})`);
+    return { url: url.toString(), id };
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<RemoteFile> {
+    return toRemoteFile(await this.http.json<unknown>({ method: "GET", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /files/{id}");
+  }
+
+  /** `GET /files` (one unpaged list), then an exact name, size and purpose match. */
+  async findExisting(filename: string, bytes: number, signal?: AbortSignal): Promise<RemoteFile | undefined> {
+    const list = await this.http.json<{ data?: unknown }>({ method: "GET", path: "/files", ...(signal ? { signal } : {}) });
+    if (!Array.isArray(list.data)) throw new ProviderAnswerError("the provider answered GET /files without a `data` list");
+    const found = (list.data as { filename?: unknown; bytes?: unknown; purpose?: unknown }[]).find(
+      (f) => f?.filename === filename && f.bytes === bytes && f.purpose === FINE_TUNE_PURPOSE,
+    );
+    return found ? toRemoteFile(found, "GET /files") : undefined;
+  }
+
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
+    await this.http.json({ method: "DELETE", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+/** Together's `file_type`, from the name's extension (what its SDK sends); JSONL unless CSV or Parquet. */
+function fileType(filename: string): string {
+  return /\.(csv|parquet)$/i.exec(filename)?.[1]?.toLowerCase() ?? "jsonl";
+}
+
+/** The file's bytes, read from disk as the connection takes them; each call starts over (a retried PUT). */
+async function* fileBytes(path: string, bytes: number, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  if (bytes === 0) return;
+  for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1, highWaterMark: 1024 * 1024 })) {
+    onBytes?.((chunk as Buffer).length);
+    yield chunk as Buffer;
+  }
+}

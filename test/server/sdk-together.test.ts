@@ -1,0 +1,116 @@
+import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type TogetherClient from "together-ai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../../src/server/server.js";
+import { useTempDir } from "../helpers/temp.js";
+
+// Conformance of the local server with the official `together-ai` SDK (0.52), used unchanged: its own upload helper
+// (POST /files → 302 to a pre-signed URL → PUT of the bytes → GET /files/{id}), then list, retrieve, content and
+// delete. The SDK does not validate response bodies, so the tests check the fields its types mark as required.
+//
+// Two things about the SDK on Node 20 are worked around here, changing no byte, header or URL it sends:
+// - its ES-module build's upload helper cannot load `fs`, so the CommonJS build is loaded (createRequire);
+// - its helper PUTs a file stream through `fetch` without `duplex: "half"`, which Node refuses before sending
+//   (open upstream PR #249), so `fetch` is wrapped to add that one option to a request with a stream body.
+// The helper reads TOGETHER_API_BASE_URL once, when it loads, so the SDK is loaded after the server has a port.
+
+const TOKEN = "test-key";
+// Conversations with the roles Together's checker takes (system, user, assistant; it refuses `developer`).
+const TRAIN_TEXT = Array.from({ length: 20 }, (_, i) =>
+  JSON.stringify({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: `What is ${i} + ${i}?` }, { role: "assistant", content: `${2 * i}` }] }),
+).join("\n") + "\n";
+const FILE_KEYS = ["id", "bytes", "created_at", "filename", "FileType", "object", "Processed", "purpose"];
+
+const store = useTempDir("sdk-together", "all");
+const work = useTempDir("sdk-together-work", "all");
+let server: Awaited<ReturnType<typeof startServer>>;
+let Together: typeof TogetherClient;
+let client: TogetherClient;
+const realFetch = globalThis.fetch;
+/** Every request the SDK sent through fetch: method, URL, and whether it carried the API key. */
+const sent: { method: string; url: string; authorized: boolean; headers: Headers }[] = [];
+
+beforeAll(async () => {
+  server = await startServer({ port: 0, store: store(), token: TOKEN, faults: {} });
+  process.env.TOGETHER_API_BASE_URL = `${server.url}/v1`;
+  globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const headers = new Headers(init?.headers);
+    const url = input instanceof Request ? input.url : String(input);
+    sent.push({ method: init?.method ?? "GET", url, authorized: headers.has("authorization"), headers });
+    const body = init?.body as unknown;
+    const streamed = body !== null && typeof body === "object" && typeof (body as { pipe?: unknown }).pipe === "function";
+    return realFetch(input, streamed ? ({ ...init, duplex: "half" } as RequestInit) : init);
+  }) as typeof fetch;
+  Together = createRequire(import.meta.url)("together-ai") as typeof TogetherClient;
+  client = new Together({ apiKey: TOKEN, baseURL: `${server.url}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  globalThis.fetch = realFetch;
+  delete process.env.TOGETHER_API_BASE_URL;
+  await server?.close();
+});
+
+const ids = { train: "" };
+
+describe("Together Files API with together-ai 0.52", () => {
+  it("uploads with the SDK's own helper: a 302 to a pre-signed URL on this server, then a PUT without the key", async () => {
+    const path = join(work(), "train.jsonl");
+    await writeFile(path, TRAIN_TEXT);
+    const before = sent.length;
+    const file = await client.files.upload(path, "fine-tune");
+    expect(Object.keys(file)).toEqual(expect.arrayContaining(FILE_KEYS));
+    expect(file).toMatchObject({ object: "file", bytes: Buffer.byteLength(TRAIN_TEXT), filename: path, purpose: "fine-tune", FileType: "jsonl", Processed: true });
+    expect(typeof file.created_at).toBe("number");
+    ids.train = file.id;
+
+    const requests = sent.slice(before);
+    expect(requests.map((r) => r.method)).toEqual(["POST", "PUT", "GET"]);
+    const put = requests[1]!;
+    // The PUT goes to this server's pre-signed URL, carries no key, and declares its length.
+    expect(put.url.startsWith(`${server.url}/v1/files/${encodeURIComponent(file.id)}/upload?`)).toBe(true);
+    expect(put.authorized).toBe(false);
+    expect(put.headers.get("content-length")).toBe(String(file.bytes));
+    expect(new URL(put.url).searchParams.get("signature")).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("lists the uploaded file with Together's fields", async () => {
+    const list = await client.files.list();
+    const listed = list.data.find((f) => f.id === ids.train);
+    expect(listed).toBeDefined();
+    expect(Object.keys(listed!)).toEqual(expect.arrayContaining(FILE_KEYS));
+  });
+
+  it("retrieves the file and downloads the exact bytes it was sent", async () => {
+    const file = await client.files.retrieve(ids.train);
+    expect(file).toMatchObject({ id: ids.train, object: "file", bytes: Buffer.byteLength(TRAIN_TEXT), purpose: "fine-tune" });
+    const content = await client.files.content(ids.train);
+    expect(Buffer.from(await content.arrayBuffer()).equals(Buffer.from(TRAIN_TEXT))).toBe(true);
+  });
+
+  it("refuses a replayed PUT to the same URL, an altered URL, and an upload POST without the key", async () => {
+    const put = sent.find((r) => r.method === "PUT")!;
+    const replay = await realFetch(put.url, { method: "PUT", body: "{}\n", headers: { "content-type": "application/octet-stream" } });
+    expect(replay.status).toBe(409);
+    const altered = new URL(put.url);
+    altered.searchParams.set("file_name", "other.jsonl");
+    const forged = await realFetch(altered, { method: "PUT", body: "{}\n" });
+    expect(forged.status).toBe(403);
+    const anonymous = await realFetch(`${server.url}/v1/files?file_name=x.jsonl&file_type=jsonl&purpose=fine-tune`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "file_name=x.jsonl&file_type=jsonl&purpose=fine-tune",
+      redirect: "manual",
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("deletes the file; retrieving it then is the SDK's NotFoundError", async () => {
+    const deleted = await client.files.delete(ids.train);
+    expect(deleted).toMatchObject({ id: ids.train, deleted: true });
+    await expect(client.files.retrieve(ids.train)).rejects.toBeInstanceOf(Together.NotFoundError);
+    expect((await client.files.list()).data.map((f) => f.id)).not.toContain(ids.train);
+  });
+});
