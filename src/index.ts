@@ -1,7 +1,13 @@
 /**
  * ftprep's library API: everything the command line does is callable from here.
  */
-export { FORMATS, isFormatId, type FormatId, type Issue, type Severity } from "./types.js";
+export { FORMATS, isFormatId, PROVIDER_NAMES, isProviderName, type FormatId, type FormatFamily, type Issue, type Severity } from "./types.js";
+export { resolveTargetSpec, targetFor, targetOf, type TargetSpec, type TargetInput } from "./target/target-spec.js";
+export { PROVIDERS, providerSpec, allProviders, providerOfFormat, familyOf, formatsOf, describeFormat } from "./target/registry.js";
+export type { ProviderSpec } from "./target/provider-spec.js";
+export { tooFewExamples, checkMaxFileBytes } from "./target/job-rules.js";
+export { CrossProviderCheck, HINT_RECHECK_LIMIT, type ProviderHint } from "./validate/cross-provider.js";
+export { PROVIDER_CLIENTS, createProviderClient } from "./providers/registry.js";
 export { FtprepError, ConfigError, FileSystemError, AbortedError } from "./errors.js";
 export { readLines, readLineBatches, DEFAULT_MAX_LINE_BYTES, type Line, type ReadLinesOptions } from "./read/lines.js";
 export { readFileChunks } from "./read/file.js";
@@ -17,7 +23,7 @@ export {
   type FileStats,
 } from "./validate/file.js";
 export { validateLine, parseLine, validateRecordValue, type LineOutcome, type ParsedLine } from "./validate/line.js";
-export { detectFormat, guessRecordFormat, checkRecord } from "./validate/record.js";
+export { detectFormat, guessRecordFormat, guessRecordFamily, checkRecord } from "./validate/record.js";
 export { schemaRegistry, type SchemaRegistry } from "./validate/schema-registry.js";
 export { validatePaths, type ValidatePathsOptions, type ValidationSummary, type FileFailure } from "./pipeline/validate.js";
 export { discoverFiles, splitFromName, isDatasetName, type DiscoveredFile, type DiscoverInput, type Discovery, type SkippedPath, type Split } from "./discover/discover.js";

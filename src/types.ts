@@ -30,3 +30,19 @@ export type FormatId = (typeof FORMATS)[number];
 export function isFormatId(value: string): value is FormatId {
   return (FORMATS as readonly string[]).includes(value);
 }
+
+/** The providers ftprep prepares data for. A new provider: a name here, a module in `src/target/`, a registry line. */
+export const PROVIDER_NAMES = ["mistral", "openai"] as const;
+
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** Tells whether a string names a known provider. */
+export function isProviderName(value: string): value is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(value);
+}
+
+/**
+ * The shapes of record a format can take, whichever provider it is for: chat records are chat records (`messages`),
+ * text records are raw text, classifier records carry labels, preference records a preferred and a rejected output.
+ */
+export type FormatFamily = "chat" | "text" | "classifier" | "preference";

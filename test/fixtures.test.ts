@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { ISSUE_CODES } from "../src/validate/codes.js";
 import { type FileReport, validateFile, type ValidateOptions } from "../src/validate/file.js";
 import { prepare, type PrepareOptions } from "../src/pipeline/prepare.js";
-import { isFormatId } from "../src/types.js";
+import { providerOfFormat } from "../src/target/registry.js";
+import { type FormatId, isFormatId } from "../src/types.js";
 
 /**
  * Every fixture against what it must produce: valid datasets produce no issue at all, and each invalid file
@@ -37,6 +38,12 @@ function expectedFor(file: string): Expected {
   return JSON.parse(readFileSync(`${stem}.expected.json`, "utf8")) as Expected;
 }
 
+/** A valid fixture is named by its provider (`valid/openai-chat.jsonl`): it is validated for that provider, detecting. */
+function validOptions(path: string): ValidateOptions {
+  const provider = /(mistral|openai)-[a-z-]+?(?=[./]|-array|$)/.exec(basename(path))![0] as FormatId | string;
+  return { provider: isFormatId(provider) ? providerOfFormat(provider).name : (provider.split("-")[0] as "mistral" | "openai") };
+}
+
 function optionsFor(expected: Expected): ValidateOptions {
   if (!isFormatId(expected.format)) throw new Error(`unknown format ${expected.format}`);
   return { format: expected.format, ...expected.options };
@@ -53,7 +60,7 @@ describe("valid fixtures", () => {
   for (const file of validFiles) {
     const format = basename(file).replace(/(-array)?\.jsonl?$/, "");
     it(`${basename(file)} is ${format} and produces no issue`, async () => {
-      const report = await validateOnce(file, {});
+      const report = await validateOnce(file, validOptions(file));
       expect(report.issues).toEqual([]);
       expect(report.format).toBe(format);
       expect(report.records).toBeGreaterThan(0);
@@ -66,7 +73,7 @@ describe("valid fixtures", () => {
       // A dataset directory is named by its format, or by a kind of data of that format (function calling is chat).
       const format = dataset === "mistral-function-calling" ? "mistral-chat" : dataset;
       it(`datasets/${dataset}/${name} is ${format} and produces no issue`, async () => {
-        const report = await validateOnce(join(root, "datasets", dataset, name), { duplicates: true });
+        const report = await validateOnce(join(root, "datasets", dataset, name), { duplicates: true, ...validOptions(dataset) });
         expect(report.format).toBe(format);
         expect(report.issues).toEqual([]);
       });
@@ -132,7 +139,7 @@ describe("rule coverage", () => {
       const badReport = await validateOnce(bad.path, badOptions);
       expect(codesAt(badReport.issues, bad.line)).toContain(code);
       // A valid line of the same file is checked under the same options (a size limit, say).
-      const goodReport = await validateOnce(good.path, good.path === bad.path ? badOptions : {});
+      const goodReport = await validateOnce(good.path, good.path === bad.path ? badOptions : validOptions(good.path));
       expect(goodReport.records).toBeGreaterThanOrEqual(good.line);
       expect(codesAt(goodReport.issues, good.line)).toEqual([]);
     });

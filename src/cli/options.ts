@@ -1,5 +1,8 @@
-import { InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseByteSize } from "../guard/size.js";
+import { resolveTargetSpec, type TargetSpec } from "../target/target-spec.js";
+import { modelInfo } from "../tokens/models.js";
+import { PROVIDER_NAMES } from "../types.js";
 
 /** commander argument parser: a positive integer. */
 export function positiveInt(value: string): number {
@@ -37,4 +40,31 @@ export function formatDuration(ms: number): string {
   if (s < 120) return `${s}s`;
   const m = Math.round(s / 60);
   return m < 120 ? `${m}m` : `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ""}`;
+}
+
+/** `--provider`: the same choices and environment variable on every command that validates, prepares or uploads. */
+export function providerOption(): Option {
+  return new Option("--provider <name>", "the provider the data is for: its formats, rules and limits apply (default: the provider of --format, else mistral)")
+    .choices([...PROVIDER_NAMES])
+    .env("FTPREP_PROVIDER");
+}
+
+/**
+ * The target from the parsed flags, resolved once: `--provider` (or FTPREP_PROVIDER), else the pipeline file's
+ * provider, else the provider of an explicit `--format`, else mistral. A `--format` of another provider than the
+ * one named is a usage error.
+ */
+export function targetFromFlags(
+  command: Command,
+  flags: { provider?: string | undefined; format?: string | undefined; model?: string | undefined },
+  pipeline?: { file: string; provider?: string | undefined; format?: string | undefined },
+): TargetSpec {
+  const source = command.getOptionValueSource("provider");
+  const named = source === "cli" || source === "env";
+  const provider = named ? flags.provider : pipeline?.provider;
+  const providerFrom = source === "env" ? "FTPREP_PROVIDER" : named ? "--provider" : pipeline ? `the pipeline file ${pipeline.file}` : undefined;
+  const formatSource = command.getOptionValueSource("format");
+  const format = formatSource === "cli" || formatSource === "env" || pipeline?.format === undefined ? flags.format : pipeline.format;
+  const known = flags.model !== undefined ? modelInfo(flags.model) : undefined;
+  return resolveTargetSpec({ provider, providerFrom, format, ...(known ? { model: { name: flags.model!, provider: known.provider } } : {}) });
 }

@@ -3,10 +3,10 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { DiscoverInput } from "../discover/discover.js";
 import { formatBytes } from "../guard/size.js";
 import type { Plan, PrepareOptions, SourcePlan } from "../pipeline/prepare.js";
-import { FORMATS, type FormatId } from "../types.js";
+import { FORMATS, type FormatId, type ProviderName } from "../types.js";
 import type { Io } from "./io.js";
-import { byteSize, positiveInt } from "./options.js";
-import { printFile } from "./print.js";
+import { byteSize, positiveInt, providerOption, targetFromFlags } from "./options.js";
+import { printFile, printHintSummary } from "./print.js";
 import { addTokenOptions, splitLines, splitTokens, type SplitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import type { TokenHook } from "../validate/token-stats.js";
 import { interruptible } from "./interrupt.js";
@@ -14,9 +14,10 @@ import { Progress } from "./progress.js";
 
 interface PrepareFlags extends TokenFlags {
   out: string;
-  provider: "mistral" | "openai";
+  provider?: ProviderName;
   maxFileBytes?: number;
   split: boolean;
+  merge?: boolean;
   skipInvalid?: boolean;
   maxInvalidFraction?: number;
   dedupe?: boolean;
@@ -50,15 +51,16 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 /** Flags shared by every command that discovers, validates and guards files (prepare, upload, run). */
 export function addGuardOptions(command: Command): Command {
   command
-    .addOption(new Option("--provider <provider>", "whose limits and formats apply").choices(["mistral", "openai"]).default("mistral"))
-    .option("--max-file-bytes <size>", "largest file to upload (default: what the provider takes, less 1 MB: Mistral 511000000, OpenAI 7999000000; units: 100MB, 64MiB)", byteSize)
+    .addOption(providerOption())
+    .option("--max-file-bytes <size>", "largest file to upload, at most the provider's limit (default: what the provider takes, less 1 MB: Mistral 511000000, OpenAI 7999000000; units: 100MB, 64MiB)", byteSize)
     .option("--no-split", "do not shard files over the limit; report them as E_FILE_TOO_LARGE")
+    .option("--merge", "where a job takes one file of a split (OpenAI), join each split's files into one (run with a pipeline job does it anyway)")
     .option("--skip-invalid", "leave invalid records out instead of refusing the file")
     .option("--max-invalid-fraction <f>", "with --skip-invalid, refuse a file with more invalid records than this (default 0.05)", fractionArg)
     .option("--dedupe", "drop records identical (after JSON normalisation) to an earlier record of the same split")
     .option("--validation-split <f>", "when no validation file is given, carve this fraction of training records out as one", fractionArg)
     .option("--seed <n>", "seed of --validation-split (default 0)", integerArg)
-    .addOption(new Option("--format <format>", "record format; auto detects it per file").choices(["auto", ...FORMATS]).default("auto"))
+    .addOption(new Option("--format <format>", "record format; auto detects it per file, among the provider's formats").choices(["auto", ...FORMATS]).default("auto"))
     .option("--train <path>", "a file, directory or glob whose files are training data, whatever their names (repeatable)", collect, [])
     .option("--validation <path>", "a file, directory or glob whose files are validation data (repeatable)", collect, [])
     .option("--report <file>", "write every issue to FILE as NDJSON")
@@ -94,8 +96,9 @@ export function guardInputs(paths: string[], flags: Pick<PrepareFlags, "train" |
 export function guardOptions(flags: Omit<PrepareFlags, "out" | "json" | "train" | "validation">): Omit<PrepareOptions, "outDir"> {
   if (flags.seed !== undefined && flags.validationSplit === undefined) throw new InvalidArgumentError("--seed goes with --validation-split");
   return {
-    provider: flags.provider,
+    ...(flags.provider !== undefined ? { provider: flags.provider } : {}),
     split: flags.split,
+    ...(flags.merge ? { merge: true } : {}),
     format: flags.format,
     skipInvalid: flags.skipInvalid ?? false,
     dedupe: flags.dedupe ?? false,
@@ -120,12 +123,14 @@ export function prepareCommand(io: Io): Command {
   addGuardOptions(command).action(async (paths: string[], flags: PrepareFlags) => {
     const inputs = guardInputs(paths, flags);
     if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
+    const target = targetFromFlags(command, flags);
     const { prepare } = await import("../pipeline/prepare.js");
     const tokens = await tokenHook(flags);
     const progress = new Progress(io, Boolean(process.stderr.isTTY), { silent: Boolean(flags.quiet) });
     const plan = await interruptible(progress, (signal) => prepare(inputs, {
       ...guardOptions(flags),
       ...(tokens ? { tokens } : {}),
+      target,
       outDir: flags.out,
       signal,
       onProgress: (e) => progress.pass(e),
@@ -161,6 +166,7 @@ export function printPlan(io: Io, plan: Plan): void {
   for (const skip of plan.skipped) io.stderr(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
   for (const failure of plan.failures) io.stderr(`ftprep: ${failure.message}\n`);
   for (const issue of plan.issues) io.stderr(`${issue.file}:${issue.line}: / ${issue.code} ${issue.message}\n`);
+  for (const note of plan.notes) io.stderr(`${note}\n`);
   if (plan.files.length > 0) {
     io.stderr(`\nplan: ${plan.files.length} file(s) to upload (limit ${plan.maxFileBytes} bytes per file)\n`);
     io.stderr(`  ${"split".padEnd(10)} ${"kind".padEnd(16)} ${"records".padStart(9)} ${"bytes".padStart(10)}  sha256        path\n`);
@@ -171,6 +177,7 @@ export function printPlan(io: Io, plan: Plan): void {
       );
     }
   }
+  printHintSummary(io, plan.sources.map((s) => s.report));
   const notReady = plan.sources.filter((s) => s.status !== "ready").length;
   io.stderr(plan.ok ? "ready to upload\n" : `not ready: ${notReady} source file(s) cannot be uploaded as they are${plan.failures.length ? `, ${plan.failures.length} could not be read` : ""}\n`);
 }

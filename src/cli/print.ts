@@ -1,4 +1,6 @@
 import { formatBytes } from "../guard/size.js";
+import { providerSpec } from "../target/registry.js";
+import type { ProviderName } from "../types.js";
 import type { FileReport } from "../validate/file.js";
 import { printable } from "../printable.js";
 import type { Io } from "./io.js";
@@ -32,7 +34,22 @@ export function printFile(io: Io, report: FileReport, examples: number): void {
       io.stderr(`    ${printable(report.path)}:${issue.line}: ${issue.path === "" ? "/" : printable(issue.path)} ${issue.code} ${printable(issue.message)}\n`);
     }
   }
+  for (const hint of report.hints ?? []) io.stderr(`  hint: ${hint.message}\n`);
   if (report.written) {
     io.stderr(`  wrote ${report.written.records} valid record(s) to ${printable(report.written.path)} (${report.written.dropped} dropped)\n`);
+  }
+}
+
+/** After every file: one line per other provider whose rules more files' invalid records pass, with what to run. */
+export function printHintSummary(io: Io, reports: readonly FileReport[]): void {
+  const byProvider = new Map<string, { files: number; records: number }>();
+  for (const report of reports) {
+    for (const hint of report.hints ?? []) {
+      const seen = byProvider.get(hint.provider) ?? { files: 0, records: 0 };
+      byProvider.set(hint.provider, { files: seen.files + 1, records: seen.records + hint.records });
+    }
+  }
+  for (const [provider, { files, records }] of byProvider) {
+    io.stderr(`hint: ${records} invalid record(s) in ${files} file(s) are valid ${providerSpec(provider as ProviderName).label} data: see the hints above, or run again with --provider ${provider}\n`);
   }
 }

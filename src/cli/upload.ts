@@ -3,9 +3,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_MANIFEST, DEFAULT_OUT_DIR, DEFAULT_STORE } from "../defaults.js";
 import type { JobState } from "../jobs/jobs.js";
 import type { RunJobResult, RunOptions, RunResult } from "../pipeline/run.js";
-import type { FormatId } from "../types.js";
+import type { FormatId, ProviderName } from "../types.js";
 import type { Io } from "./io.js";
-import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
+import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP, targetFromFlags } from "./options.js";
 import { addGuardOptions, guardInputs, guardOptions, planTokens, printPlan, printPlanTokens, printSource } from "./prepare.js";
 import { type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
@@ -14,7 +14,7 @@ import { Progress } from "./progress.js";
 interface UploadFlags extends TokenFlags {
   pipeline?: string;
   newJob?: boolean;
-  provider: "mistral" | "openai";
+  provider?: ProviderName;
   baseUrl?: string;
   apiKey?: string;
   concurrency: number;
@@ -27,6 +27,7 @@ interface UploadFlags extends TokenFlags {
   json?: boolean;
   quiet?: boolean;
   split: boolean;
+  merge?: boolean;
   format: FormatId | "auto";
   train: string[];
   validation: string[];
@@ -54,6 +55,7 @@ const FLAG_OF: Partial<Record<keyof RunOptions, string>> = {
   verifyRemote: "verifyRemote",
   maxFileBytes: "maxFileBytes",
   split: "split",
+  merge: "merge",
   skipInvalid: "skipInvalid",
   maxInvalidFraction: "maxInvalidFraction",
   dedupe: "dedupe",
@@ -111,7 +113,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       const { provider: _, ...guard } = guardOptions(flags);
       const fromFlags: RunOptions = {
         ...guard,
-        provider: flags.provider,
+        ...(flags.provider !== undefined ? { provider: flags.provider } : {}),
         ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
         ...(flags.apiKey !== undefined ? { apiKey: flags.apiKey } : {}),
         concurrency: flags.concurrency,
@@ -132,9 +134,15 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`),
       });
       hook = tokens;
+      const target = targetFromFlags(
+        command,
+        flags,
+        flags.pipeline !== undefined ? { file: flags.pipeline, provider: fromPipeline.provider, format: fromPipeline.format } : undefined,
+      );
       return run(inputs, {
         ...merged,
         ...(tokens ? { tokens } : {}),
+        target,
         dryRun: flags.dryRun ?? false,
         ...(flags.newJob ? { newJob: true } : {}),
         signal,

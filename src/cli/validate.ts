@@ -4,14 +4,15 @@ import { DEFAULT_MAX_ISSUES } from "../defaults.js";
 import type { ValidationSummary } from "../pipeline/validate.js";
 import { FORMATS, type FormatId } from "../types.js";
 import type { FileReport } from "../validate/file.js";
-import { printFile } from "./print.js";
-import { byteSize, positiveInt } from "./options.js";
+import { printFile, printHintSummary } from "./print.js";
+import { byteSize, positiveInt, providerOption, targetFromFlags } from "./options.js";
 import type { Io } from "./io.js";
 import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
 
 interface ValidateFlags extends TokenFlags {
+  provider?: string;
   format: FormatId | "auto";
   json?: boolean;
   report?: string;
@@ -27,10 +28,11 @@ const HUMAN_EXAMPLES = 3;
 
 /** `ftprep validate <paths...>` */
 export function validateCommand(io: Io): Command {
-  const command = new Command("validate")
+  const command: Command = new Command("validate")
     .description("validate JSONL (and .json array) fine-tuning files against the chat-format schemas and rules")
     .argument("<paths...>", "files or directories (every *.jsonl / *.json below a directory)")
-    .addOption(new Option("--format <format>", "record format; auto detects it per file from the first records").choices(["auto", ...FORMATS]).default("auto"))
+    .addOption(providerOption())
+    .addOption(new Option("--format <format>", "record format; auto detects it per file from the first records, among the provider's formats").choices(["auto", ...FORMATS]).default("auto"))
     .option("--json", "print one JSON document on stdout")
     .option("--report <file>", "write every issue to FILE as NDJSON, as it is found")
     .option("--max-issues <n>", `issues kept as examples per code (default ${DEFAULT_MAX_ISSUES}; counts are always complete)`, positiveInt)
@@ -40,6 +42,7 @@ export function validateCommand(io: Io): Command {
     .option("--quiet", "no progress on stderr (errors are still printed)");
   return addTokenOptions(command)
     .action(async (paths: string[], flags: ValidateFlags) => {
+      const target = targetFromFlags(command, flags);
       const { validatePaths } = await import("../pipeline/validate.js");
       const tokens = await tokenHook(flags);
       const progress = new Progress(io, Boolean(process.stderr.isTTY), { silent: Boolean(flags.quiet) });
@@ -47,7 +50,7 @@ export function validateCommand(io: Io): Command {
         signal,
         onProgress: (e) => progress.pass(e),
         ...(tokens ? { tokens } : {}),
-        format: flags.format,
+        target,
         duplicates: flags.duplicates ?? false,
         ...(flags.maxIssues !== undefined ? { maxIssues: flags.maxIssues } : {}),
         ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
@@ -66,6 +69,7 @@ export function validateCommand(io: Io): Command {
       }
       io.exitCode = summary.failures.length > 0 ? 3 : summary.ok ? 0 : 1;
     });
+  return command;
 }
 
 function printSummary(io: Io, summary: ValidationSummary, flags: ValidateFlags): void {
@@ -80,5 +84,6 @@ function printSummary(io: Io, summary: ValidationSummary, flags: ValidateFlags):
       (summary.failures.length > 0 ? `; ${summary.failures.length} file(s) could not be read` : "") +
       "\n",
   );
+  printHintSummary(io, summary.files);
   if (flags.report !== undefined) io.stderr(`every issue is in ${flags.report}\n`);
 }

@@ -1,16 +1,20 @@
 /** Upload size limits, per provider, and the conservative defaults ftprep derives from them. */
 
+import { PROVIDERS } from "../target/registry.js";
+import type { ProviderName } from "../types.js";
+
 /** What a provider accepts as one file's size. */
-export type Provider = "mistral" | "openai";
+export type Provider = ProviderName;
+
+const byProvider = (pick: (limits: (typeof PROVIDERS)[ProviderName]["limits"]) => number): Record<Provider, number> =>
+  Object.fromEntries(Object.values(PROVIDERS).map((p) => [p.name, pick(p.limits)])) as Record<Provider, number>;
 
 /**
  * Both providers state "512 MB" per file. Read conservatively: MB = 10^6 bytes (512,000,000 is below 512 MiB).
  * Mistral: Files API docs and FAQ; OpenAI: Files API reference (larger files go through the Uploads API).
+ * Declared by each provider's module in `src/target/`.
  */
-export const PROVIDER_FILE_LIMIT: Record<Provider, number> = {
-  mistral: 512_000_000,
-  openai: 512_000_000,
-};
+export const PROVIDER_FILE_LIMIT: Record<Provider, number> = byProvider((l) => l.fileBytes);
 
 /**
  * Kept free below the provider's limit: a multipart body adds a few hundred bytes of boundaries and headers around
@@ -22,10 +26,7 @@ export const MULTIPART_MARGIN = 1_000_000;
  * The most one logical upload can carry: Mistral's Files API takes 512 MB; OpenAI's Uploads API takes a file of up
  * to 8 GB in parts, so OpenAI files are not sharded below that.
  */
-export const PROVIDER_UPLOAD_LIMIT: Record<Provider, number> = {
-  mistral: PROVIDER_FILE_LIMIT.mistral,
-  openai: 8_000_000_000,
-};
+export const PROVIDER_UPLOAD_LIMIT: Record<Provider, number> = byProvider((l) => l.uploadBytes);
 
 /**
  * The default largest file ftprep prepares for a provider: what it can take in one upload, less the margin —
@@ -36,4 +37,4 @@ export function defaultMaxFileBytes(provider: Provider): number {
 }
 
 /** Mistral's docs advise validation files of at most 1 MB (about 5% of the training data). */
-export const MISTRAL_VALIDATION_ADVICE_BYTES = 1_000_000;
+export const MISTRAL_VALIDATION_ADVICE_BYTES = PROVIDERS.mistral.limits.validationAdviceBytes!;

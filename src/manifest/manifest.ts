@@ -40,7 +40,7 @@ export interface ManifestSource {
 export interface ManifestFile {
   path: string;
   source: string | null;
-  kind: "original" | "cleaned" | "converted" | "shard" | "validation-split";
+  kind: "original" | "cleaned" | "converted" | "shard" | "validation-split" | "merged";
   part?: number;
   parts?: number;
   split: Split;

@@ -4,12 +4,15 @@ import { basename, dirname, join } from "node:path";
 import { type DiscoverInput, discoverFiles, type DiscoveredFile, type SkippedPath, type Split } from "../discover/discover.js";
 import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
 import { copyRecords } from "../guard/copy.js";
-import { defaultMaxFileBytes, MISTRAL_VALIDATION_ADVICE_BYTES, type Provider } from "../guard/limits.js";
+import { defaultMaxFileBytes, type Provider } from "../guard/limits.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { LineSet } from "../guard/line-set.js";
 import { ShardWriter, type WrittenFile } from "../guard/shard-writer.js";
 import { DEFAULT_MAX_LINE_BYTES } from "../read/lines.js";
 import { datasetStem } from "../read/source.js";
+import { checkMaxFileBytes, tooFewExamples } from "../target/job-rules.js";
+import type { ProviderSpec } from "../target/provider-spec.js";
+import { targetOf, type TargetSpec } from "../target/target-spec.js";
 import type { FormatId, Issue } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
 import { DigestSet } from "../validate/digest-set.js";
@@ -24,10 +27,21 @@ import { removeStaleTemps, removeStaleTempsOf } from "../temp-files.js";
 export interface PrepareOptions {
   /** Where cleaned files, converted files and shards are written (a clean file small enough stays where it is). */
   outDir: string;
-  /** Whose limits apply (default mistral). */
+  /**
+   * The target: the provider whose formats, rules and limits apply, and the format (see `resolveTargetSpec`).
+   * Without it, `provider` and `format` say the same thing.
+   */
+  target?: TargetSpec;
+  /** Whose formats, rules and limits apply (default: the provider of an explicit `format`, else mistral); ignored with `target`. */
   provider?: Provider;
   /** Largest file to upload, in bytes (default: what the provider takes in one upload less a 1 MB margin: 511,000,000 for Mistral, 7,999,000,000 for OpenAI). */
   maxFileBytes?: number;
+  /**
+   * Where a job of the provider takes one file of a split (OpenAI), join the plan's files of each split into one
+   * (`DIR/merged-train.jsonl`), so that one job can train on all of them (default false: each file stays as it is,
+   * fit for a job of its own, and the plan notes it; `run` turns it on when the run creates a job).
+   */
+  merge?: boolean;
   /** Split files over the limit into shards (default true); when false they are E_FILE_TOO_LARGE. */
   split?: boolean;
   /** Leave invalid records out instead of refusing the file. */
@@ -57,7 +71,7 @@ export interface PrepareOptions {
 }
 
 /** What a planned upload file is. */
-export type OutputKind = "original" | "cleaned" | "converted" | "shard" | "validation-split";
+export type OutputKind = "original" | "cleaned" | "converted" | "shard" | "validation-split" | "merged";
 
 /** One file to upload: a written file (or the untouched original) with where it comes from and what it is. */
 export interface PlannedFile extends WrittenFile {
@@ -67,6 +81,8 @@ export interface PlannedFile extends WrittenFile {
   kind: OutputKind;
   /** The source's weight in a job. */
   weight: number;
+  /** A `merged` file: the files it joins, in order (the provider takes one file of this split per job). */
+  merged?: string[];
 }
 
 /** Why a source file yields nothing to upload, when it does not. */
@@ -106,8 +122,10 @@ export interface Plan {
   sources: SourcePlan[];
   /** Every file to upload, in order. */
   files: PlannedFile[];
-  /** Findings of the size guard (E_FILE_TOO_LARGE, W_VALIDATION_FILE_SIZE). */
+  /** Findings of the size guard and the provider's per-job rules (E_FILE_TOO_LARGE, E_JOB_FILES, E_TOO_FEW_EXAMPLES, W_VALIDATION_FILE_SIZE). */
   issues: Issue[];
+  /** What the plan changed to fit the provider, in words (a merge of several training files into one, …). */
+  notes: string[];
   skipped: SkippedPath[];
   failures: FileFailure[];
   /** Every source is ready, nothing failed, and there is something to upload. */
@@ -156,9 +174,18 @@ function addToReport(report: FileReport, issue: Issue): void {
  * Returns the plan; nothing is uploaded.
  */
 export async function prepare(paths: readonly (string | DiscoverInput)[], options: PrepareOptions): Promise<Plan> {
-  const provider = options.provider ?? "mistral";
+  const target = targetOf(options);
+  const spec = target.provider;
+  const provider = spec.name;
   const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(provider);
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 2) throw new ConfigError(`Expected \`maxFileBytes\` to be a whole number of bytes, got ${String(maxFileBytes)}`);
+  checkMaxFileBytes(spec, maxFileBytes);
+  if (!spec.job.weights) {
+    const weighted = paths.find((p) => typeof p !== "string" && p.weight !== undefined && p.weight !== 1);
+    if (weighted !== undefined) {
+      throw new ConfigError(`${spec.label} fine-tuning has no per-file weights; ${(weighted as DiscoverInput).path} has weight ${(weighted as DiscoverInput).weight}: remove it`);
+    }
+  }
   const splitting = options.split ?? true;
   const skipInvalid = options.skipInvalid ?? false;
   const maxInvalidFraction = fraction("maxInvalidFraction", options.maxInvalidFraction, DEFAULT_MAX_INVALID_FRACTION, true);
@@ -179,7 +206,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
   const carving = validationSplit !== undefined && !files.some((f) => f.split === "validation");
 
-  const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
+  const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], notes: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
   const outputs = new Map<string, string>(); // output base path → source, to refuse two sources writing one file
   const digests = new Map<Split, DigestSet>();
   // Litter of killed runs (temporary shards and copies, up to 511 MB each): removed once their process is gone.
@@ -205,6 +232,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
       }
       try {
         const source = await prepareFile(file, outBase, {
+          target,
           maxFileBytes,
           splitting,
           skipInvalid,
@@ -248,10 +276,14 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
         }
       }
     }
-    if (provider === "mistral") {
+    if (plan.sources.every((s) => s.status === "ready") && plan.failures.length === 0 && !carvedSpoiled) {
+      await applyJobRules(plan, spec, outputs, options, maxLineBytes);
+    }
+    const advice = spec.limits.validationAdviceBytes;
+    if (advice !== undefined) {
       for (const out of plan.files) {
-        if (out.split === "validation" && out.bytes > MISTRAL_VALIDATION_ADVICE_BYTES) {
-          plan.issues.push(fileIssue(out.path, "W_VALIDATION_FILE_SIZE", `the validation file is ${out.bytes} bytes; Mistral advises at most 1 MB (about 5% of the training data)`));
+        if (out.split === "validation" && out.bytes > advice) {
+          plan.issues.push(fileIssue(out.path, "W_VALIDATION_FILE_SIZE", `the validation file is ${out.bytes} bytes; ${spec.label} advises at most ${advice / 1e6} MB (about 5% of the training data)`));
         }
       }
     }
@@ -266,11 +298,78 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   return plan;
 }
 
+/**
+ * The provider's per-job rules on the plan, before anything is sent. Where a job takes one file of a split
+ * (OpenAI) and the plan has several: with `merge`, they are joined into `DIR/merged-<split>.jsonl` — the records as
+ * they are, in plan order — when that fits the per-file limit, else the plan is refused (E_JOB_FILES); without it,
+ * each stays a file for a job of its own and the plan says so. Then the training data of a job is counted against
+ * the provider's minimum (E_TOO_FEW_EXAMPLES): the merged file, or each training file.
+ */
+async function applyJobRules(plan: Plan, spec: ProviderSpec, outputs: Map<string, string>, options: PrepareOptions, maxLineBytes: number): Promise<void> {
+  const perJob: Record<Split, number | undefined> = { train: spec.job.trainingFiles, validation: spec.job.validationFiles };
+  let separate = false;
+  for (const split of ["train", "validation"] as const) {
+    const files = plan.files.filter((f) => f.split === split);
+    const most = perJob[split];
+    if (most === undefined || files.length <= most) continue;
+    const words = split === "train" ? "training" : "validation";
+    if (!options.merge) {
+      if (split === "train") separate = true;
+      plan.notes.push(`${spec.label} takes ${most} ${words} file per job; the plan has ${files.length}, each fit for a job of its own: to train one job on all of them, merge them (--merge)`);
+      continue;
+    }
+    const bytes = files.reduce((n, f) => n + f.bytes, 0);
+    if (bytes > plan.maxFileBytes) {
+      const issue = fileIssue(
+        files[0]!.path,
+        "E_JOB_FILES",
+        `${spec.label} takes ${most} ${words} file per job; the plan has ${files.length} and together they are ${bytes} bytes, over the limit of ${plan.maxFileBytes}: they cannot be merged (raise --max-file-bytes, up to ${spec.limits.uploadBytes})`,
+      );
+      plan.issues.push(issue);
+      plan.ok = false;
+      continue;
+    }
+    const name = `merged-${split}`;
+    const base = join(plan.outDir, name);
+    const other = outputs.get(base);
+    if (other !== undefined) throw new ConfigError(`${other} would be overwritten by the merged ${words} file ${base}.jsonl; rename it`);
+    const writer = new ShardWriter({ dir: plan.outDir, name, maxBytes: plan.maxFileBytes, expectedBytes: bytes });
+    let written: WrittenFile[];
+    try {
+      for (const f of files) await copyRecords(f.path, new LineSet(), writer, { maxLineBytes, ...(options.signal ? { signal: options.signal } : {}) });
+      written = await writer.finish();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    const merged: PlannedFile = { ...planned(written[0]!, undefined, split, "merged"), merged: files.map((f) => f.path) };
+    plan.files = [...plan.files.filter((f) => f.split !== split), merged];
+    plan.notes.push(`${spec.label} takes ${most} ${words} file per job: merged ${files.length} ${words} files (${merged.records} records) into ${merged.path}`);
+  }
+  // A job's training data: the one merged file (counted over every training source), or each file on its own.
+  const sources = plan.sources.filter((s) => s.split === "train");
+  const jobs = separate ? sources.map((s) => [s]) : [sources];
+  for (const group of jobs) {
+    const records = plan.files.filter((f) => f.split === "train" && (separate ? f.source === group[0]!.path : true)).reduce((n, f) => n + f.records, 0);
+    const message = group.length > 0 ? tooFewExamples(spec, records, group.length) : undefined;
+    if (message === undefined) continue;
+    for (const source of group) {
+      const issue = fileIssue(source.path, "E_TOO_FEW_EXAMPLES", message);
+      addToReport(source.report, issue);
+      plan.issues.push(issue);
+      source.status = "invalid";
+      source.reason = message;
+    }
+    plan.ok = false;
+  }
+}
+
 function planned(written: WrittenFile, source: string | undefined, split: Split, kind: OutputKind, weight = 1): PlannedFile {
   return { ...written, source, split, kind, weight };
 }
 
 interface FileContext {
+  target: TargetSpec;
   maxFileBytes: number;
   splitting: boolean;
   skipInvalid: boolean;
@@ -340,7 +439,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   try {
     report = await validateFile(file.path, {
       label: file.path,
-      ...(ctx.options.format !== undefined ? { format: ctx.options.format } : {}),
+      target: ctx.target,
       ...(ctx.options.maxIssues !== undefined ? { maxIssues: ctx.options.maxIssues } : {}),
       maxLineBytes: ctx.maxLineBytes,
       ...(ctx.options.tokens ? { tokens: ctx.options.tokens } : {}),

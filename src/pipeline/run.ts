@@ -4,6 +4,7 @@ import { DEFAULT_OUT_DIR, DEFAULT_MANIFEST } from "../defaults.js";
 import { findUploaded, type Manifest, newManifest, readManifest, writeManifest } from "../manifest/manifest.js";
 import type { ProviderName } from "../providers/types.js";
 import { removeStaleTempsOf } from "../temp-files.js";
+import { targetOf, type TargetSpec } from "../target/target-spec.js";
 import { openTarget, resolveTarget, toolVersion } from "./target.js";
 import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob, type WaitOutcome } from "../jobs/jobs.js";
 import { ConfigError, FtprepError } from "../errors.js";
@@ -116,7 +117,7 @@ async function runJob(provider: JobsProvider, manifest: Manifest, manifestPath: 
 }
 
 /** The options a manifest records: what the run did, without secrets. */
-function recordedOptions(paths: readonly (string | DiscoverInput)[], options: RunOptions, maxFileBytes: number): Record<string, unknown> {
+function recordedOptions(paths: readonly (string | DiscoverInput)[], options: RunOptions, maxFileBytes: number, target: TargetSpec): Record<string, unknown> {
   return {
     paths: paths.map((p) => (typeof p === "string" ? p : p.split ? { path: p.path, split: p.split } : p.path)),
     out_dir: options.outDir ?? DEFAULT_OUT_DIR,
@@ -126,7 +127,7 @@ function recordedOptions(paths: readonly (string | DiscoverInput)[], options: Ru
     dedupe: options.dedupe ?? false,
     validation_split: options.validationSplit ?? null,
     seed: options.seed ?? null,
-    format: options.format ?? "auto",
+    format: target.format,
     concurrency: options.concurrency ?? 4,
   };
 }
@@ -173,13 +174,15 @@ function summarise(manifest: Manifest, plan: Plan, skipInvalid: boolean): void {
  * base URL, the embedded local server is started on `store` and the files go there.
  */
 export async function run(paths: readonly (string | DiscoverInput)[], options: RunOptions = {}): Promise<RunResult> {
-  const providerName = options.provider ?? "mistral";
+  // The target, resolved once: the provider whose formats, rules, limits and upload protocol apply.
+  const spec = targetOf(options);
+  const providerName = spec.provider.name;
   // The guard asks the provider what it can take: OpenAI takes up to 8 GB through its Uploads API.
   const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(providerName);
   const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST;
   // The manifest and the embedded store are outputs too: never taken as data when they lie inside a dataset folder.
   const exclude = [manifestPath, ...(options.store !== undefined ? [options.store] : []), ...(options.exclude ?? [])];
-  const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, provider: providerName, maxFileBytes, exclude });
+  const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, target: spec, maxFileBytes, exclude, merge: options.merge ?? options.job !== undefined });
   const result: RunResult = {
     plan,
     provider: providerName,
@@ -217,7 +220,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
     manifest.base_url = target.baseUrl;
     manifest.target = target.target;
     manifest.embedded_store = target.store;
-    manifest.options = recordedOptions(paths, options, maxFileBytes);
+    manifest.options = recordedOptions(paths, options, maxFileBytes, spec);
     summarise(manifest, plan, options.skipInvalid ?? false);
     const items: UploadItem[] = plan.files.map((f) => ({
       path: f.path,

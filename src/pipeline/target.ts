@@ -4,10 +4,10 @@ import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import { redactUrl, registerSecret } from "../redact.js";
 import type { Manifest } from "../manifest/manifest.js";
-import { MISTRAL_BASE_URL, MistralProvider } from "../providers/mistral.js";
-import { OPENAI_BASE_URL, OpenAIProvider } from "../providers/openai.js";
+import { createProviderClient } from "../providers/registry.js";
 import type { FilesProvider, JobsProvider, ProviderName } from "../providers/types.js";
 import { DEFAULT_STORE, type RunningServer, startServer } from "../server/server.js";
+import { providerSpec } from "../target/registry.js";
 
 /** Where files and jobs go: a provider's API, or the embedded local server. */
 
@@ -41,7 +41,7 @@ export interface Target {
 }
 
 export function keyOf(name: ProviderName, options: TargetOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
-  const prefix = name === "mistral" ? "MISTRAL" : "OPENAI";
+  const prefix = providerSpec(name).envPrefix;
   registerSecret(options.apiKey ?? env[`${prefix}_API_KEY`]);
   return { key: options.apiKey ?? env[`${prefix}_API_KEY`], base: options.baseUrl ?? env[`${prefix}_BASE_URL`] ?? options.pipelineBaseUrl };
 }
@@ -88,7 +88,7 @@ export function resolveTarget(name: ProviderName, options: TargetOptions): Resol
       }
       return { embedded: true, store, target: embeddedTarget(store) };
     }
-    const configured = normalBase(base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL));
+    const configured = normalBase(base ?? (providerSpec(name).defaultBaseUrl));
     const recorded = normalBase(manifest.base_url);
     if (key !== undefined && recorded !== configured) {
       throw new ConfigError(
@@ -98,7 +98,7 @@ export function resolveTarget(name: ProviderName, options: TargetOptions): Resol
     base = recorded;
   }
   if (key === undefined && base === undefined) return { embedded: true, store, target: embeddedTarget(store) };
-  const baseUrl = normalBase(base ?? (name === "mistral" ? MISTRAL_BASE_URL : OPENAI_BASE_URL));
+  const baseUrl = normalBase(base ?? (providerSpec(name).defaultBaseUrl));
   let url: URL;
   try {
     url = new URL(baseUrl);
@@ -111,7 +111,7 @@ export function resolveTarget(name: ProviderName, options: TargetOptions): Resol
     registerSecret(decodeURIComponent(url.username));
     registerSecret(decodeURIComponent(url.password));
     throw new ConfigError(
-      `the base URL ${JSON.stringify(redactUrl(baseUrl))} carries credentials (user:password@); ftprep neither sends nor records them: give the key with --api-key or ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and the URL without them`,
+      `the base URL ${JSON.stringify(redactUrl(baseUrl))} carries credentials (user:password@); ftprep neither sends nor records them: give the key with --api-key or ${providerSpec(name).envPrefix}_API_KEY and the URL without them`,
     );
   }
   return { embedded: false, baseUrl, key, target: baseUrl };
@@ -120,21 +120,20 @@ export function resolveTarget(name: ProviderName, options: TargetOptions): Resol
 /** Opens the provider to talk to (starting the embedded server when that is the target). */
 export async function openTarget(name: ProviderName, options: TargetOptions): Promise<Target> {
   const resolved = resolveTarget(name, options);
-  const make = (baseUrl: string, apiKey: string | undefined): FilesProvider & JobsProvider => {
-    const client = {
+  const spec = providerSpec(name);
+  const make = (baseUrl: string, apiKey: string | undefined): FilesProvider & JobsProvider =>
+    createProviderClient(name, {
       baseUrl,
       ...(apiKey !== undefined ? { apiKey } : {}),
       ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
       userAgent: `ftprep/${toolVersion()}`,
-    };
-    return name === "mistral" ? new MistralProvider(client) : new OpenAIProvider(client);
-  };
+    });
   if (resolved.embedded) {
     // A token of this run only: other local users and processes cannot reach the store through the port.
     const token = randomBytes(24).toString("base64url");
     const server = await startServer({ store: resolved.store, port: 0, token });
-    const baseUrl = name === "mistral" ? server.url : `${server.url}/v1`;
-    options.onNotice?.(`no ${name === "mistral" ? "MISTRAL" : "OPENAI"}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${resolved.store})`);
+    const baseUrl = `${server.url}${spec.apiPath}`;
+    options.onNotice?.(`no ${spec.envPrefix}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${resolved.store})`);
     const provider = make(baseUrl, token);
     return {
       provider,

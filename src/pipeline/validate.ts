@@ -4,6 +4,9 @@ import { discoverFiles, type SkippedPath } from "../discover/discover.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { datasetStem, isDatasetName } from "../read/source.js";
+import { tooFewExamples } from "../target/job-rules.js";
+import { targetOf, type TargetSpec } from "../target/target-spec.js";
+import type { ProviderName } from "../types.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
 import { redactedJson } from "../redact.js";
 import { noDatasetFiles, type PassEvent } from "./progress.js";
@@ -30,11 +33,26 @@ export interface FileFailure {
 
 /** The outcome of validating a set of paths: the shape `ftprep validate --json` prints. */
 export interface ValidationSummary {
+  /** The provider whose formats and rules applied. */
+  provider: ProviderName;
   files: FileReport[];
   skipped: SkippedPath[];
   failures: FileFailure[];
   /** No file has an error and every file could be read. */
   ok: boolean;
+}
+
+/** E_TOO_FEW_EXAMPLES on each training file when, together, they are fewer records than the provider takes in a job. */
+function tooFew(target: TargetSpec, training: FileReport[], report: LineFileWriter | undefined): void {
+  const message = tooFewExamples(target.provider, training.reduce((n, t) => n + t.records, 0), training.length);
+  if (message === undefined) return;
+  for (const t of training) {
+    if (t.records === 0) continue; // E_FILE_EMPTY says it already
+    t.issues.push({ line: 0, code: "E_TOO_FEW_EXAMPLES", severity: "error", path: "", message });
+    t.counts.E_TOO_FEW_EXAMPLES = (t.counts.E_TOO_FEW_EXAMPLES ?? 0) + 1;
+    t.errors++;
+    report?.writeLine(JSON.stringify({ code: "E_TOO_FEW_EXAMPLES", severity: "error", file: t.path, line: 0, path: "", message }));
+  }
 }
 
 /** The output name of a file's valid records: always JSONL (`.json` arrays and compressed files become `.jsonl`). */
@@ -47,6 +65,7 @@ function validOutputName(relative: string): string {
  * to `writeValidDir`. A file that cannot be read is a failure of its own; the others are still validated.
  */
 export async function validatePaths(paths: readonly string[], options: ValidatePathsOptions = {}): Promise<ValidationSummary> {
+  const target = targetOf(options);
   const progress = options.onProgress;
   progress?.({ type: "discover-start" });
   const exclude = [...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.writeValidDir !== undefined ? [options.writeValidDir] : [])];
@@ -59,7 +78,8 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
   if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
-  const summary: ValidationSummary = { files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
+  const summary: ValidationSummary = { provider: target.provider.name, files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
+  const training: FileReport[] = [];
   try {
     for (const [index, file] of files.entries()) {
       let writer: LineFileWriter | undefined;
@@ -78,6 +98,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, ...fileOptions } = options;
         const result = await validateFile(file.path, {
           ...fileOptions,
+          target,
           label: file.path,
           layout: file.layout,
           compression: file.compression ?? "none",
@@ -94,6 +115,9 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
           result.written = { path: out.path, records: out.lines, dropped: result.records - out.lines };
         }
         summary.files.push(result);
+        if (file.split === "train") training.push(result);
+        // The provider's minimum counts a job's training data; with one training file it is known now.
+        if (file.split === "train" && files.filter((f) => f.split === "train").length === 1) tooFew(target, training, report);
         if (result.errors > 0) summary.ok = false;
         options.onFile?.(result);
       } catch (error) {
@@ -103,6 +127,8 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         summary.ok = false;
       }
     }
+    if (training.length > 1) tooFew(target, training, report);
+    if (training.some((t) => t.errors > 0)) summary.ok = false;
     await report?.close();
   } catch (error) {
     await report?.abort();

@@ -3,8 +3,7 @@ import { type ClientOptions, HttpClient } from "./http.js";
 import { ProviderAnswerError } from "./errors.js";
 import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, toRemoteJob, type UploadRequest } from "./types.js";
 
-/** Mistral's public API. */
-export const MISTRAL_BASE_URL = "https://api.mistral.ai";
+export { MISTRAL_BASE_URL } from "../target/mistral.js";
 
 /** Mistral's Files API (`/v1/files`), over undici. */
 export class MistralProvider implements FilesProvider, JobsProvider {

@@ -6,8 +6,7 @@ import { type ClientOptions, HttpClient } from "./http.js";
 import { ProviderAnswerError } from "./errors.js";
 import { checkUploaded, FINE_TUNE_PURPOSE, type FilesProvider, type JobsProvider, type RemoteFile, type RemoteJob, toRemoteFile, toRemoteJob, type UploadRequest } from "./types.js";
 
-/** OpenAI's public API. */
-export const OPENAI_BASE_URL = "https://api.openai.com/v1";
+export { OPENAI_BASE_URL } from "../target/openai.js";
 
 /** OpenAI's Uploads API: parts of at most 64 MB, at most 8 GB in all. */
 export const OPENAI_PART_BYTES = 64 * 1024 * 1024;

@@ -2,7 +2,9 @@ import { ProviderAnswerError } from "./errors.js";
 
 /** The Files API as the uploader sees it: the same for every provider. */
 
-export type ProviderName = "mistral" | "openai";
+import type { ProviderName } from "../types.js";
+
+export type { ProviderName };
 
 /** Providers with a Files client; Together's is not yet a target of the pipeline (the provider registry adds it). */
 export type FilesProviderName = ProviderName | "together";

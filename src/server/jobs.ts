@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MISTRAL_HYPERPARAMETERS, rangeProblem } from "../fine-tuning.js";
 import { validateFile } from "../validate/file.js";
-import type { FormatId } from "../types.js";
+import { tooFewExamples } from "../target/job-rules.js";
+import { targetFor, type TargetSpec } from "../target/target-spec.js";
 import type { ServerContext } from "./context.js";
 import { HttpError, queryInt, readJson, sendJson, unprocessable } from "./http.js";
 import { processAlive, type StoredJob } from "./store.js";
@@ -203,12 +204,25 @@ export async function validateJob(ctx: ServerContext, job: StoredJob): Promise<v
   });
 }
 
-/** Checks a job's files with ftprep's validator: the verdict, with reasons a person can act on. */
+/**
+ * The target a job's files are checked for: the job's provider, and the format its kind of job takes (OpenAI: DPO
+ * for a `dpo` method, else chat; Mistral: classifier for a classifier job, else detected among Mistral's formats).
+ */
+function jobTarget(job: StoredJob): TargetSpec {
+  if (job.flavor === "openai") return targetFor("openai", job.openai?.method?.type === "dpo" ? "openai-dpo" : "openai-chat");
+  return targetFor("mistral", job.job_type === "classifier" ? "mistral-classifier" : "auto");
+}
+
+/**
+ * Checks a job's files with ftprep's validator, for the job's provider: the same formats, record rules and per-job
+ * rules (E_TOO_FEW_EXAMPLES on the training data) the client applies, so a job never succeeds here on data the real
+ * provider would refuse. The verdict, with reasons a person can act on.
+ */
 export async function checkJobFiles(ctx: ServerContext, job: StoredJob): Promise<NonNullable<StoredJob["validation"]>> {
   const reasons: string[] = [];
   let dataTokens = 0;
-  const method = job.openai?.method?.type;
-  const format: FormatId | "auto" = job.flavor === "openai" ? (method === "dpo" ? "openai-dpo" : "openai-chat") : "auto";
+  let trainingRecords = 0;
+  const target = jobTarget(job);
   const files = [...job.training_files.map((f) => ({ id: f.file_id, training: true })), ...job.validation_files.map((id) => ({ id, training: false }))];
   for (const { id, training } of files) {
     const file = ctx.store.files.get(id);
@@ -217,8 +231,11 @@ export async function checkJobFiles(ctx: ServerContext, job: StoredJob): Promise
       continue;
     }
     try {
-      const report = await validateFile(ctx.store.dataPath(id), { format, maxIssues: 3, label: file.filename });
-      if (training) dataTokens += report.stats.estimatedTokens;
+      const report = await validateFile(ctx.store.dataPath(id), { target, maxIssues: 3, label: file.filename });
+      if (training) {
+        dataTokens += report.stats.estimatedTokens;
+        trainingRecords += report.valid;
+      }
       const fileLevel = report.issues.filter((i) => i.line === 0 && i.severity === "error");
       const share = report.records > 0 ? report.invalid / report.records : 1;
       if (fileLevel.length > 0 || (report.invalid > 0 && share > job.invalid_sample_skip_percentage)) {
@@ -228,12 +245,15 @@ export async function checkJobFiles(ctx: ServerContext, job: StoredJob): Promise
           .join(", ");
         const example = report.issues.find((i) => i.severity === "error");
         const where = example ? `; e.g. line ${example.line}: ${example.path || "/"} ${example.code} ${example.message}` : "";
-        reasons.push(`${file.filename}: ${report.invalid} of ${report.records} records invalid (${codes})${where}`);
+        const hint = report.hints?.[0] ? `; hint: ${report.hints[0].message}` : "";
+        reasons.push(`${file.filename}: ${report.invalid} of ${report.records} records invalid (${codes})${where}${hint}`);
       }
     } catch (error) {
       reasons.push(`${file.filename}: could not be read (${(error as Error).message})`);
     }
   }
+  const tooFew = tooFewExamples(target.provider, trainingRecords, job.training_files.length);
+  if (tooFew !== undefined) reasons.push(`E_TOO_FEW_EXAMPLES: ${tooFew}`);
   return { ok: reasons.length === 0, reasons, data_tokens: dataTokens, done_ms: ctx.now() };
 }
 

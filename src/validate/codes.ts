@@ -61,12 +61,14 @@ export const ISSUE_CODES = {
   E_NO_ASSISTANT: { severity: "error", summary: "an OpenAI chat record has no assistant message" },
   E_PREFERENCE_SHAPE: { severity: "error", summary: "a preference record lacks `input.messages`, or an output is not exactly one assistant message" },
   E_PREFERENCE_LAST_ROLE: { severity: "error", summary: "a preference record's input ends with an assistant message" },
-  E_TOO_FEW_EXAMPLES: { severity: "error", summary: "an OpenAI training file has fewer than 10 records" },
+  E_FOREIGN_KEY: { severity: "error", summary: "an OpenAI record carries a key only Mistral's format has (`interactions`, `available_tools`, `system_prompt`): OpenAI would refuse or ignore it" },
+  E_TOO_FEW_EXAMPLES: { severity: "error", summary: "the training data of an OpenAI job (its one training file) has fewer than 10 records; validation files have no minimum" },
 
   // File level.
   E_FILE_EMPTY: { severity: "error", summary: "the file holds no records at all" },
   E_FILE_TOO_LARGE: { severity: "error", summary: "a file to upload exceeds the provider's limit and splitting is off (`--no-split`)" },
   E_RECORD_TOO_LARGE: { severity: "error", summary: "one record alone exceeds the per-file limit: no upload can hold it" },
+  E_JOB_FILES: { severity: "error", summary: "the plan has more files of a split than one job of the provider takes (OpenAI: one training, one validation file), and merged they would pass the per-file limit" },
   W_VALIDATION_FILE_SIZE: { severity: "warning", summary: "a Mistral validation file over 1 MB (the docs advise at most 1 MB, about 5% of training)" },
   E_NOT_JSONL: { severity: "error", summary: "the file is plainly not JSONL (binary data, a PDF, an archive, compressed bytes under a `.jsonl` name); reported once, saying what it looks like" },
   E_DECOMPRESS: { severity: "error", summary: "a `.jsonl.gz` / `.jsonl.zst` file is not valid compressed data or ends early (the records before the fault were checked)" },

@@ -5,9 +5,12 @@ import { readJsonArrayElements } from "../read/json-array.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
 import { describeNonText, SNIFF_BYTES } from "../read/sniff.js";
 import { type Compression, compressionOf, CorruptInputError, decompress } from "../read/source.js";
-import type { FormatId, Issue, Severity } from "../types.js";
+import { OPENAI } from "../target/openai.js";
+import { targetOf, type TargetSpec } from "../target/target-spec.js";
+import type { FormatId, Issue, ProviderName, Severity } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "./codes.js";
 import { DigestSet } from "./digest-set.js";
+import { CrossProviderCheck, type ProviderHint } from "./cross-provider.js";
 import { type LineOutcome, parseLine, type ParsedLine, validateParsed } from "./line.js";
 import { detectFormat } from "./record.js";
 import { schemaRegistry } from "./schema-registry.js";
@@ -21,12 +24,19 @@ export { DEFAULT_MAX_ISSUES };
 export const DETECT_RECORDS = 32;
 /** …or at this many bytes of lines, whichever comes first. */
 export const DETECT_BYTES = 8 * 1024 * 1024;
-/** OpenAI refuses training files with fewer records. */
-export const OPENAI_MIN_EXAMPLES = 10;
+/** OpenAI refuses training files with fewer records (a plan-time rule: see `target/job-rules.ts`). */
+export const OPENAI_MIN_EXAMPLES = OPENAI.job.minTrainingExamples!;
 
 /** Options of `validateFile` and `validateLines`. */
 export interface ValidateOptions {
-  /** The records' format; `"auto"` (default) detects it from the first records. */
+  /**
+   * The target: the provider whose formats and rules apply, and the format. Resolved once by the caller (see
+   * `resolveTargetSpec`); without it, `provider` and `format` below say the same thing.
+   */
+  target?: TargetSpec;
+  /** The provider the data is for (default: the provider of an explicit `format`, else `mistral`); ignored with `target`. */
+  provider?: ProviderName;
+  /** The records' format; `"auto"` (default) detects it from the first records, among the provider's formats only. */
   format?: FormatId | "auto";
   /** Issues kept per code in the report's `issues` (default 20); `counts` always counts them all. */
   maxIssues?: number;
@@ -119,6 +129,8 @@ export interface FileReport {
   stats: FileStats;
   /** With `--write-valid`: where the valid records went, and how many records were left out. */
   written?: { path: string; records: number; dropped: number };
+  /** Invalid records that another provider's format would take, and what to do (present only when there are some). */
+  hints?: ProviderHint[];
 }
 
 /** One unit of input: a line of a JSONL file, or an element of a `.json` array (already parsed). */
@@ -141,6 +153,9 @@ class FileValidation {
   private readonly kept: ReportedIssue[] = [];
   private readonly digests: DigestSet | undefined;
   private sawCrlf = false;
+
+  /** Set when failing records are re-checked against the other providers' formats. */
+  cross: CrossProviderCheck | undefined;
 
   constructor(
     readonly file: string,
@@ -204,8 +219,6 @@ class FileValidation {
   finish(stats: RecordStats): FileReport {
     if (this.records === 0 && !this.unreadable) {
       this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
-    } else if ((this.format === "openai-chat" || this.format === "openai-dpo") && this.records < OPENAI_MIN_EXAMPLES) {
-      this.issue(0, "E_TOO_FEW_EXAMPLES", "", `OpenAI needs at least ${OPENAI_MIN_EXAMPLES} training examples; the file has ${this.records}`);
     }
     const fileStats: FileStats = {
       messagesByRole: { ...stats.messagesByRole },
@@ -214,6 +227,7 @@ class FileValidation {
       estimatedTokens: estimateTokens(stats),
     };
     if (this.format === "mistral-classifier") fileStats.labels = stats.labels;
+    const hints = this.cross?.hints(this.invalid) ?? [];
     return {
       path: this.file,
       format: this.format,
@@ -227,6 +241,7 @@ class FileValidation {
       issues: this.kept,
       counts: { ...this.counts },
       stats: fileStats,
+      ...(hints.length > 0 ? { hints } : {}),
     };
   }
 }
@@ -276,6 +291,7 @@ async function validateEntries(
   afterEntries?: (validation: FileValidation) => void,
 ): Promise<FileReport> {
   const schemas = schemaRegistry();
+  const target = targetOf(options);
   const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
   const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
   const digests = options.digests ?? (options.duplicates ? new DigestSet() : undefined);
@@ -283,8 +299,11 @@ async function validateEntries(
   const maxRecordBytes = options.maxRecordBytes;
   const stats = emptyStats();
   let validation: FileValidation | undefined;
-  const start = (format: FormatId): FileValidation =>
-    new FileValidation(file, format, maxIssues, options.onIssue, digests, options.onRecord);
+  const start = (format: FormatId): FileValidation => {
+    const v = new FileValidation(file, format, maxIssues, options.onIssue, digests, options.onRecord);
+    v.cross = new CrossProviderCheck(target, format, schemas);
+    return v;
+  };
 
   const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
   const process = (v: FileValidation, entry: Entry): void => {
@@ -292,6 +311,7 @@ async function validateEntries(
     if (line) v.lineFlags(line);
     const parsed = (entry.parsed ??= parseLine(line, maxLineBytes));
     let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
+    if (outcome.errors > 0 && parsed.kind === "record") v.cross?.check(parsed.value, outcome.issues!);
     if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
       const size = line.length + 1;
       if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
@@ -305,13 +325,13 @@ async function validateEntries(
   let headBytes = 0;
   const settle = (): FileValidation => {
     const records = head.flatMap((e) => (e.parsed?.kind === "record" ? [e.parsed.value] : []));
-    const format = options.format && options.format !== "auto" ? options.format : detectFormat(records);
+    const format = target.format !== "auto" ? target.format : detectFormat(records, target.provider);
     const v = start(format);
     for (const entry of head) process(v, entry);
     head.length = 0;
     return v;
   };
-  if (options.format && options.format !== "auto") validation = start(options.format);
+  if (target.format !== "auto") validation = start(target.format);
 
   for await (const batch of batches) {
     options.signal?.throwIfAborted();

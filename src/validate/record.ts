@@ -1,4 +1,6 @@
-import type { FormatId } from "../types.js";
+import type { ProviderSpec } from "../target/provider-spec.js";
+import { FAMILY_LABEL, familyOf, providerOfFormat } from "../target/registry.js";
+import type { FormatFamily, FormatId } from "../types.js";
 import { Findings, isObject } from "./findings.js";
 import { checkMistralChat } from "./rules/mistral-chat.js";
 import { checkMistralClassifier, checkMistralPretrain } from "./rules/mistral-text.js";
@@ -17,73 +19,82 @@ const RULES: Record<FormatId, RecordRule> = {
   "openai-dpo": checkOpenAIPreference,
 };
 
-/** Formats that describe the same shape of record (chat records are chat records, whichever provider). */
-const FAMILY: Record<FormatId, string> = {
-  "mistral-chat": "chat",
-  "openai-chat": "chat",
-  "mistral-pretrain": "pretrain",
-  "mistral-classifier": "classifier",
-  "openai-dpo": "preference",
-};
-
 /** A record's likely format, and whether the record carries a sign that only one provider's format has. */
 export interface RecordGuess {
   format: FormatId;
   certain: boolean;
 }
 
-/**
- * Guesses one record's format from its keys. Chat records default to Mistral (the default provider); they are
- * OpenAI's only on OpenAI-only signs (roles `developer`/`function`, `parallel_tool_calls`), so a Mistral file with
- * OpenAI-style mistakes (`call_...` ids) is still checked by Mistral's rules.
- */
-export function guessRecordFormat(record: Record<string, unknown>): RecordGuess | undefined {
-  if (record.input !== undefined && (record.preferred_output !== undefined || record.non_preferred_output !== undefined)) {
-    return { format: "openai-dpo", certain: true };
-  }
-  if (record.labels !== undefined) return { format: "mistral-classifier", certain: true };
-  if (record.messages !== undefined || record.interactions !== undefined) {
-    if (record.interactions !== undefined || record.available_tools !== undefined || record.system_prompt !== undefined) {
-      return { format: "mistral-chat", certain: true };
-    }
-    if (record.parallel_tool_calls !== undefined) return { format: "openai-chat", certain: true };
-    if (Array.isArray(record.messages)) {
-      for (const message of record.messages) {
-        if (isObject(message) && (message.role === "developer" || message.role === "function")) return { format: "openai-chat", certain: true };
-      }
-    }
-    return { format: "mistral-chat", certain: false };
-  }
-  if (typeof record.text === "string" || typeof record.content === "string") return { format: "mistral-pretrain", certain: true };
+/** The family a record's keys say it belongs to (chat, text, classifier, preference), whichever the provider. */
+export function guessRecordFamily(record: Record<string, unknown>): FormatFamily | undefined {
+  if (record.input !== undefined && (record.preferred_output !== undefined || record.non_preferred_output !== undefined)) return "preference";
+  if (record.labels !== undefined) return "classifier";
+  if (record.messages !== undefined || record.interactions !== undefined) return "chat";
+  if (typeof record.text === "string" || typeof record.content === "string") return "text";
   return undefined;
 }
 
 /**
- * A file's format from its first records: the most common family; for chat, OpenAI when some record is certainly
- * OpenAI's and none is certainly Mistral's. With nothing to go on, Mistral chat (the default).
+ * Guesses one record's format from its keys, across every provider. Chat records default to Mistral; they are
+ * OpenAI's only on OpenAI-only signs (roles `developer`/`function`, `parallel_tool_calls`). Validation does not use
+ * this to choose rules (the target's provider does: see `detectFormat`); it names what a record looks like.
  */
-export function detectFormat(records: Iterable<Record<string, unknown>>): FormatId {
-  const votes = new Map<string, number>();
+export function guessRecordFormat(record: Record<string, unknown>): RecordGuess | undefined {
+  const family = guessRecordFamily(record);
+  if (family === undefined) return undefined;
+  if (family === "preference") return { format: "openai-dpo", certain: true };
+  if (family === "classifier") return { format: "mistral-classifier", certain: true };
+  if (family === "text") return { format: "mistral-pretrain", certain: true };
+  if (record.interactions !== undefined || record.available_tools !== undefined || record.system_prompt !== undefined) {
+    return { format: "mistral-chat", certain: true };
+  }
+  if (record.parallel_tool_calls !== undefined) return { format: "openai-chat", certain: true };
+  if (Array.isArray(record.messages)) {
+    for (const message of record.messages) {
+      if (isObject(message) && (message.role === "developer" || message.role === "function")) return { format: "openai-chat", certain: true };
+    }
+  }
+  return { format: "mistral-chat", certain: false };
+}
+
+/**
+ * A file's format from its first records, among one provider's formats: the family most of them share, if the
+ * provider has a format of that family (ties go to the family seen first), else the provider's default format —
+ * whose rules then say what is wrong. `--format auto` never picks another provider's format.
+ *
+ * Without a provider (the library's older call), every provider's formats are candidates: for chat, OpenAI's when
+ * some record is certainly OpenAI's and none certainly Mistral's, else Mistral's.
+ */
+export function detectFormat(records: Iterable<Record<string, unknown>>, provider?: ProviderSpec): FormatId {
+  const votes = new Map<FormatFamily, number>();
   let openai = false;
   let mistral = false;
-  let first: string | undefined;
-  const byFamily = new Map<string, FormatId>();
+  let first: FormatFamily | undefined;
+  const formats = provider?.formats;
   for (const record of records) {
-    const guess = guessRecordFormat(record);
-    if (!guess) continue;
-    const family = FAMILY[guess.format];
+    const family = guessRecordFamily(record);
+    if (family === undefined || (formats && formats[family] === undefined)) continue;
     first ??= family;
     votes.set(family, (votes.get(family) ?? 0) + 1);
-    byFamily.set(family, guess.format);
-    if (guess.format === "openai-chat" && guess.certain) openai = true;
-    if (guess.format === "mistral-chat" && guess.certain) mistral = true;
+    if (!provider && family === "chat") {
+      const guess = guessRecordFormat(record)!;
+      if (guess.certain && guess.format === "openai-chat") openai = true;
+      if (guess.certain && guess.format === "mistral-chat") mistral = true;
+    }
   }
-  if (first === undefined) return "mistral-chat";
+  if (first === undefined) return provider ? provider.defaultFormat : "mistral-chat";
   let best = first;
   for (const [family, n] of votes) if (n > votes.get(best)!) best = family;
+  if (provider) return provider.formats[best]!;
   if (best === "chat") return openai && !mistral ? "openai-chat" : "mistral-chat";
-  return byFamily.get(best)!;
+  return LEGACY_FORMAT[best];
 }
+
+const LEGACY_FORMAT: Record<Exclude<FormatFamily, "chat">, FormatId> = {
+  text: "mistral-pretrain",
+  classifier: "mistral-classifier",
+  preference: "openai-dpo",
+};
 
 /**
  * Checks one parsed record against a format: its rules (every problem), a note when it looks like another format,
@@ -97,9 +108,10 @@ export function checkRecord(
   schemas: SchemaRegistry,
 ): void {
   RULES[format](record, findings, stats, schemas);
-  const guess = guessRecordFormat(record);
-  if (guess !== undefined && FAMILY[guess.format] !== FAMILY[format]) {
-    findings.add("W_MIXED_FORMATS", "", `the record looks like ${guess.format}, but the file is ${format}`);
+  const family = guessRecordFamily(record);
+  if (family !== undefined && family !== familyOf(format)) {
+    const like = providerOfFormat(format).formats[family] ?? `${FAMILY_LABEL[family]} data`;
+    findings.add("W_MIXED_FORMATS", "", `the record looks like ${like}, but the file is ${format}`);
   }
   if (findings.errors === 0) {
     const validate = schemas.record(format);

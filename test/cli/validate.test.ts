@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -101,17 +102,14 @@ describe("ftprep validate", () => {
   });
 
   it("runs as the installed bin", async () => {
-    const { stdout } = await run(process.execPath, [join(repo, "bin", "ftprep.js"), "validate", "--json", fixture("valid")]);
+    const valid = (prefix: string) => readdirSync(fixture("valid")).filter((f) => f.startsWith(prefix)).map((f) => fixture(`valid/${f}`));
+    const { stdout } = await run(process.execPath, [join(repo, "bin", "ftprep.js"), "validate", "--json", ...valid("mistral-")]);
     const doc = JSON.parse(stdout);
     expect(doc.ok).toBe(true);
-    expect(doc.files.map((f: { format: string }) => f.format).sort()).toEqual([
-      "mistral-chat",
-      "mistral-chat",
-      "mistral-classifier",
-      "mistral-pretrain",
-      "openai-chat",
-      "openai-dpo",
-    ]);
+    expect(doc.provider).toBe("mistral");
+    expect(doc.files.map((f: { format: string }) => f.format).sort()).toEqual(["mistral-chat", "mistral-chat", "mistral-classifier", "mistral-pretrain"]);
+    const openai = await run(process.execPath, [join(repo, "bin", "ftprep.js"), "validate", "--json", "--provider", "openai", ...valid("openai-")]);
+    expect(JSON.parse(openai.stdout).files.map((f: { format: string }) => f.format).sort()).toEqual(["openai-chat", "openai-dpo"]);
     const bad = await run(process.execPath, [join(repo, "bin", "ftprep.js"), "validate", fixture("invalid/empty.jsonl")]).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(1);
   });

@@ -8,8 +8,18 @@ import { checkToolDefinitions } from "./tools.js";
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 
+/** Keys of Mistral's chat format that OpenAI's has not, with what OpenAI's format says instead. */
+const MISTRAL_ONLY_KEYS: Record<string, string> = {
+  interactions: "use `messages`",
+  available_tools: "use `tools`",
+  system_prompt: "make it the first message, with role `system`",
+};
+
 /** Checks an OpenAI supervised chat record. */
 export function checkOpenAIChat(record: Record<string, unknown>, findings: Findings, stats: RecordStats, schemas: SchemaRegistry): void {
+  for (const key in MISTRAL_ONLY_KEYS) {
+    if (record[key] !== undefined) findings.add("E_FOREIGN_KEY", `/${key}`, `\`${key}\` is Mistral's; OpenAI's format has no such key (${MISTRAL_ONLY_KEYS[key]})`);
+  }
   if (record.tools !== undefined) checkToolDefinitions(record.tools, "/tools", findings, stats, schemas, "openai");
   const assistants = checkOpenAIMessages(record.messages, "/messages", findings, stats);
   if (assistants === 0) findings.add("E_NO_ASSISTANT", "/messages", "the record has no assistant message to train on");
