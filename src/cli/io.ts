@@ -4,6 +4,10 @@ export interface Io {
   stderr(text: string): void;
   /** Set by a command; `main` returns it. */
   exitCode: number;
+  /** The command being run ("ftprep validate"), set before its action starts. */
+  command?: string;
+  /** Whether that command was given `--json`: a failure then still prints one JSON document on stdout. */
+  json?: boolean;
 }
 
 let quietOnClosedPipe = false;

@@ -79,11 +79,11 @@ async function withTarget(io: Io, flags: TargetFlags, manifest: Manifest | undef
 
 function printJob(io: Io, job: RemoteJob): void {
   const state = jobState(job);
-  io.stderr(`job ${job.id}: ${state.status}${state.fineTunedModel ? ` → ${state.fineTunedModel}` : ""}\n`);
+  io.stdout(`job ${job.id}: ${state.status}${state.fineTunedModel ? ` → ${state.fineTunedModel}` : ""}\n`);
   for (const event of (job.events as { name: string; created_at: number; data?: { status?: string } | null }[] | undefined) ?? []) {
-    io.stderr(`  ${new Date(event.created_at * 1000).toISOString()} ${event.name}${event.data?.status ? ` ${event.data.status}` : ""}\n`);
+    io.stdout(`  ${new Date(event.created_at * 1000).toISOString()} ${event.name}${event.data?.status ? ` ${event.data.status}` : ""}\n`);
   }
-  for (const reason of state.reasons) io.stderr(`  reason: ${reason}\n`);
+  for (const reason of state.reasons) io.stdout(`  reason: ${reason}\n`);
 }
 
 /** Records a job's status in the manifest, when one was given and lists the job. */
@@ -128,13 +128,13 @@ export function jobsCommand(io: Io): Command {
         if (flags.json) {
           io.stdout(`${JSON.stringify(result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response)}\n`);
         } else if (result.dryRun) {
-          io.stderr(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
-          if (result.response) io.stderr(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
+          io.stdout(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
+          if (result.response) io.stdout(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
         } else {
           const r = result.response as RemoteJob;
-          if (result.reused) io.stderr(`job ${r.id} (${r.status}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
-          else io.stderr(`job ${r.id} created (${r.status}); recorded in ${flags.manifest}\n`);
-          io.stderr(`follow it with: ftprep jobs wait ${r.id} --manifest ${flags.manifest}\n`);
+          if (result.reused) io.stdout(`job ${r.id} (${r.status}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
+          else io.stdout(`job ${r.id} created (${r.status}); recorded in ${flags.manifest}\n`);
+          io.stdout(`follow it with: ftprep jobs wait ${r.id} --manifest ${flags.manifest}\n`);
         }
       });
     });
@@ -168,7 +168,7 @@ export function jobsCommand(io: Io): Command {
           if (flags.json) io.stdout(`${JSON.stringify(current)}\n`);
           const state = jobState(current);
           if (["STARTED", "RUNNING", "SUCCESS"].includes(current.status) || current.auto_start === true) {
-            io.stderr(`job ${id} is already ${current.status}${current.auto_start === true ? " (created with auto_start)" : ""}; nothing to start\n`);
+            io.stdout(`job ${id} is already ${current.status}${current.auto_start === true ? " (created with auto_start)" : ""}; nothing to start\n`);
             io.exitCode = 0;
           } else if (state.done) {
             io.stderr(`ftprep: job ${id} ended ${current.status}; it cannot be started: create another with ftprep jobs create --new-job\n`);
@@ -183,7 +183,7 @@ export function jobsCommand(io: Io): Command {
         if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
         else {
           printJob(io, job);
-          io.stderr(`follow it with: ftprep jobs wait ${id}${manifestFlag(flags)}\n`);
+          io.stdout(`follow it with: ftprep jobs wait ${id}${manifestFlag(flags)}\n`);
         }
       });
     });
@@ -244,7 +244,8 @@ export function jobsCommand(io: Io): Command {
           if (flags.json) io.stdout(`${JSON.stringify(current)}\n`);
           // Already cancelled is what was asked for; a job that ended otherwise cannot be cancelled any more.
           const cancelled = current.status === "CANCELLED" || current.status === "cancelled";
-          io.stderr(`${cancelled ? "" : "ftprep: "}job ${id} already ended ${current.status}; nothing to cancel\n`);
+          if (cancelled) io.stdout(`job ${id} already ended ${current.status}; nothing to cancel\n`);
+          else io.stderr(`ftprep: job ${id} already ended ${current.status}; nothing to cancel\n`);
           io.exitCode = cancelled ? 0 : 3;
           return;
         }

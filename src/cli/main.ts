@@ -39,10 +39,7 @@ function redactingIo(io: Io): Io {
 export function buildProgram(io: Io): Command {
   const program = new Command("ftprep")
     .description("Validate, size-guard and upload fine-tuning datasets, and record them in a manifest for job creation.")
-    .version(packageVersion())
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+    .version(packageVersion());
   program.addCommand(validateCommand(io));
   program.addCommand(prepareCommand(io));
   program.addCommand(uploadCommand(io));
@@ -52,10 +49,54 @@ export function buildProgram(io: Io): Command {
   program.addCommand(fixCommand(io));
   program.addCommand(convertCommand(io));
   program.addCommand(tokensCommand(io));
-  for (const command of program.commands) {
-    command.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-  }
+  configureTree(program, io);
+  // The command about to run, so a failure can be reported in its terms (its name, and JSON when it was asked for).
+  program.hook("preAction", (_program, action) => {
+    io.command = commandPath(action);
+    io.json = Boolean(action.opts().json);
+  });
   return program;
+}
+
+/** "ftprep jobs create": the full name of a command. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/**
+ * Every command of the tree throws instead of exiting, writes through `io`, and prints a parse error as one line
+ * that names the command and where its help is: `ftprep validate: unknown option '--fromat' (did you mean
+ * --format?); see ftprep validate --help`.
+ */
+function configureTree(command: Command, io: Io): void {
+  command.exitOverride().configureOutput({
+    writeOut: (s) => io.stdout(s),
+    writeErr: (s) => io.stderr(s),
+    outputError: (s, write) => write(usageLine(commandPath(command), s.replace(/^error: /, "").replace(/\n\(Did you mean (.*)\?\)/, " (did you mean $1?)").trim())),
+  });
+  for (const sub of command.commands) configureTree(sub, io);
+}
+
+/** The one line a usage error prints. */
+export function usageLine(command: string, message: string): string {
+  return `${command}: ${message.replace(/\s*\n\s*/g, " ").replace(/\.$/, "")}; see ${command} --help\n`;
+}
+
+/**
+ * The command named by `args` when it needs a subcommand and none is given (`ftprep`, `ftprep jobs`): commander
+ * would print its whole help; a usage error is one line.
+ */
+function missingSubcommand(program: Command, args: readonly string[]): Command | undefined {
+  let command = program;
+  for (const arg of args) {
+    if (arg.startsWith("-")) return undefined;
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return undefined;
+    command = sub;
+  }
+  return command.commands.length > 0 ? command : undefined;
 }
 
 /**
@@ -72,24 +113,34 @@ export async function main(argv: readonly string[], out: Io = processIo()): Prom
   }
   const io = redactingIo(out);
   const program = buildProgram(io);
+  const bare = missingSubcommand(program, argv.slice(2));
+  if (bare) {
+    const names = bare.commands.map((c) => c.name()).filter((n) => n !== "help");
+    io.stderr(usageLine(commandPath(bare), `name a command: ${names.join(", ")}`));
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv]);
     return io.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version exit with 0; every other parse error has already been printed by commander.
+    // An InvalidArgumentError that reaches here was thrown by an action, not by commander's parsing: not yet printed.
+    if (error instanceof CommanderError && !(error instanceof InvalidArgumentError)) {
+      // Help and version exit with 0; every other parse error has already been printed by commander, in one line.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof ConfigError || error instanceof InvalidArgumentError) {
-      io.stderr(`ftprep: ${error.message}\n`);
-      return EXIT.usage;
+    const usage = error instanceof ConfigError || error instanceof InvalidArgumentError;
+    const code = usage ? EXIT.usage : EXIT.operational;
+    const message =
+      error instanceof FtprepError || error instanceof InvalidArgumentError
+        ? error.message
+        : `internal error: ${(error as Error).message ?? String(error)}${process.env.FTPREP_DEBUG ? `\n${(error as Error).stack ?? ""}` : " (set FTPREP_DEBUG=1 for details)"}`;
+    if (usage && io.command !== undefined) io.stderr(usageLine(io.command, message));
+    else io.stderr(`ftprep: ${message}\n`);
+    // `--json` promises one document on stdout, failure or not.
+    if (io.json) {
+      const errorCode = error instanceof FtprepError ? error.code : usage ? "ERR_CONFIG" : "ERR_INTERNAL";
+      io.stdout(`${JSON.stringify({ ok: false, exit_code: code, failures: [{ code: errorCode, message: (error as Error).message ?? String(error) }] })}\n`);
     }
-    if (error instanceof FtprepError) {
-      io.stderr(`ftprep: ${error.message}\n`);
-      return EXIT.operational;
-    }
-    const detail = process.env.FTPREP_DEBUG ? `\n${(error as Error).stack ?? ""}` : " (set FTPREP_DEBUG=1 for details)";
-    io.stderr(`ftprep: internal error: ${(error as Error).message ?? String(error)}${detail}\n`);
-    return EXIT.operational;
+    return code;
   }
 }

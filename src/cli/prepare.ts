@@ -1,5 +1,6 @@
 import { printable } from "../printable.js";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { ConfigError } from "../errors.js";
 import type { DiscoverInput } from "../discover/discover.js";
 import { formatBytes } from "../guard/size.js";
 import type { Plan, PrepareOptions, SourcePlan } from "../pipeline/prepare.js";
@@ -79,7 +80,7 @@ export async function planTokens(plan: Plan, flags: TokenFlags, hook: TokenHook 
 export function printPlanTokens(io: Io, tokens: Record<"train" | "validation", SplitTokens>): void {
   for (const split of ["train", "validation"] as const) {
     if (tokens[split].files === 0) continue;
-    for (const line of splitLines(split, tokens[split])) io.stderr(`${line}\n`);
+    for (const line of splitLines(split, tokens[split])) io.stdout(`${line}\n`);
   }
 }
 
@@ -94,7 +95,7 @@ export function guardInputs(paths: string[], flags: Pick<PrepareFlags, "train" |
 
 /** The library options the guard flags stand for. */
 export function guardOptions(flags: Omit<PrepareFlags, "out" | "json" | "train" | "validation">): Omit<PrepareOptions, "outDir"> {
-  if (flags.seed !== undefined && flags.validationSplit === undefined) throw new InvalidArgumentError("--seed goes with --validation-split");
+  if (flags.seed !== undefined && flags.validationSplit === undefined) throw new ConfigError("--seed goes with --validation-split: give --validation-split F too");
   return {
     ...(flags.provider !== undefined ? { provider: flags.provider } : {}),
     split: flags.split,
@@ -122,7 +123,8 @@ export function prepareCommand(io: Io): Command {
     .option("--quiet", "no progress on stderr (errors are still printed)");
   addGuardOptions(command).action(async (paths: string[], flags: PrepareFlags) => {
     const inputs = guardInputs(paths, flags);
-    if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation)");
+    if (inputs.length === 0) throw new ConfigError("give at least one path (or --train / --validation)");
+    if (flags.maxInvalidFraction !== undefined && !flags.skipInvalid) throw new ConfigError("--max-invalid-fraction goes with --skip-invalid: give --skip-invalid too");
     const target = targetFromFlags(command, flags);
     const { prepare } = await import("../pipeline/prepare.js");
     const tokens = await tokenHook(flags);
@@ -158,26 +160,26 @@ export function printSource(io: Io, source: SourcePlan, examples: number): void 
     d.duplicates > 0 ? `${d.duplicates} duplicate(s)` : "",
     d.carved > 0 ? `${d.carved} moved to the validation split` : "",
   ].filter(Boolean);
-  if (left.length > 0) io.stderr(`  left out: ${left.join("; ")}\n`);
-  if (source.status !== "ready") io.stderr(`  not uploadable (${source.status}): ${source.reason}\n`);
+  if (left.length > 0) io.stdout(`  left out: ${left.join("; ")}\n`);
+  if (source.status !== "ready") io.stdout(`  not uploadable (${source.status}): ${source.reason}\n`);
 }
 
 export function printPlan(io: Io, plan: Plan): void {
-  for (const skip of plan.skipped) io.stderr(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
+  for (const skip of plan.skipped) io.stdout(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
   for (const failure of plan.failures) io.stderr(`ftprep: ${failure.message}\n`);
-  for (const issue of plan.issues) io.stderr(`${issue.file}:${issue.line}: / ${issue.code} ${issue.message}\n`);
-  for (const note of plan.notes) io.stderr(`${note}\n`);
+  for (const issue of plan.issues) io.stdout(`${issue.file}:${issue.line}: / ${issue.code} ${issue.message}\n`);
+  for (const note of plan.notes) io.stdout(`${note}\n`);
   if (plan.files.length > 0) {
-    io.stderr(`\nplan: ${plan.files.length} file(s) to upload (limit ${plan.maxFileBytes} bytes per file)\n`);
-    io.stderr(`  ${"split".padEnd(10)} ${"kind".padEnd(16)} ${"records".padStart(9)} ${"bytes".padStart(10)}  sha256        path\n`);
+    io.stdout(`\nplan: ${plan.files.length} file(s) to upload (limit ${plan.maxFileBytes} bytes per file)\n`);
+    io.stdout(`  ${"split".padEnd(10)} ${"kind".padEnd(16)} ${"records".padStart(9)} ${"bytes".padStart(10)}  sha256        path\n`);
     for (const f of plan.files) {
       const kind = f.parts > 1 ? `${f.kind} ${f.part}/${f.parts}` : f.kind;
-      io.stderr(
+      io.stdout(
         `  ${f.split.padEnd(10)} ${kind.padEnd(16)} ${String(f.records).padStart(9)} ${formatBytes(f.bytes).padStart(10)}  ${f.sha256.slice(0, 12)}  ${printable(f.path)}${f.reused ? " (kept from the last run)" : ""}\n`,
       );
     }
   }
   printHintSummary(io, plan.sources.map((s) => s.report));
   const notReady = plan.sources.filter((s) => s.status !== "ready").length;
-  io.stderr(plan.ok ? "ready to upload\n" : `not ready: ${notReady} source file(s) cannot be uploaded as they are${plan.failures.length ? `, ${plan.failures.length} could not be read` : ""}\n`);
+  io.stdout(plan.ok ? "ready to upload\n" : `not ready: ${notReady} source file(s) cannot be uploaded as they are${plan.failures.length ? `, ${plan.failures.length} could not be read` : ""}\n`);
 }

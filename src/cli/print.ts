@@ -16,27 +16,27 @@ export function estimateLine(report: FileReport): string {
 /** A file report for people: a summary line, then per code its count and the first `examples` issues. */
 export function printFile(io: Io, report: FileReport, examples: number): void {
   const verdict = report.errors > 0 ? `${report.errors} error(s), ${report.warnings} warning(s)` : report.warnings > 0 ? `ok, ${report.warnings} warning(s)` : "ok";
-  io.stderr(
+  io.stdout(
     `${printable(report.path)}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
   );
   const t = report.stats.tokens;
   if (isCounted(t) && t.records > 0) {
     const longest = t.longest.map((l) => `line ${l.line}: ${l.tokens}`).join(", ");
-    io.stderr(`  tokens per record: p50 ${t.p50}, p95 ${t.p95}, max ${t.max}${t.limit !== null ? ` (limit ${t.limit}; ${t.over_limit} over)` : ""}; longest: ${longest}\n`);
+    io.stdout(`  tokens per record: p50 ${t.p50}, p95 ${t.p95}, max ${t.max}${t.limit !== null ? ` (limit ${t.limit}; ${t.over_limit} over)` : ""}; longest: ${longest}\n`);
   }
   const codes = Object.keys(report.counts).sort((a, b) => (a[0] === b[0] ? (a < b ? -1 : 1) : a[0] === "E" ? -1 : 1));
   for (const code of codes) {
-    io.stderr(`  ${code} ×${report.counts[code]}\n`);
+    io.stdout(`  ${code} ×${report.counts[code]}\n`);
     let shown = 0;
     for (const issue of report.issues) {
       if (issue.code !== code) continue;
       if (shown++ >= examples) break;
-      io.stderr(`    ${printable(report.path)}:${issue.line}: ${issue.path === "" ? "/" : printable(issue.path)} ${issue.code} ${printable(issue.message)}\n`);
+      io.stdout(`    ${printable(report.path)}:${issue.line}: ${issue.path === "" ? "/" : printable(issue.path)} ${issue.code} ${printable(issue.message)}\n`);
     }
   }
   for (const hint of report.hints ?? []) io.stderr(`  hint: ${hint.message}\n`);
   if (report.written) {
-    io.stderr(`  wrote ${report.written.records} valid record(s) to ${printable(report.written.path)} (${report.written.dropped} dropped)\n`);
+    io.stdout(`  wrote ${report.written.records} valid record(s) to ${printable(report.written.path)} (${report.written.dropped} dropped)\n`);
   }
 }
 

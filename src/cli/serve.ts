@@ -15,7 +15,7 @@ interface ServeFlags {
   token?: string;
   latency?: number;
   failRate?: number;
-  failStatus?: number;
+  failStatus?: "500" | "503";
   rateLimitBurst?: number;
   rateLimitEvery?: number;
   retryAfter?: number;
@@ -60,7 +60,7 @@ export function serveCommand(io: Io): Command {
     .option("--token <token>", "require Authorization: Bearer <token> (401 otherwise)")
     .option("--latency <ms>", "delay every answer by this many milliseconds", positiveInt)
     .option("--fail-rate <f>", "answer this fraction of requests with 503 (or --fail-status)", fractionArg)
-    .option("--fail-status <status>", "status of --fail-rate failures: 500 or 503", positiveInt)
+    .addOption(new Option("--fail-status <status>", "status of --fail-rate failures").choices(["500", "503"]))
     .option("--rate-limit-burst <n>", "answer 429 (with Retry-After) to bursts of N consecutive requests", positiveInt)
     .option("--rate-limit-every <n>", "one --rate-limit-burst every N requests (default 10)", positiveInt)
     .option("--retry-after <s>", "Retry-After of the 429 answers, in seconds (default 1)", positiveInt)
@@ -75,7 +75,7 @@ export function serveCommand(io: Io): Command {
       const faults: Faults = {};
       if (flags.latency !== undefined) faults.latencyMs = flags.latency;
       if (flags.failRate !== undefined) faults.failRate = flags.failRate;
-      if (flags.failStatus === 500 || flags.failStatus === 503) faults.failStatus = flags.failStatus;
+      if (flags.failStatus !== undefined) faults.failStatus = flags.failStatus === "500" ? 500 : 503;
       if (flags.rateLimitBurst !== undefined) faults.rateLimitBurst = flags.rateLimitBurst;
       if (flags.rateLimitEvery !== undefined) faults.rateLimitEvery = flags.rateLimitEvery;
       if (flags.retryAfter !== undefined) faults.retryAfterSeconds = flags.retryAfter;

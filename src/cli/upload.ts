@@ -1,5 +1,6 @@
 import { printable } from "../printable.js";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { ConfigError } from "../errors.js";
 import { DEFAULT_MANIFEST, DEFAULT_OUT_DIR, DEFAULT_STORE } from "../defaults.js";
 import type { JobState } from "../jobs/jobs.js";
 import type { RunJobResult, RunOptions, RunResult } from "../pipeline/run.js";
@@ -82,7 +83,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
     .option("--verify-remote", "check that every file the manifest lists still exists on the provider; upload missing ones again")
     .option("--dry-run", "everything but the upload: print what would be sent")
     .option("--json", "print one JSON document on stdout")
-    .option("--quiet", "no progress or summary on stderr");
+    .option("--quiet", "no progress or notices on stderr (results still go to stdout, errors to stderr)");
   if (name === "run") {
     command
       .option("--pipeline <file>", "a pipeline file: sources, limits, provider, upload, manifest and a job (flags given here win over it)")
@@ -97,7 +98,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       fromPipeline = loaded.options;
       if (inputs.length === 0) inputs = loaded.inputs;
     }
-    if (inputs.length === 0) throw new InvalidArgumentError("give at least one path (or --train / --validation, or --pipeline)");
+    if (inputs.length === 0) throw new ConfigError("give at least one path (or --train / --validation, or --pipeline)");
     // Precedence: a flag given on the command line > the environment > the pipeline file > the defaults.
     const given = (option: string): boolean => {
       const source = command.getOptionValueSource(option);
@@ -153,7 +154,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         onProgress: (e) => progress.pass(e),
         onEvent: (e) => progress.on(e),
         ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
-        ...(flags.quiet || flags.json
+        ...(flags.json
           ? {}
           : {
               onSource: (s) => {
@@ -186,31 +187,31 @@ function report(io: Io, result: RunResult, flags: UploadFlags, tokens: Awaited<R
         job: jobJson(result.job),
       })}\n`,
     );
-  } else if (!flags.quiet) {
+  } else {
     if (!plan.ok || flags.dryRun) printPlan(io, plan);
     if (!flags.quiet) printPlanTokens(io, tokens);
     if (flags.dryRun && plan.ok) {
       const where = result.embedded ? "the embedded local server" : result.baseUrl;
-      io.stderr(`dry run: would upload ${result.wouldUpload.length} file(s) to ${where}; ${result.alreadyUploaded.length} already in ${result.manifestPath}\n`);
+      io.stdout(`dry run: would upload ${result.wouldUpload.length} file(s) to ${where}; ${result.alreadyUploaded.length} already in ${result.manifestPath}\n`);
     }
     if (upload) {
       const line = `${upload.uploaded} uploaded, ${upload.adopted} found already uploaded, ${upload.skipped} skipped (in the manifest), ${upload.duplicates ? `${upload.duplicates} with the same content as another (sent once), ` : ""}${upload.failed.length} failed${upload.retries ? `, ${upload.retries} retries` : ""}`;
-      io.stderr(`${upload.aborted ? "stopped: " : ""}${line}\n`);
+      io.stdout(`${upload.aborted ? "stopped: " : ""}${line}\n`);
       for (const failure of upload.failed) io.stderr(`ftprep: ${printable(failure.path)}: ${printable(failure.message)}\n`);
-      io.stderr(`manifest: ${result.manifestPath}\n`);
+      io.stdout(`manifest: ${result.manifestPath}\n`);
     }
     const job = result.job;
     if (job?.created?.response) {
       const r = job.created.response;
       const id = String(r.id);
       if (job.created.reused) {
-        io.stderr(`job ${id} (${String(r.status)}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
+        io.stdout(`job ${id} (${String(r.status)}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
       } else {
-        io.stderr(`job ${id} created (${String(r.status)}); recorded in ${result.manifestPath}\n`);
+        io.stdout(`job ${id} created (${String(r.status)}); recorded in ${result.manifestPath}\n`);
       }
-      if (!job.final) io.stderr(`follow it with: ftprep jobs wait ${id} --manifest ${result.manifestPath}\n`);
+      if (!job.final) io.stdout(`follow it with: ftprep jobs wait ${id} --manifest ${result.manifestPath}\n`);
     }
-    if (job?.final && job.outcome === "done" && !job.final.succeeded) for (const reason of job.final.reasons) io.stderr(`  ${reason}\n`);
+    if (job?.final && job.outcome === "done" && !job.final.succeeded) for (const reason of job.final.reasons) io.stdout(`  ${reason}\n`);
   }
   if (result.job?.retired) io.stderr(`ftprep: ${result.job.retired}\n`);
   if (result.job?.outcome === "needs_start") {

@@ -65,7 +65,7 @@ export function validateCommand(io: Io): Command {
       if (flags.json) io.stdout(`${JSON.stringify({ ...summary, tokens: total })}\n`);
       else {
         printSummary(io, summary, flags);
-        if (summary.files.length > 0) for (const line of splitLines("tokens of all files", total)) io.stderr(`${line}\n`);
+        if (summary.files.length > 0) for (const line of splitLines("tokens of all files", total)) io.stdout(`${line}\n`);
       }
       io.exitCode = summary.failures.length > 0 ? 3 : summary.ok ? 0 : 1;
     });
@@ -73,17 +73,17 @@ export function validateCommand(io: Io): Command {
 }
 
 function printSummary(io: Io, summary: ValidationSummary, flags: ValidateFlags): void {
-  for (const skip of summary.skipped) io.stderr(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
+  for (const skip of summary.skipped) io.stdout(`skipped ${printable(skip.path)}: ${skip.reason}\n`);
   for (const failure of summary.failures) io.stderr(`ftprep: ${failure.message}\n`);
   const files = summary.files.length;
   const bad = summary.files.filter((f) => f.errors > 0).length;
   const records = summary.files.reduce((n, f) => n + f.records, 0);
   const invalid = summary.files.reduce((n, f) => n + f.invalid, 0);
-  io.stderr(
+  io.stdout(
     `${files} file(s) validated: ${files - bad} without errors, ${bad} with errors; ${invalid} invalid record(s) of ${records}` +
       (summary.failures.length > 0 ? `; ${summary.failures.length} file(s) could not be read` : "") +
       "\n",
   );
   printHintSummary(io, summary.files);
-  if (flags.report !== undefined) io.stderr(`every issue is in ${flags.report}\n`);
+  if (flags.report !== undefined) io.stdout(`every issue is in ${flags.report}\n`);
 }

@@ -5,6 +5,7 @@ import { findUploaded, type Manifest, newManifest, readManifest, writeManifest }
 import type { ProviderName } from "../providers/types.js";
 import { removeStaleTempsOf } from "../temp-files.js";
 import { targetOf, type TargetSpec } from "../target/target-spec.js";
+import { checkTarget } from "./preflight.js";
 import { openTarget, resolveTarget, toolVersion } from "./target.js";
 import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob, type WaitOutcome } from "../jobs/jobs.js";
 import { ConfigError, FtprepError } from "../errors.js";
@@ -180,6 +181,8 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
   // The guard asks the provider what it can take: OpenAI takes up to 8 GB through its Uploads API.
   const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(providerName);
   const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST;
+  // Before validating gigabytes: a bad base URL, a refused connection or key, a doubled /v1 fail now, in one line.
+  await checkTarget(providerName, { ...options, offline: options.dryRun ?? false });
   // The manifest and the embedded store are outputs too: never taken as data when they lie inside a dataset folder.
   const exclude = [manifestPath, ...(options.store !== undefined ? [options.store] : []), ...(options.exclude ?? [])];
   const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, target: spec, maxFileBytes, exclude, merge: options.merge ?? options.job !== undefined });

@@ -21,6 +21,7 @@ const serve = useServers();
 interface Child {
   child: ChildProcess;
   stderr: () => string;
+  stdout: () => string;
   /** Resolves once stderr matches; fails if the child exits first. */
   reach: (pattern: RegExp) => Promise<void>;
   exited: Promise<number | null>;
@@ -41,7 +42,8 @@ function ftprep(args: string[], cwd: string, env: Record<string, string> = {}): 
       else waiters.push(w);
     }
   });
-  child.stdout!.resume();
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => void (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const reach = (pattern: RegExp) =>
     new Promise<void>((resolve, reject) => {
@@ -49,7 +51,7 @@ function ftprep(args: string[], cwd: string, env: Record<string, string> = {}): 
       waiters.push({ pattern, resolve });
       void exited.then((code) => reject(new Error(`ftprep exited (${code}) before ${pattern}; stderr:\n${text}`)));
     });
-  return { child, stderr: () => text, reach, exited };
+  return { child, stderr: () => text, stdout: () => out, reach, exited };
 }
 
 /** Every temporary file under `dir` (ours by name, or any `*.tmp`). */
@@ -152,7 +154,7 @@ describe("Ctrl-C in every phase: the one-line summary, exit 3, no temporary file
     const server = await serve({ store: join(root, "store"), faults: { latencyMs: 40 } });
     const run = ftprep(["run", "data", "--base-url", server.url, "--manifest", "m.json", "--out", "out", "--concurrency", "1"], root, { MISTRAL_API_KEY: "k" });
     expect(await interrupt(run, /^uploaded data\/part0-train\.jsonl → /m)).toBe(3);
-    oneLineSummary(run.stderr(), /^stopped: \d+ uploaded, /);
+    oneLineSummary(run.stdout(), /^stopped: \d+ uploaded, /);
     expect((await readManifest(join(root, "m.json")))!.files.length).toBeLessThan(8);
     expect(await temporaryFiles(root)).toEqual([]);
   });

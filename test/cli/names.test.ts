@@ -30,7 +30,7 @@ describe("file names", () => {
       const all = stdout + stderr;
       expect(all, args[0]).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
       expect(all.split("\n").some((line) => line.startsWith("ftprep: forged line")), args[0]).toBe(false);
-      if (!args.includes("--json")) expect(stderr).toContain("tr\\u001bain\\u0007.jsonl");
+      if (!args.includes("--json")) expect(stdout).toContain("tr\\u001bain\\u0007.jsonl");
       else expect(JSON.parse(stdout).files.map((f: { path: string }) => f.path)).toContain(join(dir, ESC_NAME));
     }
   });
@@ -54,11 +54,11 @@ describe("file names", () => {
     // Root reads every file, so an unreadable entry is made another way: /proc/self/mem answers EIO at offset 0.
     await symlink("/proc/self/mem", join(dir, "unreadable.json"));
     expect((await readdir(dir)).length).toBe(3);
-    const { code, stderr } = await runCli("validate", dir);
-    expect(stderr).toContain("good.jsonl: mistral-chat, 2 records");
+    const { code, stdout: human, stderr } = await runCli("validate", dir);
+    expect(human).toContain("good.jsonl: mistral-chat, 2 records");
     expect(stderr).toContain(`ftprep: cannot read ${dir}/bad\\xff.jsonl: the name is not valid UTF-8`);
     expect(stderr).toContain(`ftprep: cannot read ${dir}/unreadable.json: `);
-    expect(stderr).toContain("2 file(s) could not be read");
+    expect(human).toContain("2 file(s) could not be read");
     expect(code).toBe(3);
     const { stdout } = await runCli("validate", "--json", dir);
     const summary = JSON.parse(stdout) as { files: unknown[]; failures: { path: string; code: string }[] };

@@ -10,11 +10,11 @@ const tmp = useTempDir("cli-prepare", "all");
 
 describe("ftprep prepare", () => {
   it("prints the plan and exits 0 for a ready dataset", async () => {
-    const { code, stderr } = await runCli("prepare", join(repo, "fixtures/datasets/mistral-chat"), "--out", join(tmp(), "a"));
+    const { code, stdout } = await runCli("prepare", join(repo, "fixtures/datasets/mistral-chat"), "--out", join(tmp(), "a"));
     expect(code).toBe(0);
-    expect(stderr).toMatch(/plan: 2 file\(s\) to upload \(limit 511000000 bytes per file\)/);
-    expect(stderr).toMatch(/train +original +20 +9\.0 kB +[0-9a-f]{12} +.*train\.jsonl/);
-    expect(stderr).toContain("ready to upload");
+    expect(stdout).toMatch(/plan: 2 file\(s\) to upload \(limit 511000000 bytes per file\)/);
+    expect(stdout).toMatch(/train +original +20 +9\.0 kB +[0-9a-f]{12} +.*train\.jsonl/);
+    expect(stdout).toContain("ready to upload");
   });
 
   it("prints the plan as one JSON document with --json", async () => {
@@ -33,12 +33,12 @@ describe("ftprep prepare", () => {
   it("exits 1 and says why when a file cannot be uploaded as it is", async () => {
     const path = join(tmp(), "bad-train.jsonl");
     await writeFile(path, `${chatLines(3)}oops\n`);
-    const { code, stderr } = await runCli("prepare", path, "--out", join(tmp(), "c"));
+    const { code, stdout } = await runCli("prepare", path, "--out", join(tmp(), "c"));
     expect(code).toBe(1);
-    expect(stderr).toContain("not uploadable (invalid): 1 of 4 records are invalid; fix them, or leave them out with --skip-invalid");
+    expect(stdout).toContain("not uploadable (invalid): 1 of 4 records are invalid; fix them, or leave them out with --skip-invalid");
     const skipping = await runCli("prepare", path, "--out", join(tmp(), "c"), "--skip-invalid", "--max-invalid-fraction", "0.5");
     expect(skipping.code).toBe(0);
-    expect(skipping.stderr).toContain("left out: 1 invalid (E_JSON 1)");
+    expect(skipping.stdout).toContain("left out: 1 invalid (E_JSON 1)");
   });
 
   it("exits 2 on usage errors", async () => {

@@ -14,20 +14,20 @@ const fixture = (p: string) => join(repo, "fixtures", p);
 const tmp = useTempDir("cli", "all");
 
 describe("ftprep validate", () => {
-  it("exits 0 on a valid dataset directory and prints a summary per file on stderr", async () => {
+  it("exits 0 on a valid dataset directory and prints a summary per file on stdout", async () => {
     const { code, stdout, stderr } = await runCli("validate", fixture("datasets/mistral-chat"));
     expect(code).toBe(0);
-    expect(stdout).toBe("");
-    expect(stderr).toMatch(/train\.jsonl: mistral-chat, 20 records \(20 valid, 0 invalid\)/);
-    expect(stderr).toMatch(/2 file\(s\) validated: 2 without errors/);
+    expect(stderr.split("\n").filter((l) => l.startsWith("ftprep"))).toEqual([]);
+    expect(stdout).toMatch(/train\.jsonl: mistral-chat, 20 records \(20 valid, 0 invalid\)/);
+    expect(stdout).toMatch(/2 file\(s\) validated: 2 without errors/);
   });
 
   it("exits 1 when a record has an error, printing each code's count and examples as file:line: path CODE message", async () => {
     const file = fixture("invalid/mistral-pretrain-rules.jsonl");
-    const { code, stderr } = await runCli("validate", "--format", "mistral-pretrain", file);
+    const { code, stdout } = await runCli("validate", "--format", "mistral-pretrain", file);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/ {2}E_PRETRAIN_TEXT ×\d+/);
-    expect(stderr).toContain(`${file}:1: /`);
+    expect(stdout).toMatch(/ {2}E_PRETRAIN_TEXT ×\d+/);
+    expect(stdout).toContain(`${file}:1: /`);
   });
 
   it("prints one JSON document with --json, in the documented shape", async () => {
@@ -67,12 +67,12 @@ describe("ftprep validate", () => {
     const out = join(tmp(), "out");
     const good = '{"messages": [{"role":"user","content":"q"},  {"role":"assistant","content":"a"}]}';
     await writeFile(join(tmp(), "in.jsonl"), `${good}\r\nbad\n\n${good.replace("q", "r")}`);
-    const { code, stderr } = await runCli("validate", "--write-valid", out, join(tmp(), "in.jsonl"));
+    const { code, stdout } = await runCli("validate", "--write-valid", out, join(tmp(), "in.jsonl"));
     expect(code).toBe(1);
     // The records' bytes as read; every line ends with "\n" (CRLF normalised, blank lines and bad records left out).
     expect(await readFile(join(out, "in.jsonl"), "utf8")).toBe(`${good}\n${good.replace("q", "r")}\n`);
-    expect(stderr).toContain("wrote 2 valid record(s)");
-    expect(stderr).toContain("(1 dropped)");
+    expect(stdout).toContain("wrote 2 valid record(s)");
+    expect(stdout).toContain("(1 dropped)");
   });
 
   it("refuses to let --write-valid overwrite its input", async () => {

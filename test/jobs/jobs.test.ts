@@ -182,7 +182,7 @@ describe("ftprep jobs", () => {
     const waited = await runCli("jobs", "wait", job.id, "--manifest", manifestPath, "--poll-ms", "5");
     expect(waited.code).toBe(1);
     expect(waited.stderr).toContain("FAILED_VALIDATION");
-    expect(waited.stderr).toMatch(/reason: bad-train\.[0-9a-f]{12}\.jsonl: 46 of 51 records invalid \(.*E_NO_MESSAGES/);
+    expect(waited.stdout).toMatch(/reason: bad-train\.[0-9a-f]{12}\.jsonl: 46 of 51 records invalid \(.*E_NO_MESSAGES/);
     expect((await readManifest(manifestPath))!.jobs.map((j) => j.id)).toEqual([job.id]);
   });
 
@@ -314,11 +314,11 @@ describe("jobs a user drives to the end", () => {
       expect(cancelEnded.stderr).toBe(`ftprep: job ${id} already ended SUCCESS; nothing to cancel\n`);
       const startEnded = await runCli("jobs", "start", id, ...target);
       expect(startEnded.code).toBe(0);
-      expect(startEnded.stderr).toBe(`job ${id} is already SUCCESS; nothing to start\n`);
+      expect(startEnded.stdout).toBe(`job ${id} is already SUCCESS; nothing to start\n`);
 
       // The same request again reuses the recorded job; --new-job makes another, which the official SDK starts.
       const again = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5");
-      expect(again.stderr).toContain(`job ${id} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
+      expect(again.stdout).toContain(`job ${id} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
       const second = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5", "--new-job", "--json");
       const id2 = (JSON.parse(second.stdout) as { id: string }).id;
       expect(id2).not.toBe(id);
@@ -326,14 +326,14 @@ describe("jobs a user drives to the end", () => {
       clock += timings.validationMs;
       const sdk = new Mistral240({ serverURL: server.url, apiKey: "k" });
       expect(((await sdk.fineTuning.jobs.start({ jobId: id2 })) as { status: string }).status).toBe("RUNNING");
-      expect((await runCli("jobs", "status", id2, ...target)).stderr).toContain(`job ${id2}: RUNNING`);
+      expect((await runCli("jobs", "status", id2, ...target)).stdout).toContain(`job ${id2}: RUNNING`);
       expect((await recorded(m, id2))!.status).toBe("RUNNING");
       const cancelled = await runCli("jobs", "cancel", id2, ...target);
       expect(cancelled.code).toBe(0);
       expect((await recorded(m, id2))!.status).toBe("CANCELLED");
       const cancelAgain = await runCli("jobs", "cancel", id2, ...target);
       expect(cancelAgain.code).toBe(0);
-      expect(cancelAgain.stderr).toBe(`job ${id2} already ended CANCELLED; nothing to cancel\n`);
+      expect(cancelAgain.stdout).toBe(`job ${id2} already ended CANCELLED; nothing to cancel\n`);
 
       const third = await runCli("jobs", "create", ...target, "--model", "open-mistral-7b", "--hyperparameter", "training_steps=5", "--new-job", "--json");
       const id3 = (JSON.parse(third.stdout) as { id: string }).id;
@@ -361,7 +361,7 @@ describe("jobs a user drives to the end", () => {
     const [job] = (await readManifest(join(dir, "m.json")))!.jobs;
     const again = await runCli("run", "--pipeline", path, "--api-key", "k");
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain(`job ${String(job!.id)} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
+    expect(again.stdout).toContain(`job ${String(job!.id)} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
     expect((await readManifest(join(dir, "m.json")))!.jobs.map((j) => j.id)).toEqual([job!.id]);
     const listed = async () => ((await (await fetch(`${server.url}/v1/fine_tuning/jobs`)).json()) as { total: number }).total;
     expect(await listed()).toBe(1);
@@ -388,7 +388,7 @@ describe("jobs a user drives to the end", () => {
     expect(job!.status).toBe("VALIDATED");
     const openai = await runCli("jobs", "start", String(job!.id), "--provider", "openai", "--base-url", `${server.url}/v1`, "--api-key", "k");
     expect(openai.code).toBe(2);
-    expect(openai.stderr).toBe(`ftprep: openai jobs start on their own once validated; there is nothing to start (follow it with ftprep jobs wait ${String(job!.id)})\n`);
+    expect(openai.stderr).toBe(`ftprep jobs start: openai jobs start on their own once validated; there is nothing to start (follow it with ftprep jobs wait ${String(job!.id)}); see ftprep jobs start --help\n`);
   });
 
   it("prints the upload summary when the job cannot be created, and exits 3", async () => {
@@ -398,9 +398,9 @@ describe("jobs a user drives to the end", () => {
     expect((await runCli("run", "--pipeline", path, "--api-key", "k")).code).toBe(0);
     // Another manifest, the same files on the same server: the same job is already validating there (409).
     const other = join(dir, "other.json");
-    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", other);
-    expect(stderr).toContain("0 uploaded, 2 found already uploaded");
-    expect(stderr).toContain(`manifest: ${other}`);
+    const { code, stdout, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", other);
+    expect(stdout).toContain("0 uploaded, 2 found already uploaded");
+    expect(stdout).toContain(`manifest: ${other}`);
     expect(stderr).toMatch(/ftprep: no job: 409 A job with the same parameters is already VALIDATING: [0-9a-f-]{36} \(POST http:\/\/127\.0\.0\.1:\d+\/v1\/fine_tuning\/jobs/);
     expect(code).toBe(3);
     const manifest = (await readManifest(other))!;

@@ -153,14 +153,14 @@ describe("ftprep validate --provider", () => {
       const bad = await runCli("validate", "--format", "mistral-chat", path);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toBe(
-        "ftprep: --format mistral-chat is Mistral's, but the target is OpenAI (FTPREP_PROVIDER=openai): use --provider mistral, or one of OpenAI's formats (openai-chat, openai-dpo, auto)\n",
+        "ftprep validate: --format mistral-chat is Mistral's, but the target is OpenAI (FTPREP_PROVIDER=openai): use --provider mistral, or one of OpenAI's formats (openai-chat, openai-dpo, auto); see ftprep validate --help\n",
       );
     } finally {
       delete process.env.FTPREP_PROVIDER;
     }
     const flag = await runCli("prepare", "--provider", "mistral", "--format", "openai-chat", "--out", join(tmp(), "out"), path);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/^ftprep: --format openai-chat is OpenAI's, but the target is Mistral \(--provider mistral\)/);
+    expect(flag.stderr).toMatch(/^ftprep prepare: --format openai-chat is OpenAI's, but the target is Mistral \(--provider mistral\)/);
     // With no provider named, the model (when the model table knows it) or an explicit format names it.
     expect((await runCli("validate", "--format", "openai-chat", path)).code).toBe(0);
     expect((await runCli("validate", "--model", "gpt-4o-mini-2024-07-18", path)).code).toBe(0);
@@ -198,7 +198,7 @@ describe("plan-time provider rules", () => {
     expect((await prepare([path], { outDir: join(tmp(), "out"), provider: "openai", maxFileBytes: 600_000_000 })).ok).toBe(true);
     const cli = await runCli("prepare", "--out", join(tmp(), "out"), "--max-file-bytes", "513MB", path);
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toMatch(/^ftprep: --max-file-bytes 513000000 is above Mistral's limit of 512,000,000 bytes per file \(512 MB\).*\n$/);
+    expect(cli.stderr).toMatch(/^ftprep prepare: --max-file-bytes 513000000 is above Mistral's limit of 512,000,000 bytes per file \(512 MB\).*\n$/);
   });
 
   it("merges several training files into one for OpenAI (one training file per job), and says so", async () => {

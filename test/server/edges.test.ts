@@ -117,8 +117,9 @@ describe("--request-timeout", () => {
     expect(stderr).toMatch(/no answer within 300 ms/);
     const path = join(tmp(), "train.jsonl");
     await writeFile(path, chatLines(3));
-    const result = await run([path], { baseUrl: url, apiKey: "k", requestTimeoutMs: 200, retry: { maxAttempts: 1 }, manifestPath: join(tmp(), "m.json"), outDir: join(tmp(), "out") });
-    expect(result.upload!.failed.map((f) => f.code)).toEqual(["ERR_TIMEOUT"]);
+    // The run's pre-flight check of the target is the first request: it ends with ERR_TIMEOUT before any upload.
+    const failed = run([path], { baseUrl: url, apiKey: "k", requestTimeoutMs: 200, retry: { maxAttempts: 1 }, manifestPath: join(tmp(), "m.json"), outDir: join(tmp(), "out") });
+    await expect(failed).rejects.toMatchObject({ code: "ERR_TIMEOUT", message: expect.stringMatching(/^no answer from http:\/\/127\.0\.0\.1:\d+ — is it the right address\? \(no answer within 200 ms/) });
   });
 
   it("is offered by upload, run and the jobs commands", async () => {

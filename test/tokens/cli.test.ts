@@ -25,7 +25,7 @@ describe("token counting on the command line", () => {
 
   it("without a model: the estimate, labelled (est.) and \"method\": \"estimate\"", async () => {
     const human = await runCli("validate", fixture("datasets/mistral-chat"));
-    expect(human.stderr).toMatch(/~[\d,]+ tokens \(est\.\)/);
+    expect(human.stdout).toMatch(/~[\d,]+ tokens \(est\.\)/);
     const json = await runCli("validate", "--json", fixture("datasets/mistral-chat"));
     const doc = JSON.parse(json.stdout) as { files: { stats: { tokens: { method: string; tokenizer: null } } }[]; tokens: { method: string } };
     expect(doc.files.map((f) => f.stats.tokens.method)).toEqual(["estimate", "estimate"]);
@@ -33,11 +33,11 @@ describe("token counting on the command line", () => {
   });
 
   it("W_TOO_MANY_TOKENS over --max-tokens, saying what the trainer does; the longest records with their lines", async () => {
-    const { code, stderr } = await runCli("validate", "--model", "open-mistral-nemo", "--max-tokens", "200", fixture("datasets/mistral-function-calling/train.jsonl"));
+    const { code, stdout } = await runCli("validate", "--model", "open-mistral-nemo", "--max-tokens", "200", fixture("datasets/mistral-function-calling/train.jsonl"));
     expect(code).toBe(0);
-    expect(stderr).toMatch(/W_TOO_MANY_TOKENS ×2/);
-    expect(stderr).toContain(":4: / W_TOO_MANY_TOKENS the record has 233 tokens (tekken-240718), more than the 200 the model trains at; mistral-finetune packs and splits it");
-    expect(stderr).toMatch(/longest: line 6: 253, line 4: 233/);
+    expect(stdout).toMatch(/W_TOO_MANY_TOKENS ×2/);
+    expect(stdout).toContain(":4: / W_TOO_MANY_TOKENS the record has 233 tokens (tekken-240718), more than the 200 the model trains at; mistral-finetune packs and splits it");
+    expect(stdout).toMatch(/longest: line 6: 253, line 4: 233/);
   });
 
   it("OpenAI models: the cookbook count, and a training estimate in billable tokens", async () => {

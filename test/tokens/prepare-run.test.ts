@@ -24,9 +24,9 @@ describe("token counts before the run: prepare and run, per split, and in the ma
 
   it("run --model: the manifest records each source's token counts and stays valid against its schema", async () => {
     const manifestPath = join(tmp(), "m.json");
-    const { code, stderr } = await runCli("run", dataset, "--model", "open-mistral-nemo", "--store", join(tmp(), "store"), "--manifest", manifestPath, "--out", join(tmp(), "out"));
+    const { code, stdout, stderr } = await runCli("run", dataset, "--model", "open-mistral-nemo", "--store", join(tmp(), "store"), "--manifest", manifestPath, "--out", join(tmp(), "out"));
     expect(code, stderr).toBe(0);
-    expect(stderr).toContain("train: 7 records, 1,279 tokens (exact, tekken-240718), 110 trainable");
+    expect(stdout).toContain("train: 7 records, 1,279 tokens (exact, tekken-240718), 110 trainable");
     const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { sources: { path: string; tokens: Record<string, unknown> }[] };
     expect(checkManifest(manifest)).toBeUndefined();
     const bySplit = Object.fromEntries(manifest.sources.map((s) => [s.path.split("/").pop(), s.tokens]));

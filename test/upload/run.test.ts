@@ -221,12 +221,14 @@ describe("npm run validate-and-upload (the quick start)", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
+    let stdout = "";
     child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.on("data", (d) => (stdout += d));
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(0);
     expect(stderr).toContain("using the embedded local Files API");
-    expect(stderr).toContain("2 uploaded");
-    expect(stderr).toContain("manifest: ftprep-manifest.json");
+    expect(stdout).toContain("2 uploaded");
+    expect(stdout).toContain("manifest: ftprep-manifest.json");
     const manifest = (await readManifest(join(cwd, "ftprep-manifest.json")))!;
     expect(manifest.target).toBe(`embedded:${join(cwd, ".ftprep/store")}`);
     expect(manifest.files).toHaveLength(2);
@@ -244,7 +246,9 @@ describe("ftprep run on SIGINT", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
+    let stdout = "";
     child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.on("data", (d) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     for (;;) {
       const manifest = await readManifest(manifestPath).catch(() => undefined);
@@ -253,8 +257,8 @@ describe("ftprep run on SIGINT", () => {
     }
     child.kill("SIGINT");
     expect(await exited).toBe(3);
-    expect(stderr).toMatch(/^stopped: \d+ uploaded, /m);
-    expect(stderr).not.toContain("secret-key-123");
+    expect(stdout).toMatch(/^stopped: \d+ uploaded, /m);
+    expect(stderr + stdout).not.toContain("secret-key-123");
     const manifest = (await readManifest(manifestPath))!;
     expect(manifest.files.length).toBeGreaterThanOrEqual(1);
     expect(manifest.files.length).toBeLessThan(9);
