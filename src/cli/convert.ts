@@ -60,10 +60,6 @@ export function convertCommand(io: Io): Command {
     .option("--dry-run", "show what would change; write nothing")
     .option("--json", "print one JSON document on stdout")
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
-    .addHelpText(
-      "after",
-      "\nExamples:\n  $ ftprep convert fixtures/valid/openai-chat.jsonl --to mistral-chat -o mistral.jsonl\n  $ ftprep convert data/ --to openai-chat -o out/ --from sharegpt --map conversations=dialog --names keep\n\nExit codes: 0 output valid, 1 records not converted or invalid, 2 usage, 3 a file could not be read or written.\n",
-    )
     .action(async (inputs: string[], flags: ConvertFlags) => {
       const { convertPaths } = await import("../convert/convert.js");
       const policies: Partial<Record<PolicyKind, string>> = {};

@@ -38,7 +38,6 @@ export function fixCommand(io: Io): Command {
     .option("--dry-run", "show what would change; write nothing")
     .option("--json", "print one JSON document on stdout")
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
-    .addHelpText("after", "\nExamples:\n  $ ftprep fix data/train.jsonl -o fixed/train.jsonl\n  $ ftprep fix data/ -o fixed/ --provider mistral --seed 1 --dry-run\n\nExit codes: 0 output valid, 1 records still invalid, 2 usage, 3 a file could not be read or written.\n")
     .action(async (inputs: string[], flags: FixFlags) => {
       const { fixPaths } = await import("../convert/fix.js");
       const summary = await withInterrupt(io, "the file being written is removed; finished files stay", (signal) => fixPaths(inputs, {

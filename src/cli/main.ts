@@ -7,6 +7,7 @@ import { type Io, processIo } from "./io.js";
 import { prepareCommand } from "./prepare.js";
 import { convertCommand } from "./convert.js";
 import { fixCommand } from "./fix.js";
+import { addHelpEpilogs } from "./help.js";
 import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
 import { runCommand, uploadCommand } from "./upload.js";
@@ -49,6 +50,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(fixCommand(io));
   program.addCommand(convertCommand(io));
   program.addCommand(tokensCommand(io));
+  addHelpEpilogs(program);
   configureTree(program, io);
   // The command about to run, so a failure can be reported in its terms (its name, and JSON when it was asked for).
   program.hook("preAction", (_program, action) => {

@@ -17,7 +17,6 @@ export function tokensCommand(io: Io): Command {
     .argument("<paths...>", "files or directories (every *.jsonl / *.json below a directory)")
     .option("--model <model>", "count with this model's tokenizer (see the README's model table)")
     .option("--tokenizer <name|path>", "tokenizer to count with: tekken-240718, mistral-sp-v3, mistral-sp-v2, mistral-sp-v1, o200k_base, cl100k_base, or a tokenizer.json")
-    .addHelpText("after", "\nExample:\n  $ ftprep tokens --model open-mistral-nemo data/train.jsonl | jq -s 'max_by(.tokens)'\n")
     .action(async (paths: string[], flags: TokensFlags) => {
       const { resolveTokenHook, estimateHook } = await import("../tokens/hook.js");
       const { validatePaths } = await import("../pipeline/validate.js");
