@@ -34,7 +34,7 @@ export function printFile(io: Io, report: FileReport, examples: number): void {
       io.stdout(`    ${printable(report.path)}:${issue.line}: ${issue.path === "" ? "/" : printable(issue.path)} ${issue.code} ${printable(issue.message)}\n`);
     }
   }
-  for (const hint of report.hints ?? []) io.stderr(`  hint: ${hint.message}\n`);
+  for (const hint of report.hints ?? []) io.stdout(`  hint: ${hint.message}\n`);
   if (report.written) {
     io.stdout(`  wrote ${report.written.records} valid record(s) to ${printable(report.written.path)} (${report.written.dropped} dropped)\n`);
   }
@@ -50,6 +50,6 @@ export function printHintSummary(io: Io, reports: readonly FileReport[]): void {
     }
   }
   for (const [provider, { files, records }] of byProvider) {
-    io.stderr(`hint: ${records} invalid record(s) in ${files} file(s) are valid ${providerSpec(provider as ProviderName).label} data: see the hints above, or run again with --provider ${provider}\n`);
+    io.stdout(`hint: ${records} invalid record(s) in ${files} file(s) are valid ${providerSpec(provider as ProviderName).label} data: see the hints above, or run again with --provider ${provider}\n`);
   }
 }

@@ -134,7 +134,8 @@ describe("ftprep validate --provider", () => {
     const path = await file("openai_train.jsonl", lines(12, openaiRecord));
     const human = await runCli("validate", path);
     expect(human.code).toBe(1);
-    expect(human.stdout + human.stderr).toContain(
+    // The hint is part of the file's result: stdout, kept by `ftprep validate … > report.txt`.
+    expect(human.stdout).toContain(
       "  hint: all 12 invalid records are valid OpenAI chat (openai-chat): use `--provider openai`, or fix the records for Mistral's rules",
     );
     const json = await runCli("validate", "--json", path);
