@@ -2,10 +2,9 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { MAPPABLE_KEYS, SOURCE_FORMATS, type SourceFormat } from "../convert/formats.js";
 import { POLICY_KINDS, type Policies, type PolicyKind } from "../convert/policies.js";
 import { seedArg } from "./fix.js";
-import { withInterrupt } from "./interrupt.js";
 import type { Io } from "./io.js";
 import { byteSize } from "./options.js";
-import { printRewriteSummary, printRewrittenFile, rewriteExitCode } from "./rewrite-print.js";
+import { runRewrite } from "./rewrite-print.js";
 
 type ConvertFlags = {
   out: string;
@@ -68,21 +67,8 @@ export function convertCommand(io: Io): Command {
         const value = flags[camel];
         if (typeof value === "string") policies[kind] = value;
       }
-      const summary = await withInterrupt(io, "the file being written is removed; finished files stay", (signal) => convertPaths(inputs, {
-        signal,
-        out: flags.out,
-        to: flags.to,
-        from: flags.from,
-        map: flags.map,
-        policies: policies as Partial<Policies>,
-        skipInvalid: flags.skipInvalid ?? false,
-        dryRun: flags.dryRun ?? false,
-        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-        ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
-        ...(flags.json ? {} : { onFile: (file) => printRewrittenFile(io, file, flags.dryRun ?? false) }),
-      }));
-      if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
-      else printRewriteSummary(io, summary, flags.skipInvalid ?? false);
-      io.exitCode = rewriteExitCode(summary);
+      await runRewrite(io, flags, (common) =>
+        convertPaths(inputs, { ...common, to: flags.to, from: flags.from, map: flags.map, policies: policies as Partial<Policies> }),
+      );
     });
 }

@@ -1,8 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { withInterrupt } from "./interrupt.js";
 import type { Io } from "./io.js";
 import { byteSize } from "./options.js";
-import { printRewriteSummary, printRewrittenFile, rewriteExitCode } from "./rewrite-print.js";
+import { runRewrite } from "./rewrite-print.js";
 
 interface FixFlags {
   out: string;
@@ -40,18 +39,6 @@ export function fixCommand(io: Io): Command {
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
     .action(async (inputs: string[], flags: FixFlags) => {
       const { fixPaths } = await import("../convert/fix.js");
-      const summary = await withInterrupt(io, "the file being written is removed; finished files stay", (signal) => fixPaths(inputs, {
-        signal,
-        out: flags.out,
-        target: flags.provider === "openai" ? "openai-chat" : "mistral-chat",
-        skipInvalid: flags.skipInvalid ?? false,
-        dryRun: flags.dryRun ?? false,
-        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-        ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
-        ...(flags.json ? {} : { onFile: (file) => printRewrittenFile(io, file, flags.dryRun ?? false) }),
-      }));
-      if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
-      else printRewriteSummary(io, summary, flags.skipInvalid ?? false);
-      io.exitCode = rewriteExitCode(summary);
+      await runRewrite(io, flags, (common) => fixPaths(inputs, { ...common, target: flags.provider === "openai" ? "openai-chat" : "mistral-chat" }));
     });
 }

@@ -1,5 +1,6 @@
 import { CHANGE_EXAMPLES } from "../convert/change-log.js";
-import type { RewriteSummary, RewrittenFile } from "../convert/rewrite.js";
+import type { RewriteOptions, RewriteSummary, RewrittenFile } from "../convert/rewrite.js";
+import { withInterrupt } from "./interrupt.js";
 import type { Io } from "./io.js";
 
 /** Human output of `fix` and `convert`: per file what changed (stdout), then the totals. */
@@ -54,4 +55,37 @@ export function printRewriteSummary(io: Io, summary: RewriteSummary, skipInvalid
 /** The exit code of a rewrite: 3 when a file could not be read, 1 when the output has errors, else 0. */
 export function rewriteExitCode(summary: RewriteSummary): number {
   return summary.failures.length > 0 ? 3 : summary.ok ? 0 : 1;
+}
+
+/** The flags `fix` and `convert` share. */
+export interface RewriteFlags {
+  out: string;
+  seed?: number;
+  skipInvalid?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  maxLineBytes?: number;
+}
+
+/**
+ * Runs a rewrite (`fixPaths` or `convertPaths`) as both commands do: Ctrl-C handled, each file printed as it is done
+ * (or one JSON document), the totals, and the exit code.
+ */
+export async function runRewrite(io: Io, flags: RewriteFlags, rewrite: (common: RewriteOptions & { seed?: number }) => Promise<RewriteSummary>): Promise<void> {
+  const dryRun = flags.dryRun ?? false;
+  const skipInvalid = flags.skipInvalid ?? false;
+  const summary = await withInterrupt(io, "the file being written is removed; finished files stay", (signal) =>
+    rewrite({
+      signal,
+      out: flags.out,
+      skipInvalid,
+      dryRun,
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
+      ...(flags.json ? {} : { onFile: (file: RewrittenFile) => printRewrittenFile(io, file, dryRun) }),
+    }),
+  );
+  if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
+  else printRewriteSummary(io, summary, skipInvalid);
+  io.exitCode = rewriteExitCode(summary);
 }
