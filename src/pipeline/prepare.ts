@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type DiscoverInput, discoverFiles, type DiscoveredFile, type SkippedPath, type Split } from "../discover/discover.js";
+import { type DiscoverInput, type DiscoveredFile, type SkippedPath, type Split } from "../discover/discover.js";
 import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
 import { copyRecords } from "../guard/copy.js";
 import { defaultMaxFileBytes, type Provider } from "../guard/limits.js";
@@ -20,7 +20,7 @@ import { type FileReport, type RecordEvent, validateFile } from "../validate/fil
 import type { TokenHook } from "../validate/token-stats.js";
 import type { FileFailure } from "./validate.js";
 import { redactedJson } from "../redact.js";
-import { noDatasetFiles, type PassEvent } from "./progress.js";
+import { discoverDatasets, type PassEvent } from "./progress.js";
 import { removeStaleTemps, removeStaleTempsOf } from "../temp-files.js";
 
 /** Options of `prepare` (`ftprep prepare`). */
@@ -195,15 +195,8 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
 
   const progress = options.onProgress;
-  progress?.({ type: "discover-start" });
   const exclude = [options.outDir, ...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.exclude ?? [])];
-  const { files, skipped, unreadable } = await discoverFiles(paths, {
-    exclude,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(progress ? { onProgress: (found: { files: number; bytes: number }) => progress({ type: "discover", ...found }) } : {}),
-  });
-  if (files.length === 0 && unreadable.length === 0) throw noDatasetFiles(paths, skipped);
-  progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
+  const { files, skipped, unreadable } = await discoverDatasets(paths, { exclude, signal: options.signal, onProgress: progress });
   const carving = validationSplit !== undefined && !files.some((f) => f.split === "validation");
 
   const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], notes: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };

@@ -1,4 +1,4 @@
-import type { DiscoverInput, SkippedPath } from "../discover/discover.js";
+import { type DiscoverInput, type Discovery, discoverFiles, type SkippedPath } from "../discover/discover.js";
 import { ConfigError } from "../errors.js";
 
 /**
@@ -28,4 +28,24 @@ export function noDatasetFiles(paths: readonly (string | DiscoverInput)[], skipp
   const shown = skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`);
   const more = skipped.length > shown.length ? `, and ${skipped.length - shown.length} more` : "";
   return new ConfigError(`no dataset files (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json) found in ${where}${shown.length ? `; skipped: ${shown.join("; ")}${more}` : ""}`);
+}
+
+/**
+ * Discovery as `validate` and `prepare` run it: `exclude`d outputs never taken, progress told as files are found,
+ * and a usage error when the inputs hold no dataset file (and nothing unreadable to report).
+ */
+export async function discoverDatasets(
+  paths: readonly (string | DiscoverInput)[],
+  options: { exclude: readonly string[]; signal?: AbortSignal | undefined; onProgress?: ((event: PassEvent) => void) | undefined },
+): Promise<Discovery> {
+  const progress = options.onProgress;
+  progress?.({ type: "discover-start" });
+  const found = await discoverFiles(paths, {
+    exclude: options.exclude,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(progress ? { onProgress: (count: { files: number; bytes: number }) => progress({ type: "discover", ...count }) } : {}),
+  });
+  if (found.files.length === 0 && found.unreadable.length === 0) throw noDatasetFiles(paths, found.skipped);
+  progress?.({ type: "discovered", files: found.files.length, bytes: found.files.reduce((n, f) => n + f.bytes, 0), skipped: found.skipped.length });
+  return found;
 }

@@ -1,6 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { discoverFiles, type SkippedPath } from "../discover/discover.js";
+import type { SkippedPath } from "../discover/discover.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { datasetStem, isDatasetName } from "../read/source.js";
@@ -9,7 +9,7 @@ import { targetOf, type TargetSpec } from "../target/target-spec.js";
 import type { ProviderName } from "../types.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
 import { redactedJson } from "../redact.js";
-import { noDatasetFiles, type PassEvent } from "./progress.js";
+import { discoverDatasets, type PassEvent } from "./progress.js";
 import { removeStaleTempsOf } from "../temp-files.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
@@ -67,15 +67,8 @@ function validOutputName(relative: string): string {
 export async function validatePaths(paths: readonly string[], options: ValidatePathsOptions = {}): Promise<ValidationSummary> {
   const target = targetOf(options);
   const progress = options.onProgress;
-  progress?.({ type: "discover-start" });
   const exclude = [...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.writeValidDir !== undefined ? [options.writeValidDir] : [])];
-  const { files, skipped, unreadable } = await discoverFiles(paths, {
-    exclude,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(progress ? { onProgress: (found: { files: number; bytes: number }) => progress({ type: "discover", ...found }) } : {}),
-  });
-  if (files.length === 0 && unreadable.length === 0) throw noDatasetFiles(paths, skipped);
-  progress?.({ type: "discovered", files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0), skipped: skipped.length });
+  const { files, skipped, unreadable } = await discoverDatasets(paths, { exclude, signal: options.signal, onProgress: progress });
   if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   const summary: ValidationSummary = { provider: target.provider.name, files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
