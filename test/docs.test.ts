@@ -13,6 +13,20 @@ describe("README", () => {
     expect(rows).toHaveLength(Object.keys(ISSUE_CODES).length);
   });
 
+  it("lists every production dependency with the version package-lock.json installs, and no other", () => {
+    const lock = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string; dev?: boolean; devOptional?: boolean; link?: boolean }>;
+    };
+    const installed = Object.entries(lock.packages)
+      .filter(([path, p]) => path.startsWith("node_modules/") && !p.dev && !p.devOptional && !p.link)
+      .map(([path, p]) => `${path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length)} ${p.version}`);
+    const start = readme.indexOf("**Dependencies**");
+    expect(start).toBeGreaterThan(0);
+    const paragraph = readme.slice(start, readme.indexOf("\n\n", start));
+    const listed = [...paragraph.matchAll(/(@?[a-z0-9][\w.-]*(?:\/[\w.-]+)?) (\d+\.\d+\.\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect([...new Set(listed)].sort()).toEqual([...new Set(installed)].sort());
+  });
+
   it("shows the test command the CI runs", () => {
     const ci = readFileSync(join(import.meta.dirname, "..", ".ci", "run"), "utf8");
     expect(readme).toContain("npm ci && npm test");
