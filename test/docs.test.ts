@@ -23,7 +23,7 @@ describe("README", () => {
     const start = readme.indexOf("**Dependencies**");
     expect(start).toBeGreaterThan(0);
     const paragraph = readme.slice(start, readme.indexOf("\n\n", start));
-    const listed = [...paragraph.matchAll(/(@?[a-z0-9][\w.-]*(?:\/[\w.-]+)?) (\d+\.\d+\.\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    const listed = [...paragraph.matchAll(/(@?[a-z0-9][\w.-]*(?:\/[\w.-]+)?)\s+(\d+\.\d+\.\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
     expect([...new Set(listed)].sort()).toEqual([...new Set(installed)].sort());
   });
 
