@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { appendFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkManifest, journalPath, type Manifest, type ManifestFile, ManifestJournal, newManifest, readManifest, writeManifest } from "../../src/manifest/manifest.js";
@@ -7,6 +7,7 @@ import { run } from "../../src/pipeline/run.js";
 import { chatLines } from "../helpers/records.js";
 import { useServers } from "../helpers/server.js";
 import { useTempDir } from "../helpers/temp.js";
+import { runCli } from "../helpers/cli.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const tmp = useTempDir("journal");
@@ -125,5 +126,67 @@ describe("the manifest journal", () => {
     expect(result.upload!.skipped).toBe(before.files.length);
     await expect(stat(journalPath(manifestPath))).rejects.toThrow(/ENOENT/);
     expect((JSON.parse(await readFile(manifestPath, "utf8")) as Manifest).files).toHaveLength(10);
+  });
+});
+
+describe("a damaged journal", () => {
+  it("reports a bad line in the middle (one line each), keeps the others, and tolerates the torn lines of kills", async () => {
+    const manifestPath = join(tmp(), "m.json");
+    const base = manifestWith(2);
+    await writeManifest(manifestPath, base);
+    const journal = await ManifestJournal.open(manifestPath, base);
+    await journal.append(entry(2));
+    await journal.close();
+    // Line 4: damaged mid-file; line 5: JSON but no file entry the schema takes; then a good entry and a torn end.
+    await appendFile(journalPath(manifestPath), `{"file":{"path":"data/f9.jsonl","sha2\n${JSON.stringify({ file: { ...entry(8), sha256: "not hex" } })}\n`);
+    const after = await ManifestJournal.open(manifestPath, base); // a later run: its header ends nothing torn here
+    await after.append(entry(3));
+    await after.close();
+    await appendFile(journalPath(manifestPath), JSON.stringify({ file: entry(4) }).slice(0, 30));
+    const problems: string[] = [];
+    const read = (await readManifest(manifestPath, { onProblem: (m) => problems.push(m) }))!;
+    expect(checkManifest(read)).toBeUndefined();
+    expect(read.files.map((f) => f.remote.id)).toEqual(["file-0", "file-1", "file-2", "file-3"]);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(new RegExp(`^${journalPath(manifestPath).replace(/[.]/g, "\\.")} line 4 is not valid JSON and more lines follow it`));
+    expect(problems[1]).toMatch(/ line 5 is not a valid file entry \(\/files\/0\/sha256 must match pattern .*\) and more lines follow it/);
+    for (const p of problems) expect(p).not.toContain("\n");
+
+    // A torn line that a later run's header follows (the kill, then the next run) is not reported.
+    const torn = join(tmp(), "t.json");
+    const first = await ManifestJournal.open(torn, base);
+    await first.append(entry(2));
+    await first.close();
+    await appendFile(journalPath(torn), JSON.stringify({ file: entry(5) }).slice(0, 50));
+    const second = await ManifestJournal.open(torn, base);
+    await second.append(entry(6));
+    await second.close();
+    const quiet: string[] = [];
+    expect((await readManifest(torn, { onProblem: (m) => quiet.push(m) }))!.files.map((f) => f.remote.id)).toEqual(["file-2", "file-6"]);
+    expect(quiet).toEqual([]);
+  });
+
+  it("run says so in one line on stderr, and the next run finds the left-out file instead of sending it again", async () => {
+    const root = tmp();
+    const data = join(root, "data");
+    await mkdir(data);
+    for (let i = 0; i < 3; i++) await writeFile(join(data, `f${i}-train.jsonl`), chatLines(20, i * 100));
+    const server = await serve({ store: join(root, "store") });
+    const manifestPath = join(root, "m.json");
+    const args = ["upload", data, "--base-url", server.url, "--api-key", "k", "--manifest", manifestPath, "--out", join(root, "out")];
+    expect((await runCli(...args, "--quiet")).code).toBe(0);
+    // As a run killed before its compaction leaves it, with its second file's line damaged.
+    const { files, ...header } = JSON.parse(await readFile(manifestPath, "utf8")) as Manifest;
+    const lines = [JSON.stringify({ manifest: header }), ...files.map((f) => JSON.stringify({ file: f }))];
+    lines[2] = lines[2]!.replace('"sha256":"', '"sha256":');
+    await writeFile(journalPath(manifestPath), `\n${lines.join("\n")}\n`);
+    await rm(manifestPath);
+
+    const { code, stdout, stderr } = await runCli(...args, "--quiet");
+    expect(stderr.split("\n").filter(Boolean)).toEqual([expect.stringMatching(/^ftprep: warning: .*m\.json\.journal line 4 is not valid JSON and more lines follow it \(not a write cut short by a kill\): left out; /)]);
+    expect(stdout).toContain("0 uploaded, 1 found already uploaded, 2 skipped (in the manifest)");
+    expect(code).toBe(0);
+    const manifest = (await readManifest(manifestPath))!;
+    expect(manifest.files.map((f) => f.remote.id).sort()).toEqual(files.map((f) => f.remote.id).sort());
   });
 });
