@@ -32,10 +32,10 @@ function targetOptions(command: Command): Command {
     .option("--json", "print the provider's job object as one JSON document on stdout");
 }
 
-async function loadManifest(path: string | undefined): Promise<Manifest | undefined> {
+async function loadManifest(path: string | undefined, io: Io): Promise<Manifest | undefined> {
   if (path === undefined) return undefined;
   const { readManifest } = await import("../manifest/manifest.js");
-  const manifest = await readManifest(path);
+  const manifest = await readManifest(path, { onProblem: (m) => io.stderr(`ftprep: warning: ${m}\n`) });
   if (!manifest) throw new ConfigError(`no manifest at ${path}; run \`ftprep run\` first`);
   return manifest;
 }
@@ -116,7 +116,7 @@ export function jobsCommand(io: Io): Command {
     .option("--new-job", "create a new job even when the manifest records one from the same files and parameters (default: reuse it)")
     .action(async (flags: TargetFlags & { model: string; suffix?: string; hyperparameter: string[]; autoStart?: boolean; dryRun?: boolean; newJob?: boolean }) => {
       if (flags.manifest === undefined) throw new ConfigError("jobs create needs --manifest FILE (written by `ftprep run`)");
-      const manifest = (await loadManifest(flags.manifest))!;
+      const manifest = (await loadManifest(flags.manifest, io))!;
       const spec = {
         model: flags.model,
         ...(flags.suffix !== undefined ? { suffix: flags.suffix } : {}),
@@ -143,7 +143,7 @@ export function jobsCommand(io: Io): Command {
     .description("a job's status and events (recorded in the manifest given with --manifest)")
     .argument("<job-id>")
     .action(async (id: string, flags: TargetFlags) => {
-      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
         const job = await target.provider.getJob(id);
         await record(flags, job);
         if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
@@ -155,7 +155,7 @@ export function jobsCommand(io: Io): Command {
     .description("start a validated job created without --auto-start (Mistral; OpenAI's jobs start on their own)")
     .argument("<job-id>")
     .action(async (id: string, flags: TargetFlags) => {
-      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
         const startJob = target.provider.startJob?.bind(target.provider);
         if (!startJob) throw new ConfigError(`${target.provider.name} jobs start on their own once validated; there is nothing to start (follow it with ftprep jobs wait ${id})`);
         let job: RemoteJob;
@@ -197,7 +197,7 @@ export function jobsCommand(io: Io): Command {
     .option("--start", "start the job when it is VALIDATED and waits for a start (Mistral, created without --auto-start)")
     .option("--poll-ms <ms>", "first pause between polls (default 2000; then ×1.5 up to 30 s)", positiveInt)
     .action(async (id: string, flags: TargetFlags & { pollMs?: number; timeout?: number; start?: boolean }) => {
-      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
         let first = true;
         const { state, job, outcome } = await waitForJob(target.provider, id, {
           ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
@@ -233,7 +233,7 @@ export function jobsCommand(io: Io): Command {
     .description("cancel a job; one that already ended is left as it is and said so")
     .argument("<job-id>")
     .action(async (id: string, flags: TargetFlags) => {
-      await withTarget(io, flags, await loadManifest(flags.manifest), async (target) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
         let job: RemoteJob;
         try {
           job = await target.provider.cancelJob(id);

@@ -154,6 +154,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         onProgress: (e) => progress.pass(e),
         onEvent: (e) => progress.on(e),
         ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
+        onWarning: (m: string) => io.stderr(`ftprep: warning: ${m}\n`),
         ...(flags.json
           ? {}
           : {

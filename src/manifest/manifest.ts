@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { ConfigError, FileSystemError } from "../errors.js";
+import { printable } from "../printable.js";
 import { redactedJson } from "../redact.js";
 import { loadSchemaFile } from "../schema-files.js";
 import { tempPathFor } from "../temp-files.js";
@@ -111,12 +112,34 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/** Options of `readManifest`. */
+export interface ReadManifestOptions {
+  /**
+   * Called once per journal line that cannot be used and is not a line a kill cut short (one line of text each):
+   * that line's upload is not in the result; the next run finds the file on the provider by name and size.
+   */
+  onProblem?: (message: string) => void;
+}
+
+/** Whether a journal line is the header a run writes as it opens the journal (after a newline that ends a torn line). */
+function isHeaderLine(line: string): boolean {
+  try {
+    const value = JSON.parse(line) as unknown;
+    return value !== null && typeof value === "object" && "manifest" in value;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads a manifest, with the files its journal recorded since it was written (a run killed before its final
  * write); undefined when there is neither. The result is checked against the schema: a file that is not a valid
- * manifest is a ConfigError. A line cut short by a kill is ignored.
+ * manifest is a ConfigError. A line cut short by a kill — the journal's last line, or one a later run's header
+ * follows (each run starts its part with a newline and a header) — is ignored. Any other line that is not JSON, not
+ * a header or a file, or a file entry the schema refuses, is left out and reported through `onProblem`: the rest
+ * of the journal still counts.
  */
-export async function readManifest(path: string): Promise<Manifest | undefined> {
+export async function readManifest(path: string, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
   // The journal first: a run that compacts in between leaves a manifest with everything the journal had.
   const journal = await readText(journalPath(path));
   const text = await readText(path);
@@ -134,26 +157,52 @@ export async function readManifest(path: string): Promise<Manifest | undefined> 
   if (journal === undefined) return value as Manifest;
   let header: Omit<Manifest, "files"> | undefined;
   const files: ManifestFile[] = [...((value as Manifest | undefined)?.files ?? [])];
+  const fromJournal = new Map<ManifestFile, number>(); // journal entries → their line numbers
   const known = new Set(files.map((f) => `${f.target}\n${f.sha256}`));
-  for (const line of journal.split("\n")) {
-    let entry: JournalLine;
+  const lines = journal.split("\n");
+  const report = (index: number, what: string): void =>
+    options.onProblem?.(
+      `${printable(journalPath(path))} line ${index + 1} ${what} and more lines follow it (not a write cut short by a kill): left out; run and upload find the file it recorded on the provider by name and size and record it again, without sending it twice`,
+    );
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === "") continue;
+    let entry: JournalLine | undefined;
+    let bad: string | undefined;
     try {
       entry = JSON.parse(line) as JournalLine;
+      if (entry === null || typeof entry !== "object" || (!("manifest" in entry) && !("file" in entry))) bad = "is neither a manifest header nor a file entry";
     } catch {
-      continue; // empty, or cut short by a kill mid-write
+      bad = "is not valid JSON";
     }
-    if (entry !== null && typeof entry === "object" && "manifest" in entry) header = entry.manifest;
-    else if (entry !== null && typeof entry === "object" && "file" in entry) {
+    if (bad !== undefined) {
+      const next = lines.slice(index + 1).find((l) => l.trim() !== "");
+      // The last line, or one a later run's header follows: a write a kill cut short, tolerated.
+      if (next !== undefined && !isHeaderLine(next)) report(index, bad);
+      continue;
+    }
+    if ("manifest" in entry!) header = entry.manifest;
+    else if ("file" in entry!) {
       const key = `${entry.file?.target}\n${entry.file?.sha256}`;
       if (!known.has(key)) {
         known.add(key);
         files.push(entry.file);
+        fromJournal.set(entry.file, index);
       }
     }
   }
   const base = header ?? (value as Manifest | undefined);
   if (!base) throw new ConfigError(`${journalPath(path)} is not an ftprep manifest journal (no manifest line)`);
-  const merged = { ...base, files };
+  let merged = { ...base, files };
+  if (checkManifest(merged) !== undefined && checkManifest({ ...base, files: [] }) === undefined) {
+    // A file entry the schema refuses (a line damaged yet still JSON) is left out like a line that is not JSON.
+    const kept = files.filter((file) => {
+      const index = fromJournal.get(file);
+      const problem = index === undefined ? undefined : checkManifest({ ...base, files: [file] });
+      if (problem !== undefined) report(index!, `is not a valid file entry (${problem})`);
+      return problem === undefined;
+    });
+    merged = { ...base, files: kept };
+  }
   const problem = checkManifest(merged);
   if (problem !== undefined) throw new ConfigError(`${path} with its journal is not a valid ftprep manifest: ${problem}`);
   return merged as Manifest;

@@ -42,6 +42,8 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   dryRun?: boolean;
   /** Told of things worth a line on stderr (the embedded server starting, …). */
   onNotice?: (message: string) => void;
+  /** Told of problems that lose no data of this run but deserve a line even when quiet (a damaged journal line). */
+  onWarning?: (message: string) => void;
   onEvent?: (event: UploadEvent) => void;
   /** Create a fine-tuning job from the manifest once everything is uploaded. */
   job?: RunJobSpec;
@@ -200,7 +202,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
   if (!plan.ok) return result;
 
   if (!options.dryRun) await removeStaleTempsOf(manifestPath);
-  const existing = await readManifest(manifestPath);
+  const existing = await readManifest(manifestPath, options.onWarning ? { onProblem: options.onWarning } : {});
   if (options.dryRun) {
     const resolved = resolveTarget(providerName, options);
     result.embedded = resolved.embedded;
