@@ -113,14 +113,14 @@ if (only.has("shard")) {
   const { rss, stdout } = await peakRssWithOutput(["prepare", source, "--out", shardDir, "--json"]);
   const plan = JSON.parse(stdout);
   const sizes = plan.files.map((f) => f.bytes);
-  console.log(`shards: ${plan.files.length} (${sizes.map((b) => (b / 1e6).toFixed(1) + " MB").join(", ")}), limit ${plan.maxFileBytes} bytes`);
-  const withinLimit = sizes.every((b) => b <= plan.maxFileBytes);
+  console.log(`shards: ${plan.files.length} (${sizes.map((b) => (b / 1e6).toFixed(1) + " MB").join(", ")}), limit ${plan.max_file_bytes} bytes`);
+  const withinLimit = sizes.every((b) => b <= plan.max_file_bytes);
   const same = (await sha256Of(plan.files.map((f) => f.path))) === (await sha256Of([source]));
   console.log(`every shard ≤ the limit: ${withinLimit ? "yes" : "NO"}; concatenation byte-identical to the source (sha256): ${same ? "yes" : "NO"}`);
   const ratio = rss / rssSmall;
   const memoryOk = rss <= 150 && ratio <= 1.3;
   console.log(`peak RSS while sharding: ${rss.toFixed(1)} MB (${ratio.toFixed(2)}× the ${smallMb} MB validation figure; bound ≤ 150 MB and ≤ 1.3×: ${memoryOk ? "met" : "NOT MET"})`);
-  ok &&= withinLimit && same && memoryOk && plan.files.length === Math.ceil(statSync(source).size / plan.maxFileBytes);
+  ok &&= withinLimit && same && memoryOk && plan.files.length === Math.ceil(statSync(source).size / plan.max_file_bytes);
 }
 if (only.has("server")) {
   ok = (await serverBench({ bin, out, dataset })) && ok;

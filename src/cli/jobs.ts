@@ -7,6 +7,7 @@ import type { Target } from "../pipeline/target.js";
 import { ApiError, GoneError } from "../providers/errors.js";
 import type { ProviderName, RemoteJob } from "../providers/types.js";
 import type { Io } from "./io.js";
+import { printJson } from "./json-output.js";
 import { duration, formatDuration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
 
 interface TargetFlags {
@@ -126,7 +127,7 @@ export function jobsCommand(io: Io): Command {
       await withTarget(io, flags, manifest, async (target) => {
         const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false, newJob: flags.newJob ?? false });
         if (flags.json) {
-          io.stdout(`${JSON.stringify(result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response)}\n`);
+          printJson(io, result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response);
         } else if (result.dryRun) {
           io.stdout(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
           if (result.response) io.stdout(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
@@ -146,7 +147,7 @@ export function jobsCommand(io: Io): Command {
       await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
         const job = await target.provider.getJob(id);
         await record(flags, job);
-        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        if (flags.json) printJson(io, job);
         else printJob(io, job);
       });
     });
@@ -165,7 +166,7 @@ export function jobsCommand(io: Io): Command {
           const current = await refusedBecauseOfState(target, id, error);
           if (!current) throw error;
           await record(flags, current);
-          if (flags.json) io.stdout(`${JSON.stringify(current)}\n`);
+          if (flags.json) printJson(io, current);
           const state = jobState(current);
           if (["STARTED", "RUNNING", "SUCCESS"].includes(current.status) || current.auto_start === true) {
             io.stdout(`job ${id} is already ${current.status}${current.auto_start === true ? " (created with auto_start)" : ""}; nothing to start\n`);
@@ -180,7 +181,7 @@ export function jobsCommand(io: Io): Command {
           return;
         }
         await record(flags, job);
-        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        if (flags.json) printJson(io, job);
         else {
           printJob(io, job);
           io.stdout(`follow it with: ftprep jobs wait ${id}${manifestFlag(flags)}\n`);
@@ -215,7 +216,7 @@ export function jobsCommand(io: Io): Command {
           },
           onNotice: (message) => io.stderr(`ftprep: ${message}\n`),
         });
-        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        if (flags.json) printJson(io, job);
         else if (outcome === "done") printJob(io, job);
         if (outcome === "needs_start") {
           io.stderr(`ftprep: job ${id} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${id}${manifestFlag(flags)}, or wait with --start\n`);
@@ -241,7 +242,7 @@ export function jobsCommand(io: Io): Command {
           const current = await refusedBecauseOfState(target, id, error);
           if (!current || !jobState(current).done) throw error;
           await record(flags, current);
-          if (flags.json) io.stdout(`${JSON.stringify(current)}\n`);
+          if (flags.json) printJson(io, current);
           // Already cancelled is what was asked for; a job that ended otherwise cannot be cancelled any more.
           const cancelled = current.status === "CANCELLED" || current.status === "cancelled";
           if (cancelled) io.stdout(`job ${id} already ended ${current.status}; nothing to cancel\n`);
@@ -250,7 +251,7 @@ export function jobsCommand(io: Io): Command {
           return;
         }
         await record(flags, job);
-        if (flags.json) io.stdout(`${JSON.stringify(job)}\n`);
+        if (flags.json) printJson(io, job);
         else printJob(io, job);
       });
     });

@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, FtprepError } from "../errors.js";
 import { redact, registerSecret } from "../redact.js";
 import { type Io, processIo } from "./io.js";
+import { printJson } from "./json-output.js";
 import { prepareCommand } from "./prepare.js";
 import { convertCommand } from "./convert.js";
 import { fixCommand } from "./fix.js";
@@ -141,7 +142,7 @@ export async function main(argv: readonly string[], out: Io = processIo()): Prom
     // `--json` promises one document on stdout, failure or not.
     if (io.json) {
       const errorCode = error instanceof FtprepError ? error.code : usage ? "ERR_CONFIG" : "ERR_INTERNAL";
-      io.stdout(`${JSON.stringify({ ok: false, exit_code: code, failures: [{ code: errorCode, message: (error as Error).message ?? String(error) }] })}\n`);
+      printJson(io, { ok: false, exit_code: code, failures: [{ code: errorCode, message: (error as Error).message ?? String(error) }] });
     }
     return code;
   }

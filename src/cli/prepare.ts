@@ -12,6 +12,7 @@ import { addTokenOptions, splitLines, splitTokens, type SplitTokens, type TokenF
 import type { TokenHook } from "../validate/token-stats.js";
 import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
+import { printJson } from "./json-output.js";
 
 interface PrepareFlags extends TokenFlags {
   out: string;
@@ -142,7 +143,7 @@ export function prepareCommand(io: Io): Command {
       } }),
     }));
     const totals = await planTokens(plan, flags, tokens);
-    if (flags.json) io.stdout(`${JSON.stringify({ ...plan, tokens: totals })}\n`);
+    if (flags.json) printJson(io, { ...plan, tokens: totals });
     else {
       printPlan(io, plan);
       printPlanTokens(io, totals);

@@ -2,6 +2,7 @@ import { CHANGE_EXAMPLES } from "../convert/change-log.js";
 import type { RewriteOptions, RewriteSummary, RewrittenFile } from "../convert/rewrite.js";
 import { withInterrupt } from "./interrupt.js";
 import type { Io } from "./io.js";
+import { printJson } from "./json-output.js";
 
 /** Human output of `fix` and `convert`: per file what changed (stdout), then the totals. */
 
@@ -85,7 +86,7 @@ export async function runRewrite(io: Io, flags: RewriteFlags, rewrite: (common: 
       ...(flags.json ? {} : { onFile: (file: RewrittenFile) => printRewrittenFile(io, file, dryRun) }),
     }),
   );
-  if (flags.json) io.stdout(`${JSON.stringify(summary)}\n`);
+  if (flags.json) printJson(io, summary);
   else printRewriteSummary(io, summary, skipInvalid);
   io.exitCode = rewriteExitCode(summary);
 }

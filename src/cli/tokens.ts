@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import type { TokenStats } from "../validate/token-stats.js";
 import type { Io } from "./io.js";
+import { printJson } from "./json-output.js";
 
 interface TokensFlags {
   model?: string;
@@ -23,7 +24,7 @@ export function tokensCommand(io: Io): Command {
       let method = "estimate";
       let tokenizer: string | null = null;
       const onCount = (file: string, line: number, tokens: number, trainable: number): void => {
-        io.stdout(`${JSON.stringify({ file, line, tokens, trainable, method, tokenizer })}\n`);
+        printJson(io, { file, line, tokens, trainable, method, tokenizer });
       };
       const hook =
         (await resolveTokenHook({
@@ -37,8 +38,7 @@ export function tokensCommand(io: Io): Command {
       for (const report of summary.files) {
         // With a hook, every file's stats are a tally (the estimate's too).
         const t = report.stats.tokens as TokenStats | undefined;
-        io.stdout(
-          `${JSON.stringify({
+        printJson(io, {
             file: report.path,
             records: t?.records ?? 0,
             invalid: report.invalid,
@@ -47,8 +47,7 @@ export function tokensCommand(io: Io): Command {
             method,
             tokenizer,
             ...(t ? { p50: t.p50, p95: t.p95, max: t.max } : {}),
-          })}\n`,
-        );
+        });
         if (report.invalid > 0) io.stderr(`${report.path}: ${report.invalid} invalid record(s) not counted (ftprep validate shows why)\n`);
       }
       for (const failure of summary.failures) io.stderr(`ftprep: ${failure.message}\n`);

@@ -6,6 +6,7 @@ import type { JobState } from "../jobs/jobs.js";
 import type { RunJobResult, RunOptions, RunResult } from "../pipeline/run.js";
 import type { FormatId, ProviderName } from "../types.js";
 import type { Io } from "./io.js";
+import { printJson } from "./json-output.js";
 import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP, targetFromFlags } from "./options.js";
 import { addGuardOptions, guardInputs, guardOptions, planTokens, printPlan, printPlanTokens, printSource } from "./prepare.js";
 import { type TokenFlags, tokenHook } from "./token-options.js";
@@ -173,21 +174,19 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
 function report(io: Io, result: RunResult, flags: UploadFlags, tokens: Awaited<ReturnType<typeof planTokens>>): void {
   const { plan, upload } = result;
   if (flags.json) {
-    io.stdout(
-      `${JSON.stringify({
-        ok: exitCodeOf(result) === 0,
-        provider: result.provider,
-        base_url: result.baseUrl ?? null,
-        embedded: result.embedded,
-        manifest: result.manifest ? result.manifestPath : null,
-        dry_run: flags.dryRun ?? false,
-        plan,
-        tokens,
-        ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
-        upload: upload ?? null,
-        job: jobJson(result.job),
-      })}\n`,
-    );
+    printJson(io, {
+      ok: exitCodeOf(result) === 0,
+      provider: result.provider,
+      base_url: result.baseUrl ?? null,
+      embedded: result.embedded,
+      manifest: result.manifest ? result.manifestPath : null,
+      dry_run: flags.dryRun ?? false,
+      plan,
+      tokens,
+      ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
+      upload: upload ?? null,
+      job: jobJson(result.job),
+    });
   } else {
     if (!plan.ok || flags.dryRun) printPlan(io, plan);
     if (!flags.quiet) printPlanTokens(io, tokens);

@@ -10,6 +10,7 @@ import type { Io } from "./io.js";
 import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
+import { printJson } from "./json-output.js";
 
 interface ValidateFlags extends TokenFlags {
   provider?: string;
@@ -62,7 +63,7 @@ export function validateCommand(io: Io): Command {
         } }),
       }));
       const total = await splitTokens(summary.files, flags, tokens);
-      if (flags.json) io.stdout(`${JSON.stringify({ ...summary, tokens: total })}\n`);
+      if (flags.json) printJson(io, { ...summary, tokens: total });
       else {
         printSummary(io, summary, flags);
         if (summary.files.length > 0) for (const line of splitLines("tokens of all files", total)) io.stdout(`${line}\n`);

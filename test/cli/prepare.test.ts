@@ -24,7 +24,7 @@ describe("ftprep prepare", () => {
     expect(code).toBe(0);
     const plan = JSON.parse(stdout);
     expect(plan.ok).toBe(true);
-    expect(plan.maxFileBytes).toBe(10_000);
+    expect(plan.max_file_bytes).toBe(10_000);
     expect(plan.files.length).toBeGreaterThan(1);
     expect(Object.keys(plan.files[0]).sort()).toEqual(["bytes", "kind", "part", "parts", "path", "records", "reused", "sha256", "source", "split", "weight"]);
     expect(plan.sources[0].report.records).toBe(300);
