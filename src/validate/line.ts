@@ -88,10 +88,11 @@ export function parseLine(line: Line, maxLineBytes: number): ParsedLine {
       issues: [{ code: "E_UTF8", path: "", message: `the line is not valid UTF-8 (first bad byte at column ${firstInvalidUtf8(bytes) + 1})` }],
     };
   }
-  const tooComplex = checkStructure(bytes);
+  // The line reader's bytes are Buffers already: decoding them needs no wrapper object per line.
+  const text = Buffer.isBuffer(bytes) ? bytes.toString("utf8") : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
+  const tooComplex = checkStructure(bytes, text);
   if (tooComplex !== undefined) return { kind: "invalid", issues: [tooComplex] };
   let value: unknown;
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
   try {
     value = JSON.parse(text);
   } catch (error) {

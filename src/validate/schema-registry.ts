@@ -3,7 +3,7 @@ import { loadSchemaFile } from "../schema-files.js";
 import type { FormatId } from "../types.js";
 
 /**
- * Every JSON Schema ftprep uses, compiled once when the registry is first used and then only called.
+ * Every JSON Schema ftprep uses, each compiled once when first asked for and then only called.
  * Record schemas are keyed by format; draft-07's meta-schema checks tool `parameters` (E_TOOL_SCHEMA).
  */
 export interface SchemaRegistry {
@@ -30,27 +30,26 @@ export function formatAjvError(error: ErrorObject): string {
 function createRegistry(): SchemaRegistry {
   // allErrors off: the schema is a gate and E_SCHEMA's fallback message; the rule functions report every issue.
   const ajv = new Ajv({ allErrors: false, strict: true, strictTuples: false, strictRequired: false });
-  const ids = new Map<FormatId, string>();
-  for (const [format, file] of Object.entries(RECORD_SCHEMA_FILES) as [FormatId, string][]) {
-    const schema = loadSchemaFile(file);
-    ajv.addSchema(schema, file);
-    ids.set(format, file);
-  }
+  for (const file of Object.values(RECORD_SCHEMA_FILES)) ajv.addSchema(loadSchemaFile(file), file);
+  // Compiled on first use, once: a run needs one format's schema (others only for the cross-provider hint), and
+  // compiling all five costs more start-up than validating a 10 MB file's worth of records (and again per worker).
   const compiled = new Map<FormatId, ValidateFunction>();
-  for (const [format, id] of ids) {
+  let meta: ValidateFunction | undefined;
+  const compile = (id: string): ValidateFunction => {
     const validate = ajv.getSchema(id);
     if (!validate) throw new Error(`schema ${id} did not compile`);
-    compiled.set(format, validate);
-  }
-  const meta = ajv.getSchema("http://json-schema.org/draft-07/schema");
-  if (!meta) throw new Error("ajv has no draft-07 meta-schema");
+    return validate;
+  };
 
   return {
     record(format) {
-      return compiled.get(format)!;
+      let validate = compiled.get(format);
+      if (validate === undefined) compiled.set(format, (validate = compile(RECORD_SCHEMA_FILES[format])));
+      return validate;
     },
     checkJsonSchema(value) {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return "a JSON Schema must be an object";
+      meta ??= compile("http://json-schema.org/draft-07/schema");
       return meta(value) ? undefined : formatAjvError(meta.errors![0]!).replace(/^the value/, "the schema");
     },
   };
@@ -58,7 +57,7 @@ function createRegistry(): SchemaRegistry {
 
 let registry: SchemaRegistry | undefined;
 
-/** The process-wide registry; every schema is compiled on the first call and never again. */
+/** The process-wide registry; each schema is compiled when first used and never again. */
 export function schemaRegistry(): SchemaRegistry {
   registry ??= createRegistry();
   return registry;

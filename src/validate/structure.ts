@@ -33,16 +33,25 @@ function countOpenings(bytes: Uint8Array, max: number): number {
   return count;
 }
 
+/** The same count over the line's decoded text: a string search is a builtin call, a Buffer's a binding call each. */
+function countOpeningsInText(text: string, max: number): number {
+  let count = 0;
+  for (let i = text.indexOf("{"); i !== -1 && count <= max; i = text.indexOf("{", i + 1)) count++;
+  for (let i = text.indexOf("["); i !== -1 && count <= max; i = text.indexOf("[", i + 1)) count++;
+  return count;
+}
+
 /**
  * Checks a line's nesting depth and value count against the limits, without parsing it. Ordinary records cost a
- * length test and, past 258 bytes, a count of their `{` / `[` (native searches); only a record with more than
+ * length test and, past 258 bytes, a count of their `{` / `[` (native searches, over `text` when the caller has
+ * decoded the line already: the brackets are ASCII, so the count is the same); only a record with more than
  * `MAX_RECORD_DEPTH` of them, or longer than 200,001 bytes, is scanned byte by byte (strings skipped natively).
  * Malformed JSON is measured as if well formed; `JSON.parse` reports it when it is within the limits.
  */
-export function checkStructure(bytes: Uint8Array): IssueDraft | undefined {
+export function checkStructure(bytes: Uint8Array, text?: string): IssueDraft | undefined {
   const n = bytes.length;
   if (n < DEPTH_GATE_BYTES) return undefined;
-  if (n < VALUES_GATE_BYTES && countOpenings(bytes, MAX_RECORD_DEPTH) <= MAX_RECORD_DEPTH) return undefined;
+  if (n < VALUES_GATE_BYTES && (text !== undefined ? countOpeningsInText(text, MAX_RECORD_DEPTH) : countOpenings(bytes, MAX_RECORD_DEPTH)) <= MAX_RECORD_DEPTH) return undefined;
   let depth = 0;
   let values = 1;
   let opened = false; // just after `{` / `[`: the next token, unless it closes, is the container's first child

@@ -22,31 +22,30 @@ export function isMessageList(messages: unknown, path: string, key: string, find
 }
 
 /**
- * A message's role when the message is an object with a role of the format's; otherwise reports
- * E_MESSAGE_NOT_OBJECT, E_MISSING_ROLE or E_UNKNOWN_ROLE and returns undefined.
+ * A message's role when the message (`base`/`index`) is an object with a role of the format's; otherwise reports
+ * E_MESSAGE_NOT_OBJECT, E_MISSING_ROLE or E_UNKNOWN_ROLE and returns undefined. Paths are built only for a problem:
+ * the clean message, by far the common case, allocates none.
  */
-export function messageRole(message: unknown, path: string, roles: ReadonlySet<string>, findings: Findings): string | undefined {
+export function messageRole(message: unknown, base: string, index: number, roles: ReadonlySet<string>, findings: Findings): string | undefined {
   if (!isObject(message)) {
-    findings.add("E_MESSAGE_NOT_OBJECT", path, `a message must be an object, got ${describeType(message)}`);
+    findings.add("E_MESSAGE_NOT_OBJECT", `${base}/${index}`, `a message must be an object, got ${describeType(message)}`);
     return undefined;
   }
   const role = message.role;
+  if (typeof role === "string" && roles.has(role)) return role;
   if (role === undefined) {
-    findings.add("E_MISSING_ROLE", `${path}/role`, "the message has no `role`");
+    findings.add("E_MISSING_ROLE", `${base}/${index}/role`, "the message has no `role`");
     return undefined;
   }
-  if (typeof role !== "string" || !roles.has(role)) {
-    findings.add("E_UNKNOWN_ROLE", `${path}/role`, `unknown role ${JSON.stringify(role)}; expected ${[...roles].join(", ")}`);
-    return undefined;
-  }
-  return role;
+  findings.add("E_UNKNOWN_ROLE", `${base}/${index}/role`, `unknown role ${JSON.stringify(role)}; expected ${[...roles].join(", ")}`);
+  return undefined;
 }
 
-/** E_WEIGHT: an assistant message's `weight` is absent, null, or exactly the number 0 or 1. */
-export function checkWeight(message: Record<string, unknown>, path: string, findings: Findings): void {
+/** E_WEIGHT: an assistant message's (`base`/`index`) `weight` is absent, null, or exactly the number 0 or 1. */
+export function checkWeight(message: Record<string, unknown>, base: string, index: number, findings: Findings): void {
   const weight = message.weight;
   if (weight !== undefined && weight !== null && weight !== 0 && weight !== 1) {
-    findings.add("E_WEIGHT", `${path}/weight`, `\`weight\` must be the number 0 or 1, got ${JSON.stringify(weight)}`);
+    findings.add("E_WEIGHT", `${base}/${index}/weight`, `\`weight\` must be the number 0 or 1, got ${JSON.stringify(weight)}`);
   }
 }
 

@@ -107,7 +107,7 @@ function checkConversation(
   let hasImages = false;
 
   for (let i = 0; i < messages.length; i++) {
-    const role = messageRole(messages[i], `${base}/${i}`, ROLES, findings);
+    const role = messageRole(messages[i], base, i, ROLES, findings);
     if (role === undefined) continue;
     const message = messages[i] as Record<string, unknown>;
     countRole(stats, role);
@@ -122,7 +122,7 @@ function checkConversation(
         content = message.text;
       }
     }
-    const contentPath = `${base}/${i}/${contentKey}`;
+    // Paths are built only for a problem: a clean message allocates none.
 
     switch (role) {
       case "system":
@@ -130,21 +130,21 @@ function checkConversation(
         if (systemCount > 1) {
           findings.add("E_MULTIPLE_SYSTEM", `${base}/${i}`, "a conversation may have only one system message (a top-level `system_prompt` counts as one)");
         }
-        checkStringContent(content, contentPath, role, findings, stats);
+        checkStringContent(content, base, i, contentKey, role, findings, stats);
         break;
       case "user":
         if (content === undefined || content === null) {
-          findings.add("E_MISSING_CONTENT", contentPath, `the user message has no \`content\``);
+          findings.add("E_MISSING_CONTENT", `${base}/${i}/${contentKey}`, `the user message has no \`content\``);
         } else if (typeof content === "string") {
           stats.textChars += content.length;
         } else if (Array.isArray(content)) {
-          if (checkChunks(content, contentPath, findings, stats)) hasImages = true;
+          if (checkChunks(content, `${base}/${i}/${contentKey}`, findings, stats)) hasImages = true;
         } else {
-          findings.add("E_CONTENT_TYPE", contentPath, `user content must be a string or an array of chunks, got ${describeType(content)}`);
+          findings.add("E_CONTENT_TYPE", `${base}/${i}/${contentKey}`, `user content must be a string or an array of chunks, got ${describeType(content)}`);
         }
         break;
       case "tool": {
-        checkStringContent(content, contentPath, role, findings, stats);
+        checkStringContent(content, base, i, contentKey, role, findings, stats);
         const id = message.tool_call_id;
         if (id === undefined || id === null) {
           findings.add("E_TOOL_MESSAGE_ID", `${base}/${i}/tool_call_id`, "the tool message has no `tool_call_id`");
@@ -166,9 +166,9 @@ function checkConversation(
           findings.add("E_TOOL_CALL_SHAPE", `${base}/${i}/tool_calls`, `\`tool_calls\` must be an array, got ${describeType(calls)}`);
         }
         if (content === undefined || content === null) {
-          if (!withCalls) findings.add("E_MISSING_CONTENT", contentPath, "the assistant message has neither `content` nor `tool_calls`");
+          if (!withCalls) findings.add("E_MISSING_CONTENT", `${base}/${i}/${contentKey}`, "the assistant message has neither `content` nor `tool_calls`");
         } else if (typeof content !== "string") {
-          findings.add("E_CONTENT_TYPE", contentPath, `assistant content must be a string, got ${describeType(content)}`);
+          findings.add("E_CONTENT_TYPE", `${base}/${i}/${contentKey}`, `assistant content must be a string, got ${describeType(content)}`);
         } else {
           stats.textChars += content.length;
           if (content.length > 0 && withCalls) {
@@ -177,7 +177,7 @@ function checkConversation(
             findings.add("E_ASSISTANT_CONTENT_XOR_TOOL_CALLS", `${base}/${i}`, "the assistant message has empty `content` and no `tool_calls`");
           }
         }
-        checkWeight(message, `${base}/${i}`, findings);
+        checkWeight(message, base, i, findings);
         if (message.weight === 0) untrained++;
         if (withCalls) {
           hasToolCalls = true;
@@ -233,13 +233,13 @@ function checkConversation(
   }
 }
 
-function checkStringContent(content: unknown, path: string, role: string, findings: Findings, stats: RecordStats): void {
-  if (content === undefined || content === null) {
-    findings.add("E_MISSING_CONTENT", path, `the ${role} message has no \`content\``);
-  } else if (typeof content !== "string") {
-    findings.add("E_CONTENT_TYPE", path, `${role} content must be a string, got ${describeType(content)}`);
-  } else {
+function checkStringContent(content: unknown, base: string, index: number, key: string, role: string, findings: Findings, stats: RecordStats): void {
+  if (typeof content === "string") {
     stats.textChars += content.length;
+  } else if (content === undefined || content === null) {
+    findings.add("E_MISSING_CONTENT", `${base}/${index}/${key}`, `the ${role} message has no \`content\``);
+  } else {
+    findings.add("E_CONTENT_TYPE", `${base}/${index}/${key}`, `${role} content must be a string, got ${describeType(content)}`);
   }
 }
 

@@ -67,7 +67,7 @@ function checkOpenAIMessages(messages: unknown, base: string, findings: Findings
   let hasToolCalls = false;
   let hasImages = false;
   for (let i = 0; i < messages.length; i++) {
-    const role = messageRole(messages[i], `${base}/${i}`, ROLES, findings);
+    const role = messageRole(messages[i], base, i, ROLES, findings);
     if (role === undefined) continue;
     const message = messages[i] as Record<string, unknown>;
     countRole(stats, role);
@@ -87,7 +87,7 @@ function checkOpenAIMessages(messages: unknown, base: string, findings: Findings
       } else {
         checkParts(content, path, role, findings, stats);
       }
-      checkWeight(message, `${base}/${i}`, findings);
+      checkWeight(message, base, i, findings);
       if (withCalls) {
         hasToolCalls = true;
         for (let j = 0; j < calls.length; j++) checkToolCall(calls[j], `${base}/${i}/tool_calls/${j}`, findings, stats);
