@@ -1,10 +1,13 @@
 /**
  * Byte-pair merging, shared by the tiktoken-style encoders (o200k, cl100k, Tekken: symbols are bytes, written as a
- * latin1 string) and the SentencePiece encoder (symbols are characters). `rankOf` gives the merge priority of a
- * candidate symbol (lower merges first) or undefined when the joined symbol is not in the vocabulary; ties go to the
- * leftmost pair, as in both reference implementations. Short words use the reference's quadratic scan; long ones a
+ * latin1 string) and the SentencePiece encoder (symbols are characters). The vocabulary table gives the merge
+ * priority of a candidate symbol (lower merges first) or `NO_RANK` when the joined symbol is not in the vocabulary,
+ * looked up by its range of the word (no substring is made); ties go to the leftmost pair, as in both reference
+ * implementations. Short words use the reference's quadratic scan; long ones a
  * heap, so one huge word costs n·log n, not n².
  */
+
+import { NO_RANK, type VocabTable } from "./vocab-table.js";
 
 /** Words longer than this many symbols are merged with the heap. */
 const LINEAR_LIMIT = 64;
@@ -13,24 +16,23 @@ const LINEAR_LIMIT = 64;
  * Merges `text`, cut at `starts` (ascending symbol start offsets, the first 0), and returns the start offsets of the
  * final symbols (the array is reused and shortened in place).
  */
-export function mergeSymbols(text: string, starts: number[], rankOf: (symbol: string) => number | undefined): number[] {
+export function mergeSymbols(text: string, starts: number[], vocab: VocabTable): number[] {
   if (starts.length < 2) return starts;
-  return starts.length <= LINEAR_LIMIT ? mergeLinear(text, starts, rankOf) : mergeHeap(text, starts, rankOf);
+  return starts.length <= LINEAR_LIMIT ? mergeLinear(text, starts, vocab) : mergeHeap(text, starts, vocab);
 }
 
-const NONE = Number.POSITIVE_INFINITY;
+/** The rank of symbols i and i+1 joined. */
+function pairRank(text: string, starts: number[], i: number, vocab: VocabTable): number {
+  const stop = i + 2 < starts.length ? starts[i + 2]! : text.length;
+  return vocab.rank(text, starts[i]!, stop);
+}
 
-function mergeLinear(text: string, starts: number[], rankOf: (symbol: string) => number | undefined): number[] {
-  const end = text.length;
+function mergeLinear(text: string, starts: number[], vocab: VocabTable): number[] {
   // ranks[i]: rank of symbols i and i+1 joined.
   const ranks: number[] = new Array<number>(starts.length - 1);
-  const pairRank = (i: number): number => {
-    const stop = i + 2 < starts.length ? starts[i + 2]! : end;
-    return rankOf(text.slice(starts[i]!, stop)) ?? NONE;
-  };
-  for (let i = 0; i < ranks.length; i++) ranks[i] = pairRank(i);
+  for (let i = 0; i < ranks.length; i++) ranks[i] = pairRank(text, starts, i, vocab);
   while (ranks.length > 0) {
-    let best = NONE;
+    let best = NO_RANK;
     let at = -1;
     for (let i = 0; i < ranks.length; i++) {
       if (ranks[i]! < best) {
@@ -41,14 +43,14 @@ function mergeLinear(text: string, starts: number[], rankOf: (symbol: string) =>
     if (at < 0) break;
     starts.splice(at + 1, 1);
     ranks.splice(at, 1);
-    if (at < ranks.length) ranks[at] = pairRank(at);
-    if (at > 0) ranks[at - 1] = pairRank(at - 1);
+    if (at < ranks.length) ranks[at] = pairRank(text, starts, at, vocab);
+    if (at > 0) ranks[at - 1] = pairRank(text, starts, at - 1, vocab);
   }
   return starts;
 }
 
 /** A min-heap of (rank, left symbol start) candidates; stale entries are skipped when popped. */
-function mergeHeap(text: string, starts: number[], rankOf: (symbol: string) => number | undefined): number[] {
+function mergeHeap(text: string, starts: number[], vocab: VocabTable): number[] {
   const n = starts.length;
   const end = text.length;
   const next = new Int32Array(n);
@@ -96,8 +98,8 @@ function mergeHeap(text: string, starts: number[], rankOf: (symbol: string) => n
     const j = next[i]!;
     if (j < 0) return;
     const stop = stopOf(j);
-    const rank = rankOf(text.slice(startOf(i), stop));
-    if (rank !== undefined) push([rank, i, stop]);
+    const rank = vocab.rank(text, startOf(i), stop);
+    if (rank !== NO_RANK) push([rank, i, stop]);
   };
   for (let i = 0; i + 1 < n; i++) candidate(i);
   for (let entry = pop(); entry; entry = pop()) {

@@ -1,4 +1,6 @@
 import { mergeSymbols } from "./bpe.js";
+import { PieceCache } from "./piece-cache.js";
+import { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
 /**
@@ -12,7 +14,7 @@ import type { TextTokenizer } from "./types.js";
  * the text is cut there into words that are merged (and cached) one by one.
  */
 
-const CACHE_LIMIT = 200_000;
+const CACHE_LIMIT = 1 << 17;
 const SPACE = "\u2581";
 /** Rank of the whitespace-run pieces (their score is −1e9: below every other piece). */
 const WHITESPACE_RANK = 1e9;
@@ -23,75 +25,84 @@ export interface SentencePieceOptions {
   pieces: readonly string[];
   /** Ids of the user-defined pieces (matched whole in the text before merging). */
   userDefined?: readonly number[];
+  /** The most words the cache holds before it is emptied (tests set it low to exercise that). */
+  cacheLimit?: number;
 }
 
 export class SentencePieceEncoder implements TextTokenizer {
   readonly name: string;
-  /** Merge rank of each mergeable piece (normal and user-defined). */
-  private readonly rank = new Map<string, number>();
-  private readonly ids = new Map<string, number>();
+  /** Each mergeable piece (normal and user-defined): its merge rank and its id. */
+  private readonly vocab: VocabTable;
   private readonly byteIds: number[] = [];
   private readonly userDefined: string[];
-  private cache = new Map<string, readonly number[]>();
+  private readonly cache: PieceCache;
+  private readonly firstCache: PieceCache;
 
   constructor(options: SentencePieceOptions) {
     this.name = options.name;
+    this.cache = new PieceCache(options.cacheLimit ?? CACHE_LIMIT);
+    this.firstCache = new PieceCache(Math.max(1, (options.cacheLimit ?? CACHE_LIMIT) >> 2));
     const pieces = options.pieces;
     const lastByte = pieces.indexOf("<0xFF>");
     if (lastByte < 255) throw new Error(`${this.name}: no byte-fallback pieces in the vocabulary`);
     for (let b = 0; b < 256; b++) this.byteIds.push(lastByte - 255 + b);
+    const entries: [string, number, number][] = [];
     for (let id = lastByte + 1; id < pieces.length; id++) {
       const piece = pieces[id]!;
       if (piece.includes(SPACE, 1) && /[^\u2581]\u2581/u.test(piece)) throw new Error(`${this.name}: a piece joins a word and a space`);
-      this.ids.set(piece, id);
-      this.rank.set(piece, piece.length > 1 && /^\u2581+$/u.test(piece) ? WHITESPACE_RANK : id);
+      entries.push([piece, piece.length > 1 && /^\u2581+$/u.test(piece) ? WHITESPACE_RANK : id, id]);
     }
     this.userDefined = (options.userDefined ?? []).map((id) => pieces[id]!);
-    for (const id of options.userDefined ?? []) {
-      this.ids.set(pieces[id]!, id);
-      // Score 0: above every normal piece.
-      this.rank.set(pieces[id]!, -1);
-    }
+    // Score 0: above every normal piece.
+    for (const id of options.userDefined ?? []) entries.push([pieces[id]!, -1, id]);
+    this.vocab = new VocabTable(entries, entries.length);
     this.userDefined.sort((a, b) => b.length - a.length);
   }
 
   encode(text: string): number[] {
     const out: number[] = [];
-    this.each(text, (ids) => {
-      for (const id of ids) out.push(id);
-    });
+    this.scan(text, out);
     return out;
   }
 
   count(text: string): number {
+    return this.scan(text, undefined);
+  }
+
+  /**
+   * Cuts `text` into words as written (a run of spaces, then the characters up to the next space; trailing spaces
+   * alone) and counts their ids, pushing them to `out` when given. Words are looked up in the cache by their range
+   * of `text`, so a cached word costs no allocation; the first word (which takes the dummy prefix) has its own.
+   */
+  private scan(text: string, out: number[] | undefined): number {
+    const length = text.length;
     let n = 0;
-    this.each(text, (ids) => {
+    let start = 0;
+    while (start < length) {
+      let end = start;
+      while (end < length && text.charCodeAt(end) === 0x20) end++;
+      while (end < length && text.charCodeAt(end) !== 0x20) end++;
+      const first = start === 0;
+      const cache = first ? this.firstCache : this.cache;
+      const hash = PieceCache.hash(text, start, end);
+      let ids = cache.get(text, start, end, hash);
+      if (ids === undefined) {
+        const word = text.slice(start, end);
+        // The dummy prefix joins the first word.
+        ids = this.encodeWord((first ? SPACE : "") + word.replaceAll(" ", SPACE));
+        cache.set(word, hash, ids);
+      }
       n += ids.length;
-    });
+      if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
+      start = end;
+    }
     return n;
   }
 
-  private each(text: string, see: (ids: readonly number[]) => void): void {
-    // Words of the text as written: a run of spaces, then the characters up to the next space.
-    const words = / *[^ ]+| +/g;
-    let first = true;
-    for (let m = words.exec(text); m !== null; m = words.exec(text)) {
-      // The dummy prefix joins the first word.
-      const key = first ? SPACE + m[0] : m[0];
-      first = false;
-      let ids = this.cache.get(key);
-      if (ids === undefined) {
-        ids = this.encodeWord(key.replaceAll(" ", SPACE));
-        if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
-        this.cache.set(key, ids);
-      }
-      see(ids);
-    }
-  }
-
   private encodeWord(word: string): readonly number[] {
-    const whole = this.ids.get(word);
-    if (whole !== undefined) return [whole];
+    const vocab = this.vocab;
+    const whole = vocab.id(word, 0, word.length);
+    if (whole >= 0) return [whole];
     // Symbols: characters (code points), or a user-defined piece matched whole.
     const starts: number[] = [];
     for (let i = 0; i < word.length; ) {
@@ -104,13 +115,13 @@ export class SentencePieceEncoder implements TextTokenizer {
       const cp = word.codePointAt(i)!;
       i += cp > 0xffff ? 2 : 1;
     }
-    const parts = mergeSymbols(word, starts, (s) => this.rank.get(s));
+    const parts = mergeSymbols(word, starts, vocab);
     const ids: number[] = [];
     for (let k = 0; k < parts.length; k++) {
-      const symbol = word.slice(parts[k]!, k + 1 < parts.length ? parts[k + 1]! : word.length);
-      const id = this.ids.get(symbol);
-      if (id !== undefined) ids.push(id);
-      else for (const byte of Buffer.from(symbol, "utf8")) ids.push(this.byteIds[byte]!);
+      const end = k + 1 < parts.length ? parts[k + 1]! : word.length;
+      const id = vocab.id(word, parts[k]!, end);
+      if (id >= 0) ids.push(id);
+      else for (const byte of Buffer.from(word.slice(parts[k]!, end), "utf8")) ids.push(this.byteIds[byte]!);
     }
     return ids;
   }

