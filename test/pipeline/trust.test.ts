@@ -106,6 +106,56 @@ describe("a manifest does not choose a directory or a URL", () => {
   });
 });
 
+describe("a pipeline file does not choose where the files and the key go", () => {
+  const repo = join(import.meta.dirname, "..", "..");
+  async function pipelineTo(baseUrl: string): Promise<string> {
+    const dir = tmp();
+    const path = join(dir, "p.json");
+    await writeJson(path, {
+      sources: [{ path: join(repo, "fixtures/datasets/mistral-chat") }],
+      provider: { name: "mistral", base_url: baseUrl },
+      manifest: join(dir, "m.json"),
+      out_dir: join(dir, "out"),
+      store: join(dir, "store"),
+    });
+    return path;
+  }
+
+  it("refuses a pipeline's base URL the user did not give, with or without a key: nothing sent, one line, exit 2", async () => {
+    const evil = await recorder(() => ({ status: 200, body: JSON.stringify({ object: "list", data: [] }) }));
+    const path = await pipelineTo(`${evil.url}/`);
+    for (const key of [KEY, undefined]) {
+      const { code, stdout, stderr } = await withKey(key, () => runCli("run", "--pipeline", path, "--json"));
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n")).toEqual([
+        `ftprep run: the pipeline file names the base URL "${evil.url}", not Mistral's public API; ftprep sends your files and API key only where you say: pass --trust-pipeline-url (or --base-url "${evil.url}") to use it; see ftprep run --help`,
+      ]);
+      expect(JSON.parse(stdout)).toMatchObject({ ok: false, exit_code: 2 });
+    }
+    expect(evil.seen).toEqual([]);
+  });
+
+  it("uses it with --trust-pipeline-url, or when the user names the same URL", async () => {
+    const evil = await recorder(() => ({ status: 200, body: JSON.stringify({ object: "list", data: [] }) }));
+    const path = await pipelineTo(evil.url);
+    // The user's say: the key goes there (the recorder's empty answers then fail the upload, which is beside the point).
+    await withKey(KEY, () => runCli("run", "--pipeline", path, "--trust-pipeline-url", "--quiet"));
+    expect(evil.seen[0]).toMatch(new RegExp(`^GET /v1/files\\?.* Bearer ${KEY}$`));
+    const seen = evil.seen.length;
+    await withKey(KEY, () => runCli("run", "--pipeline", path, "--base-url", evil.url, "--quiet"));
+    expect(evil.seen.length).toBeGreaterThan(seen);
+  });
+
+  it("takes the provider's public API from a pipeline, and the user's base URL over the pipeline's", () => {
+    expect(resolveTarget("mistral", { pipelineBaseUrl: "https://api.mistral.ai/", env: { MISTRAL_API_KEY: KEY } })).toMatchObject({ baseUrl: "https://api.mistral.ai", key: KEY });
+    expect(resolveTarget("openai", { pipelineBaseUrl: "https://api.openai.com/v1", env: { OPENAI_API_KEY: KEY } })).toMatchObject({ baseUrl: "https://api.openai.com/v1" });
+    expect(resolveTarget("mistral", { pipelineBaseUrl: "http://127.0.0.1:1", env: { MISTRAL_API_KEY: KEY, MISTRAL_BASE_URL: "http://127.0.0.1:2" } })).toMatchObject({ baseUrl: "http://127.0.0.1:2" });
+    expect(resolveTarget("mistral", { pipelineBaseUrl: "http://127.0.0.1:1", baseUrl: "http://127.0.0.1:3", env: { MISTRAL_API_KEY: KEY } })).toMatchObject({ baseUrl: "http://127.0.0.1:3" });
+    expect(resolveTarget("mistral", { pipelineBaseUrl: "http://127.0.0.1:1", trustPipelineUrl: true, env: { MISTRAL_API_KEY: KEY } })).toMatchObject({ baseUrl: "http://127.0.0.1:1", key: KEY });
+    expect(() => resolveTarget("mistral", { pipelineBaseUrl: "http://127.0.0.1:1", env: {} })).toThrow(/pass --trust-pipeline-url/);
+  });
+});
+
 describe("job answers are checked", () => {
   it.each([
     ["an empty object", {}],
