@@ -15,6 +15,7 @@ import { Progress } from "./progress.js";
 
 interface UploadFlags extends TokenFlags {
   pipeline?: string;
+  trustPipelineUrl?: boolean;
   newJob?: boolean;
   provider?: ProviderName;
   baseUrl?: string;
@@ -88,6 +89,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
   if (name === "run") {
     command
       .option("--pipeline <file>", "a pipeline file: sources, limits, provider, upload, manifest and a job (flags given here win over it)")
+      .option("--trust-pipeline-url", "send the files and the API key to the pipeline file's provider.base_url when it is not the provider's public API")
       .option("--new-job", "create a new job even when the manifest records one from the same files and parameters (default: reuse it)");
   }
   addGuardOptions(command).action(async (paths: string[], flags: UploadFlags) => {
@@ -147,6 +149,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
         target,
         dryRun: flags.dryRun ?? false,
         ...(flags.newJob ? { newJob: true } : {}),
+        ...(flags.trustPipelineUrl ? { trustPipelineUrl: true } : {}),
         signal,
         onJobStatus: (state: JobState, id?: string) => {
           progress.job(state, id);

@@ -23,8 +23,10 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   provider?: ProviderName;
   /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL`, else the public API). */
   baseUrl?: string;
-  /** A pipeline file's base URL: below the option and the environment. */
+  /** A pipeline file's base URL: below the option and the environment; used only as `trustPipelineUrl` says. */
   pipelineBaseUrl?: string;
+  /** Let a pipeline file's base URL that is not the provider's public API receive the files and the key. */
+  trustPipelineUrl?: boolean;
   /** The API key (default: `MISTRAL_API_KEY` / `OPENAI_API_KEY`). Never printed, logged or written. */
   apiKey?: string;
   /** The environment the defaults come from (default `process.env`). */

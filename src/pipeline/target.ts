@@ -17,8 +17,14 @@ export function toolVersion(): string {
 
 export interface TargetOptions {
   baseUrl?: string;
-  /** A pipeline file's base URL: used when neither the options nor the environment name one. */
+  /**
+   * A pipeline file's base URL: used when neither the options nor the environment name one, and then only when it
+   * is the provider's public API or `trustPipelineUrl` is set (a pipeline file is data: it does not choose on its
+   * own where the files and the key go).
+   */
   pipelineBaseUrl?: string;
+  /** The user's say (`--trust-pipeline-url`) that a pipeline file's base URL may receive the files and the key. */
+  trustPipelineUrl?: boolean;
   apiKey?: string;
   env?: Record<string, string | undefined>;
   /** The embedded server's store (default `.ftprep/store`). */
@@ -75,7 +81,15 @@ function normalBase(url: string): string {
  * options or the environment; with neither, the embedded server on `store`.
  */
 export function resolveTarget(name: ProviderName, options: TargetOptions): ResolvedTarget {
-  let { key, base } = keyOf(name, options, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  let { key, base } = keyOf(name, options, env);
+  const fromPipeline = options.baseUrl === undefined && env[`${providerSpec(name).envPrefix}_BASE_URL`] === undefined ? options.pipelineBaseUrl : undefined;
+  if (fromPipeline !== undefined && !options.trustPipelineUrl && normalBase(fromPipeline) !== normalBase(providerSpec(name).defaultBaseUrl)) {
+    const shown = JSON.stringify(redactUrl(normalBase(fromPipeline)));
+    throw new ConfigError(
+      `the pipeline file names the base URL ${shown}, not ${providerSpec(name).label}'s public API; ftprep sends your files and API key only where you say: pass --trust-pipeline-url (or --base-url ${shown}) to use it`,
+    );
+  }
   const store = options.store ?? DEFAULT_STORE;
   const manifest = options.manifest;
   if (manifest && options.baseUrl === undefined) {

@@ -134,7 +134,7 @@ describe("pipeline files", () => {
       provider: { name: "mistral", base_url: server.url },
       job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 }, auto_start: true, wait: true, poll_ms: 5 },
     });
-    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", join(dir, "flag.json"));
+    const { code, stderr } = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k", "--manifest", join(dir, "flag.json"));
     expect(stderr).toContain("job: SUCCESS");
     expect(code).toBe(0);
     const manifest = (await readManifest(join(dir, "flag.json")))!;
@@ -150,7 +150,7 @@ describe("pipeline files", () => {
     const path = await pipeline(dir, { provider: { name: "mistral", base_url: "http://127.0.0.1:1" } });
     process.env.MISTRAL_BASE_URL = server.url;
     try {
-      const { code } = await runCli("run", "--pipeline", path, "--api-key", "k", "--quiet");
+      const { code } = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k", "--quiet");
       expect(code).toBe(0);
     } finally {
       delete process.env.MISTRAL_BASE_URL;
@@ -190,7 +190,7 @@ describe("ftprep jobs", () => {
     const dir = tmp();
     const server = await serve({ store: join(dir, "store"), faults: { retireJobs: true } });
     const path = await pipeline(dir, { provider: { name: "mistral", base_url: server.url }, job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 } } });
-    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k");
+    const { code, stderr } = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k");
     expect(code).toBe(3);
     expect(stderr).toContain("Mistral has retired its public fine-tuning jobs API (it answers 410 Gone).");
     expect(stderr).toContain(`their ids are in ${join(dir, "m.json")}`);
@@ -219,7 +219,7 @@ describe("ftprep jobs", () => {
         job: { model: "gpt-4o-mini-2024-07-18", hyperparameters: { n_epochs: 2 }, wait: true, poll_ms: 5 },
       }),
     );
-    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k");
+    const { code, stderr } = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k");
     expect(stderr).toContain("job: succeeded");
     expect(code).toBe(0);
     const manifest = (await readManifest(join(dir, "m.json")))!;
@@ -356,16 +356,16 @@ describe("jobs a user drives to the end", () => {
       provider: { name: "mistral", base_url: server.url },
       job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 }, auto_start: true, wait: true, poll_ms: 5 },
     });
-    const first = await runCli("run", "--pipeline", path, "--api-key", "k");
+    const first = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k");
     expect(first.code).toBe(0);
     const [job] = (await readManifest(join(dir, "m.json")))!.jobs;
-    const again = await runCli("run", "--pipeline", path, "--api-key", "k");
+    const again = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k");
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`job ${String(job!.id)} (SUCCESS) was already created from these files and parameters; reusing it (--new-job creates another)`);
     expect((await readManifest(join(dir, "m.json")))!.jobs.map((j) => j.id)).toEqual([job!.id]);
     const listed = async () => ((await (await fetch(`${server.url}/v1/fine_tuning/jobs`)).json()) as { total: number }).total;
     expect(await listed()).toBe(1);
-    const fresh = await runCli("run", "--pipeline", path, "--api-key", "k", "--new-job", "--json");
+    const fresh = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k", "--new-job", "--json");
     expect(fresh.code).toBe(0);
     const doc = JSON.parse(fresh.stdout);
     expect(doc).toMatchObject({ ok: true, job: { status: "SUCCESS", reused: false, outcome: "done", succeeded: true, fine_tuned_model: expect.stringMatching(/^ft:/) } });
@@ -381,7 +381,7 @@ describe("jobs a user drives to the end", () => {
       provider: { name: "mistral", base_url: server.url },
       job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 }, auto_start: false, wait: true, poll_ms: 5 },
     });
-    const { code, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--quiet");
+    const { code, stderr } = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k", "--quiet");
     const [job] = (await readManifest(join(dir, "m.json")))!.jobs;
     expect(stderr).toBe(`ftprep: job ${String(job!.id)} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${String(job!.id)} --manifest ${join(dir, "m.json")}\n`);
     expect(code).toBe(3);
@@ -395,10 +395,10 @@ describe("jobs a user drives to the end", () => {
     const dir = tmp();
     const server = await serve({ store: join(dir, "store"), jobs: { validationMs: 60_000, trainingMs: 60_000 } });
     const path = await pipeline(dir, { provider: { name: "mistral", base_url: server.url }, job: { model: "open-mistral-7b", hyperparameters: { training_steps: 5 } } });
-    expect((await runCli("run", "--pipeline", path, "--api-key", "k")).code).toBe(0);
+    expect((await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k")).code).toBe(0);
     // Another manifest, the same files on the same server: the same job is already validating there (409).
     const other = join(dir, "other.json");
-    const { code, stdout, stderr } = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", other);
+    const { code, stdout, stderr } = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k", "--manifest", other);
     expect(stdout).toContain("0 uploaded, 2 found already uploaded");
     expect(stdout).toContain(`manifest: ${other}`);
     expect(stderr).toMatch(/ftprep: no job: 409 A job with the same parameters is already VALIDATING: [0-9a-f-]{36} \(POST http:\/\/127\.0\.0\.1:\d+\/v1\/fine_tuning\/jobs/);
@@ -406,7 +406,7 @@ describe("jobs a user drives to the end", () => {
     const manifest = (await readManifest(other))!;
     expect(manifest.files).toHaveLength(2);
     expect(manifest.jobs).toEqual([]);
-    const json = await runCli("run", "--pipeline", path, "--api-key", "k", "--manifest", other, "--json");
+    const json = await runCli("run", "--pipeline", path, "--trust-pipeline-url", "--api-key", "k", "--manifest", other, "--json");
     expect(json.code).toBe(3);
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({ ok: false, manifest: other, upload: { uploaded: 0, skipped: 2, failed: [] } });
