@@ -22,6 +22,10 @@ export const FORMATS = [
   "mistral-classifier",
   "openai-chat",
   "openai-dpo",
+  "together-chat",
+  "together-instruction",
+  "together-text",
+  "together-preference",
 ] as const;
 
 export type FormatId = (typeof FORMATS)[number];
@@ -32,7 +36,7 @@ export function isFormatId(value: string): value is FormatId {
 }
 
 /** The providers ftprep prepares data for. A new provider: a name here, a module in `src/target/`, a registry line. */
-export const PROVIDER_NAMES = ["mistral", "openai"] as const;
+export const PROVIDER_NAMES = ["mistral", "openai", "together"] as const;
 
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
@@ -43,6 +47,7 @@ export function isProviderName(value: string): value is ProviderName {
 
 /**
  * The shapes of record a format can take, whichever provider it is for: chat records are chat records (`messages`),
- * text records are raw text, classifier records carry labels, preference records a preferred and a rejected output.
+ * text records are raw text, classifier records carry labels, preference records a preferred and a rejected output,
+ * instruction records a `prompt` and its `completion`.
  */
-export type FormatFamily = "chat" | "text" | "classifier" | "preference";
+export type FormatFamily = "chat" | "text" | "classifier" | "preference" | "instruction";

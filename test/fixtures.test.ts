@@ -40,8 +40,8 @@ function expectedFor(file: string): Expected {
 
 /** A valid fixture is named by its provider (`valid/openai-chat.jsonl`): it is validated for that provider, detecting. */
 function validOptions(path: string): ValidateOptions {
-  const provider = /(mistral|openai)-[a-z-]+?(?=[./]|-array|$)/.exec(basename(path))![0] as FormatId | string;
-  return { provider: isFormatId(provider) ? providerOfFormat(provider).name : (provider.split("-")[0] as "mistral" | "openai") };
+  const provider = /(mistral|openai|together)-[a-z-]+?(?=[./]|-array|$)/.exec(basename(path))![0] as FormatId | string;
+  return { provider: isFormatId(provider) ? providerOfFormat(provider).name : (provider.split("-")[0] as "mistral" | "openai" | "together") };
 }
 
 function optionsFor(expected: Expected): ValidateOptions {

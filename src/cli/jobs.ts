@@ -6,6 +6,7 @@ import type { Manifest } from "../manifest/manifest.js";
 import type { Target } from "../pipeline/target.js";
 import { ApiError, GoneError } from "../providers/errors.js";
 import type { ProviderName, RemoteJob } from "../providers/types.js";
+import { PROVIDER_NAMES } from "../types.js";
 import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
 import { duration, formatDuration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
@@ -25,7 +26,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 function targetOptions(command: Command): Command {
   return command
     .option("--manifest <file>", "the manifest: its provider and target (reopening the embedded server on its store)")
-    .addOption(new Option("--provider <provider>", "the API, without a manifest (default mistral)").choices(["mistral", "openai"]))
+    .addOption(new Option("--provider <provider>", "the API, without a manifest (default mistral)").choices([...PROVIDER_NAMES]))
     .option("--base-url <url>", "the API's base URL (default: the manifest's, or MISTRAL_BASE_URL / OPENAI_BASE_URL)")
     .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY); never printed")
     .option("--store <dir>", "the embedded server's store, with no manifest, key or base URL", DEFAULT_STORE)

@@ -53,6 +53,9 @@ function checkHyperparameters(provider: ProviderName, given: Record<string, numb
 export function jobRequest(manifest: Manifest, spec: JobSpec): Record<string, unknown> {
   const { train, validation } = filesOf(manifest);
   if (train.length === 0) throw new ConfigError(`the manifest has no training file uploaded to ${manifest.target}; run the upload first`);
+  if (manifest.provider === "together") {
+    throw new ConfigError("ftprep jobs create does not create Together jobs yet (POST /fine-tunes): the files are uploaded; create the job with Together's own tools for now");
+  }
   const hyper = spec.hyperparameters ?? {};
   checkHyperparameters(manifest.provider, hyper);
   if (manifest.provider === "mistral") {

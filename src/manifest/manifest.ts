@@ -8,6 +8,7 @@ import { printable } from "../printable.js";
 import { redactedJson } from "../redact.js";
 import { loadSchemaFile } from "../schema-files.js";
 import { tempPathFor } from "../temp-files.js";
+import type { ProviderName } from "../types.js";
 
 /**
  * The manifest: every uploaded file with its provider id, for job creation; versioned JSON
@@ -59,7 +60,7 @@ export interface Manifest {
   $schema?: string;
   version: 1;
   tool: { name: "ftprep"; version: string };
-  provider: "mistral" | "openai";
+  provider: ProviderName;
   base_url: string;
   target: string;
   embedded_store: string | null;

@@ -5,7 +5,7 @@ import type { DiscoverInput } from "../discover/discover.js";
 import { ConfigError, FileSystemError } from "../errors.js";
 import { parseByteSize } from "../guard/size.js";
 import { loadSchemaFile } from "../schema-files.js";
-import type { FormatId } from "../types.js";
+import type { FormatId, ProviderName } from "../types.js";
 import type { RunOptions } from "./run.js";
 
 /** A pipeline file (`schemas/pipeline.schema.json`). */
@@ -15,7 +15,7 @@ export interface PipelineFile {
   description?: string;
   sources: { path: string; split?: "train" | "validation"; weight?: number }[];
   format?: FormatId | "auto";
-  provider?: { name?: "mistral" | "openai"; base_url?: string };
+  provider?: { name?: ProviderName; base_url?: string };
   limits?: { max_file_bytes?: number | string; max_line_bytes?: number | string; split?: boolean };
   skip_invalid?: boolean;
   max_invalid_fraction?: number;

@@ -1,6 +1,7 @@
 import { FtprepError } from "../errors.js";
 import { ApiError, AuthenticationError, ConnectionError, NotFoundError, PermissionDeniedError, TimeoutError } from "../providers/errors.js";
 import type { ProviderName } from "../providers/types.js";
+import { providerSpec } from "../target/registry.js";
 import { openTarget, resolveTarget, type TargetOptions } from "./target.js";
 
 /**
@@ -70,11 +71,12 @@ function describe(name: ProviderName, baseUrl: string, hasKey: boolean, error: u
   if (error instanceof NotFoundError) {
     const path = new URL(baseUrl).pathname.replace(/\/+$/, "");
     const origin = new URL(baseUrl).origin;
-    // Mistral's routes carry /v1 themselves; OpenAI's base URL ends in /v1 and its routes do not.
+    // Mistral's routes carry /v1 themselves; OpenAI's and Together's base URLs end in /v1 and their routes do not.
     let hint = "is it the API's base URL?";
+    const label = providerSpec(name).label;
     if (name === "mistral" && path.endsWith("/v1")) hint = `the URL ends in /v1 and ftprep adds /v1 for Mistral: use --base-url ${origin}${path.slice(0, -3)}`;
-    else if (name === "openai" && path.endsWith("/v1/v1")) hint = `/v1 is doubled: use --base-url ${origin}${path.slice(0, -3)}`;
-    else if (name === "openai" && !path.endsWith("/v1")) hint = `OpenAI-compatible base URLs end in /v1: try --base-url ${origin}${path}/v1`;
+    else if (name !== "mistral" && path.endsWith("/v1/v1")) hint = `/v1 is doubled: use --base-url ${origin}${path.slice(0, -3)}`;
+    else if (name !== "mistral" && !path.endsWith("/v1")) hint = `${label === "OpenAI" ? "OpenAI-compatible" : label} base URLs end in /v1: try --base-url ${origin}${path}/v1`;
     return new FtprepError(error.code, `no Files API at ${where} (404 on ${error.method} ${error.url}): ${hint}`, { cause: error });
   }
   if (error instanceof ApiError) return undefined; // transient or request-specific: the upload reports it

@@ -2,6 +2,7 @@ import type { ProviderName } from "../types.js";
 import type { ClientOptions } from "./http.js";
 import { MistralProvider } from "./mistral.js";
 import { OpenAIProvider } from "./openai.js";
+import { TogetherProvider } from "./together.js";
 import type { FilesProvider, JobsProvider } from "./types.js";
 
 /**
@@ -11,6 +12,7 @@ import type { FilesProvider, JobsProvider } from "./types.js";
 export const PROVIDER_CLIENTS: Readonly<Record<ProviderName, (options: ClientOptions) => FilesProvider & JobsProvider>> = {
   mistral: (options) => new MistralProvider(options),
   openai: (options) => new OpenAIProvider(options),
+  together: (options) => new TogetherProvider(options),
 };
 
 /** A client for a provider's API at `options.baseUrl`. */

@@ -1,13 +1,21 @@
 import { createReadStream } from "node:fs";
+import { TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
 import { ApiError, ProviderAnswerError } from "./errors.js";
 import { type ClientOptions, HttpClient } from "./http.js";
-import { checkUploaded, FILE_ID, FINE_TUNE_PURPOSE, type FilesProvider, type RemoteFile, toRemoteFile, type UploadRequest } from "./types.js";
+import {
+  checkUploaded,
+  FILE_ID,
+  FINE_TUNE_PURPOSE,
+  type FilesProvider,
+  type JobsProvider,
+  type RemoteFile,
+  type RemoteJob,
+  toRemoteFile,
+  toRemoteJob,
+  type UploadRequest,
+} from "./types.js";
 
-/** Together AI's public API; its paths follow `/v1`. */
-export const TOGETHER_BASE_URL = "https://api.together.xyz/v1";
-
-/** Together takes one file in a single pre-signed PUT up to 5 GB (its SDKs switch to parts from there). */
-export const TOGETHER_SINGLE_UPLOAD_BYTES = 5_000_000_000;
+export { TOGETHER_BASE_URL, TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
 
 /** Fresh pre-signed URLs asked for when the one given is refused as expired, before giving up. */
 const FRESH_URLS = 2;
@@ -17,7 +25,7 @@ const FRESH_URLS = 2;
  * and purpose, answered 302 with a pre-signed URL and the file id in `x-together-file-id`; then a `PUT` of the
  * bytes, streamed from disk with their Content-Length, to that URL without the API key.
  */
-export class TogetherProvider implements FilesProvider {
+export class TogetherProvider implements FilesProvider, JobsProvider {
   readonly name = "together" as const;
   readonly maxUploadBytes = TOGETHER_SINGLE_UPLOAD_BYTES;
   readonly http: HttpClient;
@@ -96,6 +104,19 @@ export class TogetherProvider implements FilesProvider {
 
   async delete(id: string, signal?: AbortSignal): Promise<void> {
     await this.http.json({ method: "DELETE", path: `/files/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) });
+  }
+
+  /** `POST /fine-tunes`. Together has no dry run: its estimate is `estimatePrice`. */
+  async createJob(body: Record<string, unknown>, options: { signal?: AbortSignal } = {}): Promise<Record<string, unknown>> {
+    return toRemoteJob(await this.http.json({ method: "POST", path: "/fine-tunes", json: body, ...(options.signal ? { signal: options.signal } : {}) }), "POST /fine-tunes");
+  }
+
+  async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return toRemoteJob(await this.http.json({ method: "GET", path: `/fine-tunes/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /fine-tunes/{id}", id);
+  }
+
+  async cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
+    return toRemoteJob(await this.http.json({ method: "POST", path: `/fine-tunes/${encodeURIComponent(id)}/cancel`, ...(signal ? { signal } : {}) }), "POST /fine-tunes/{id}/cancel", id);
   }
 
   async close(): Promise<void> {

@@ -6,8 +6,8 @@ import type { ProviderName } from "../types.js";
 
 export type { ProviderName };
 
-/** Providers with a Files client; Together's is not yet a target of the pipeline (the provider registry adds it). */
-export type FilesProviderName = ProviderName | "together";
+/** Providers with a Files client: every provider. */
+export type FilesProviderName = ProviderName;
 
 /** A file as the provider holds it. */
 export interface RemoteFile {

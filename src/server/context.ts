@@ -10,8 +10,8 @@ export const SERVER_LIMITS = {
   uploadBytes: 8_000_000_000,
   /** OpenAI Uploads API: an upload expires an hour after it was created. */
   uploadSeconds: 3600,
-  /** Together: one pre-signed PUT takes up to 5 GB (larger files go in parts); its URL expires after an hour. */
-  presignedPutBytes: 5_000_000_000,
+  /** Together: one pre-signed PUT takes up to 5 GiB (larger files go in parts); its URL expires after an hour. */
+  presignedPutBytes: 5 * 2 ** 30,
   presignedUrlSeconds: 3600,
 };
 

@@ -2,11 +2,13 @@ import { FORMATS, type FormatFamily, type FormatId, PROVIDER_NAMES, type Provide
 import { MISTRAL } from "./mistral.js";
 import { OPENAI } from "./openai.js";
 import type { ProviderSpec } from "./provider-spec.js";
+import { TOGETHER } from "./together.js";
 
 /** Every provider ftprep knows, by name: the one place a new provider is registered (its module, one line). */
 export const PROVIDERS: Readonly<Record<ProviderName, ProviderSpec>> = {
   mistral: MISTRAL,
   openai: OPENAI,
+  together: TOGETHER,
 };
 
 /** The provider a name stands for. */
@@ -49,6 +51,7 @@ export const FAMILY_LABEL: Record<FormatFamily, string> = {
   text: "pretrain text",
   classifier: "classifier",
   preference: "preference",
+  instruction: "instruction",
 };
 
 /** "OpenAI chat (openai-chat)": a format named for people. */

@@ -36,7 +36,7 @@ export const ISSUE_CODES = {
   E_CONTENT_TYPE: { severity: "error", summary: "`content` is not a string, or not a valid array of chunks where the role allows one" },
   E_MULTIPLE_SYSTEM: { severity: "error", summary: "more than one system message (a top-level `system_prompt` counts as one)" },
   E_ASSISTANT_CONTENT_XOR_TOOL_CALLS: { severity: "error", summary: "an assistant message needs non-empty `content` or non-empty `tool_calls`, not both and not neither" },
-  E_WEIGHT: { severity: "error", summary: "an assistant message's `weight` is not exactly 0 or 1" },
+  E_WEIGHT: { severity: "error", summary: "a message's `weight` is not exactly 0 or 1 (Mistral, OpenAI: on assistant messages; Together: on any message, and never null)" },
   E_TOOL_CALL_SHAPE: { severity: "error", summary: "a tool call lacks `id` or `function`, or its function lacks `name` or `arguments`" },
   E_TOOL_CALL_ARGUMENTS: { severity: "error", summary: "`function.arguments` is not a string of JSON text" },
   E_TOOL_CALL_ID: { severity: "error", summary: "a tool call id does not match `^[a-zA-Z0-9]{9}$` (`\"null\"` allowed on the last assistant message)" },
@@ -58,17 +58,23 @@ export const ISSUE_CODES = {
   E_LABELS: { severity: "error", summary: "`labels` is not a non-empty object of strings or non-empty string arrays" },
 
   // OpenAI chat and preference (DPO).
-  E_NO_ASSISTANT: { severity: "error", summary: "an OpenAI chat record has no assistant message" },
+  E_NO_ASSISTANT: { severity: "error", summary: "an OpenAI or Together chat record has no assistant message" },
   E_PREFERENCE_SHAPE: { severity: "error", summary: "a preference record lacks `input.messages`, or an output is not exactly one assistant message" },
   E_PREFERENCE_LAST_ROLE: { severity: "error", summary: "a preference record's input ends with an assistant message" },
   E_FOREIGN_KEY: { severity: "error", summary: "an OpenAI record carries a key only Mistral's format has (`interactions`, `available_tools`, `system_prompt`): OpenAI would refuse or ignore it" },
   E_TOO_FEW_EXAMPLES: { severity: "error", summary: "the training data of an OpenAI job (its one training file) has fewer than 10 records; validation files have no minimum" },
 
+  // Together (conversational, instruction, text, preference).
+  E_EXTRA_KEY: { severity: "error", summary: "a Together record has a key its format has not (`tools`, an id, metadata…): Together's checker refuses any key but the format's own" },
+  E_INSTRUCTION_SHAPE: { severity: "error", summary: "a Together instruction record lacks `prompt` or `completion`" },
+  E_TEXT_SHAPE: { severity: "error", summary: "a Together text record has no `text`" },
+  E_IMAGE: { severity: "error", summary: "a Together image is not a base64 JPEG/PNG/WebP data URL, is over 10 MiB, sits in a message with weight 1, or the record has more than 10" },
+
   // File level.
   E_FILE_EMPTY: { severity: "error", summary: "the file holds no records at all" },
   E_FILE_TOO_LARGE: { severity: "error", summary: "a file to upload exceeds the provider's limit and splitting is off (`--no-split`)" },
   E_RECORD_TOO_LARGE: { severity: "error", summary: "one record alone exceeds the per-file limit: no upload can hold it" },
-  E_JOB_FILES: { severity: "error", summary: "the plan has more files of a split than one job of the provider takes (OpenAI: one training, one validation file), and merged they would pass the per-file limit" },
+  E_JOB_FILES: { severity: "error", summary: "the plan has more files of a split than one job of the provider takes (OpenAI, Together: one training, one validation file), and merged they would pass the per-file limit" },
   W_VALIDATION_FILE_SIZE: { severity: "warning", summary: "a Mistral validation file over 1 MB (the docs advise at most 1 MB, about 5% of training)" },
   E_NOT_JSONL: { severity: "error", summary: "the file is plainly not JSONL (binary data, a PDF, an archive, compressed bytes under a `.jsonl` name); reported once, saying what it looks like" },
   E_DECOMPRESS: { severity: "error", summary: "a `.jsonl.gz` / `.jsonl.zst` file is not valid compressed data or ends early (the records before the fault were checked)" },

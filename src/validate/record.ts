@@ -5,6 +5,7 @@ import { Findings, isObject } from "./findings.js";
 import { checkMistralChat } from "./rules/mistral-chat.js";
 import { checkMistralClassifier, checkMistralPretrain } from "./rules/mistral-text.js";
 import { checkOpenAIChat, checkOpenAIPreference } from "./rules/openai.js";
+import { checkTogetherChat, checkTogetherInstruction, checkTogetherPreference, checkTogetherText } from "./rules/together.js";
 import { formatAjvError, type SchemaRegistry } from "./schema-registry.js";
 import type { RecordStats } from "./stats.js";
 
@@ -17,6 +18,10 @@ const RULES: Record<FormatId, RecordRule> = {
   "mistral-classifier": checkMistralClassifier,
   "openai-chat": checkOpenAIChat,
   "openai-dpo": checkOpenAIPreference,
+  "together-chat": checkTogetherChat,
+  "together-instruction": checkTogetherInstruction,
+  "together-text": checkTogetherText,
+  "together-preference": checkTogetherPreference,
 };
 
 /** A record's likely format, and whether the record carries a sign that only one provider's format has. */
@@ -30,6 +35,7 @@ export function guessRecordFamily(record: Record<string, unknown>): FormatFamily
   if (record.input !== undefined && (record.preferred_output !== undefined || record.non_preferred_output !== undefined)) return "preference";
   if (record.labels !== undefined) return "classifier";
   if (record.messages !== undefined || record.interactions !== undefined) return "chat";
+  if (record.prompt !== undefined && record.completion !== undefined) return "instruction";
   if (typeof record.text === "string" || typeof record.content === "string") return "text";
   return undefined;
 }
@@ -45,6 +51,7 @@ export function guessRecordFormat(record: Record<string, unknown>): RecordGuess 
   if (family === "preference") return { format: "openai-dpo", certain: true };
   if (family === "classifier") return { format: "mistral-classifier", certain: true };
   if (family === "text") return { format: "mistral-pretrain", certain: true };
+  if (family === "instruction") return { format: "together-instruction", certain: true };
   if (record.interactions !== undefined || record.available_tools !== undefined || record.system_prompt !== undefined) {
     return { format: "mistral-chat", certain: true };
   }
@@ -94,6 +101,7 @@ const LEGACY_FORMAT: Record<Exclude<FormatFamily, "chat">, FormatId> = {
   text: "mistral-pretrain",
   classifier: "mistral-classifier",
   preference: "openai-dpo",
+  instruction: "together-instruction",
 };
 
 /**

@@ -19,6 +19,10 @@ const RECORD_SCHEMA_FILES: Record<FormatId, string> = {
   "mistral-classifier": "mistral-classifier.schema.json",
   "openai-chat": "openai-chat.schema.json",
   "openai-dpo": "openai-dpo.schema.json",
+  "together-chat": "together-chat.schema.json",
+  "together-instruction": "together-instruction.schema.json",
+  "together-text": "together-text.schema.json",
+  "together-preference": "together-preference.schema.json",
 };
 
 /** Formats an ajv error as `"/instance/path must ..."`. */

@@ -19,7 +19,7 @@ const CASES: [args: string[], line: string][] = [
   // validate
   [["validate"], "ftprep validate: missing required argument 'paths'"],
   [["validate", "--fromat", "auto", data], "ftprep validate: unknown option '--fromat' (did you mean --format?)"],
-  [["validate", "--format", "gpt", data], "ftprep validate: option '--format <format>' argument 'gpt' is invalid. Allowed choices are auto, mistral-chat, mistral-pretrain, mistral-classifier, openai-chat, openai-dpo"],
+  [["validate", "--format", "gpt", data], "ftprep validate: option '--format <format>' argument 'gpt' is invalid. Allowed choices are auto, mistral-chat, mistral-pretrain, mistral-classifier, openai-chat, openai-dpo, together-chat, together-instruction, together-text, together-preference"],
   [["validate", "--max-issues", "0", data], "ftprep validate: option '--max-issues <n>' argument '0' is invalid. Expected a positive integer"],
   [["validate", "--max-line-bytes", "lots", data], "ftprep validate: option '--max-line-bytes <size>' argument 'lots' is invalid. Expected a size in bytes, such as 1048576, 100MB or 64MiB"],
   [["validate", "$T/empty"], "ftprep validate: no dataset files (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json) found in $T/empty"],
@@ -32,7 +32,7 @@ const CASES: [args: string[], line: string][] = [
   [["prepare", data, "--out", "$T/out", "--validation-split", "2"], "ftprep prepare: option '--validation-split <f>' argument '2' is invalid. Expected a number from 0 to 1, such as 0.05"],
   [["prepare", data, "--out", "$T/out", "--max-invalid-fraction", "0.1"], "ftprep prepare: --max-invalid-fraction goes with --skip-invalid: give --skip-invalid too"],
   [["prepare", data, "--out", "$T/out", "--skip-invalid", "--max-invalid-fraction", "-1"], "ftprep prepare: option '--max-invalid-fraction <f>' argument '-1' is invalid. Expected a number from 0 to 1, such as 0.05"],
-  [["prepare", data, "--out", "$T/out", "--provider", "anthropic"], "ftprep prepare: option '--provider <name>' argument 'anthropic' is invalid. Allowed choices are mistral, openai"],
+  [["prepare", data, "--out", "$T/out", "--provider", "anthropic"], "ftprep prepare: option '--provider <name>' argument 'anthropic' is invalid. Allowed choices are mistral, openai, together"],
   [["prepare", data, "--out", "$T/out", "--max-file-bytes", "0"], "ftprep prepare: option '--max-file-bytes <size>' argument '0' is invalid. Expected a size in bytes, such as 1048576, 100MB or 64MiB"],
   // upload and run
   [["upload"], "ftprep upload: give at least one path (or --train / --validation, or --pipeline)"],
@@ -51,7 +51,7 @@ const CASES: [args: string[], line: string][] = [
   [["jobs", "create", "--manifest", "$T/none.json", "--model", "m"], "ftprep jobs create: no manifest at $T/none.json; run `ftprep run` first"],
   [["jobs", "status"], "ftprep jobs status: missing required argument 'job-id'"],
   [["jobs", "status", "a", "b"], "ftprep jobs status: too many arguments for 'status'. Expected 1 argument but got 2"],
-  [["jobs", "status", "a", "--provider", "x"], "ftprep jobs status: option '--provider <provider>' argument 'x' is invalid. Allowed choices are mistral, openai"],
+  [["jobs", "status", "a", "--provider", "x"], "ftprep jobs status: option '--provider <provider>' argument 'x' is invalid. Allowed choices are mistral, openai, together"],
   [["jobs", "wait", "a", "--poll-ms", "soon"], "ftprep jobs wait: option '--poll-ms <ms>' argument 'soon' is invalid. Expected a positive integer"],
   // serve
   [["serve", "--port", "70000"], "ftprep serve: option '--port <n>' argument '70000' is invalid. Expected a port from 0 to 65535"],

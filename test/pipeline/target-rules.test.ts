@@ -58,7 +58,9 @@ describe("the target", () => {
     expect(() => resolveTargetSpec({ provider: "openai", providerFrom: "FTPREP_PROVIDER", format: "mistral-chat" })).toThrow(
       "--format mistral-chat is Mistral's, but the target is OpenAI (FTPREP_PROVIDER=openai): use --provider mistral, or one of OpenAI's formats (openai-chat, openai-dpo, auto)",
     );
-    expect(() => resolveTargetSpec({ provider: "together" })).toThrow(/"together" is not a provider; choose mistral or openai/);
+    expect(resolveTargetSpec({ provider: "together" })).toMatchObject({ format: "auto", formats: ["together-chat", "together-instruction", "together-text", "together-preference"] });
+    expect(resolveTargetSpec({ format: "together-instruction" }).provider.name).toBe("together");
+    expect(() => resolveTargetSpec({ provider: "anthropic" })).toThrow(/"anthropic" is not a provider; choose mistral or openai or together/);
   });
 
   it("has one registry: every format belongs to exactly one provider, and every provider's limits are declared", () => {
@@ -91,6 +93,16 @@ describe("--format auto, per provider", () => {
         message:
           "all 12 invalid records are valid OpenAI chat (openai-chat): use `--provider openai`, or fix the records for Mistral's rules (E_CONTENT_TYPE, E_ROLE_ORDER, E_TOOL_CALL_ID, E_TOOL_MESSAGE_ID)",
       },
+      // Together takes the system-then-assistant records only: no tools, no mix of string and part contents.
+      {
+        provider: "together",
+        format: "together-chat",
+        records: 4,
+        invalid: 12,
+        checked: 12,
+        codes: ["E_ROLE_ORDER"],
+        message: "4 of the 12 invalid records are valid Together chat (together-chat): use `--provider together`, or fix the records for Mistral's rules (E_ROLE_ORDER)",
+      },
     ]);
   });
 
@@ -116,7 +128,10 @@ describe("--format auto, per provider", () => {
     const path = await file("prefs.jsonl", lines(3, dpo));
     const report = await validateFile(path);
     expect(report.format).toBe("mistral-chat");
-    expect(report.hints).toMatchObject([{ provider: "openai", format: "openai-dpo", records: 3 }]);
+    expect(report.hints).toMatchObject([
+      { provider: "openai", format: "openai-dpo", records: 3 },
+      { provider: "together", format: "together-preference", records: 3 },
+    ]);
     expect((await validateFile(path, { provider: "openai" })).format).toBe("openai-dpo");
   });
 
@@ -141,7 +156,10 @@ describe("ftprep validate --provider", () => {
     const json = await runCli("validate", "--json", path);
     const doc = JSON.parse(json.stdout) as { provider: string; files: { hints: { provider: string; records: number; invalid: number }[] }[] };
     expect(doc.provider).toBe("mistral");
-    expect(doc.files[0]!.hints).toMatchObject([{ provider: "openai", format: "openai-chat", records: 12, invalid: 12 }]);
+    expect(doc.files[0]!.hints).toMatchObject([
+      { provider: "openai", format: "openai-chat", records: 12, invalid: 12 },
+      { provider: "together", format: "together-chat", records: 4, invalid: 12 },
+    ]);
     const ok = await runCli("validate", "--provider", "openai", path);
     expect(ok.code).toBe(0);
   });
@@ -303,5 +321,74 @@ describe("the local server validates jobs for the job's provider", () => {
     expect(failed.status).toBe("FAILED_VALIDATION");
     const passed = await finalJob(server, await job(server.url, { model: "open-mistral-7b", training_files: [{ file_id: mistral }], hyperparameters: { training_steps: 1 }, auto_start: true }));
     expect(passed.status).toBe("SUCCESS");
+  });
+});
+
+describe("Together as a target", () => {
+  const fixtures = join(import.meta.dirname, "..", "..", "fixtures");
+
+  it("detects each Together format among Together's own, and never another provider's", async () => {
+    for (const format of ["together-chat", "together-instruction", "together-text", "together-preference"]) {
+      const report = await validateFile(join(fixtures, "valid", `${format}.jsonl`), { provider: "together" });
+      expect([report.format, report.invalid, report.issues]).toEqual([format, 0, []]);
+    }
+    // OpenAI preference data is Together preference data under Together (the same shape, no extra key).
+    const dpo = await validateFile(join(fixtures, "valid", "openai-dpo.jsonl"), { provider: "together" });
+    expect(dpo.format).toBe("together-preference");
+    // Instruction records under Mistral: no Mistral format of that family, so Mistral's default says what is wrong.
+    expect((await validateFile(join(fixtures, "valid", "together-instruction.jsonl"))).format).toBe("mistral-chat");
+  });
+
+  it("hints the other providers for data Together's checker refuses: roles that do not alternate, keys it has not", async () => {
+    // Two user messages in a row: fine for OpenAI, refused by Together's checker.
+    const doubled = (i: number) => JSON.stringify({ messages: [{ role: "user", content: `a${i}` }, { role: "user", content: `b${i}` }, { role: "assistant", content: `c${i}` }] });
+    const path = await file("doubled.jsonl", lines(12, doubled));
+    const asTogether = await validateFile(path, { provider: "together" });
+    expect(asTogether.counts).toEqual({ E_ROLE_ORDER: 12 });
+    expect(asTogether.hints?.map((h) => [h.provider, h.records])).toEqual([
+      ["mistral", 12],
+      ["openai", 12],
+    ]);
+    // `tools` is OpenAI's: Together refuses the key, and the hint says what to do.
+    const tooled = await file("tools.jsonl", lines(3, (i) => JSON.stringify({ messages: [{ role: "user", content: `q${i}` }, { role: "assistant", content: `a${i}` }], tools: [] })));
+    const report = await validateFile(tooled, { provider: "together" });
+    expect(report.counts).toEqual({ E_EXTRA_KEY: 3 });
+    expect(report.hints?.find((h) => h.provider === "openai")?.message).toBe(
+      "all 3 invalid records are valid OpenAI chat (openai-chat): use `--provider openai`, or drop the keys Together's format has not (its checker refuses any other key)",
+    );
+  });
+
+  it("uses Together's limits: one upload of at most 5 GiB, one training and one validation file per job", async () => {
+    const path = await file("train.jsonl", lines(12, plain));
+    await expect(prepare([path], { outDir: join(tmp(), "out"), provider: "together", maxFileBytes: 6 * 2 ** 30 })).rejects.toThrow(
+      "--max-file-bytes 6442450944 is above Together's limit of 5,368,709,120 bytes per file",
+    );
+    const plan = await prepare([path], { outDir: join(tmp(), "out"), provider: "together" });
+    expect(plan.ok).toBe(true);
+    expect(plan.maxFileBytes).toBe(5 * 2 ** 30 - 1_000_000);
+    // Shards of a small limit are two training files: too many for one Together job unless merged, and merged too big.
+    const many = await prepare([path], { outDir: join(tmp(), "out2"), provider: "together", maxFileBytes: 600, merge: true });
+    expect(many.ok).toBe(false);
+    expect(many.issues.find((i) => i.code === "E_JOB_FILES")?.message).toMatch(/^Together takes 1 training file per job; the plan has \d+ and together they are \d+ bytes, over the limit of 600/);
+  });
+
+  it("FTPREP_PROVIDER=together: run uploads by Together's protocol to the embedded server, and the manifest says so", async () => {
+    const cwd = process.cwd();
+    process.env.FTPREP_PROVIDER = "together";
+    process.chdir(tmp());
+    try {
+      const result = await runCli("run", "--json", "--quiet", join(fixtures, "datasets", "together-chat"));
+      expect(result.code).toBe(0);
+      const doc = JSON.parse(result.stdout) as { provider: string; embedded: boolean; upload: { uploaded: number } };
+      expect([doc.provider, doc.embedded, doc.upload.uploaded]).toEqual(["together", true, 2]);
+      const manifest = JSON.parse(await readFile(join(tmp(), "ftprep-manifest.json"), "utf8")) as { provider: string; base_url: string; files: { remote: { id: string } }[] };
+      expect(manifest.provider).toBe("together");
+      expect(manifest.base_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+      // Together's ids (`file-…`), as the redirect-and-PUT upload hands them out.
+      for (const f of manifest.files) expect(f.remote.id).toMatch(/^file-[0-9a-f-]{36}$/);
+    } finally {
+      process.chdir(cwd);
+      delete process.env.FTPREP_PROVIDER;
+    }
   });
 });
