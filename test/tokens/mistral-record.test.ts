@@ -103,3 +103,29 @@ describe("Mistral records counted as mistral-finetune trains on them", async () 
     });
   });
 });
+
+describe("SentencePiece v2's tool layout (mistral-common's InstructTokenizerV2), as mistral-finetune's tokenize.py encodes it", async () => {
+  // Expected: mistral-finetune's finetune/data/tokenize.py `encode(record, MistralTokenizer.v2().instruct_tokenizer,
+  // SampleType.INSTRUCT)` over mistral-common v1.5.4's source and model file mistral_instruct_tokenizer_240216.model.v2,
+  // run outside this repository (Python 3.11, python3-sentencepiece 0.1.97). V2 differs from V3: tool results are
+  // `[{"name": …, "content": …}]` (a list, no call id) and dropped before the last user turn; tool calls carry no id.
+  const v2 = { tokenizer: await loadTokenizer("mistral-sp-v2"), specials: SENTENCEPIECE_SPECIALS, version: 2 as const };
+  // [record, [tokens, trainable]]
+  const V2_RECORDS: [string, [number, number]][] = [
+    ["{\"messages\":[{\"role\":\"user\",\"content\":\"Look up order 42\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"Q1w2E3r4T\",\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"order\\\": 42}\"}}]},{\"role\":\"tool\",\"name\":\"lookup\",\"tool_call_id\":\"Q1w2E3r4T\",\"content\":\"{\\\"status\\\": \\\"shipped\\\"}\"},{\"role\":\"assistant\",\"content\":\"Order 42 shipped.\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"description\":\"Find an order\",\"parameters\":{\"type\":\"object\",\"properties\":{\"order\":{\"type\":\"integer\"}}}}}]}", [107, 7]],
+    ["{\"messages\":[{\"role\":\"system\",\"content\":\"Use tools.\"},{\"role\":\"user\",\"content\":\"Look up order 42\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"Q1w2E3r4T\",\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"order\\\": 42}\"}}]},{\"role\":\"tool\",\"name\":\"lookup\",\"tool_call_id\":\"Q1w2E3r4T\",\"content\":\"not json at all\"},{\"role\":\"assistant\",\"content\":\"Order 42 shipped.\"},{\"role\":\"user\",\"content\":\"Thanks, and order 7?\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"Zz9Yy8Xx7\",\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"order\\\":7}\"}}]}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"description\":\"Find an order\",\"parameters\":{\"type\":\"object\",\"properties\":{\"order\":{\"type\":\"integer\"}}}}}]}", [119, 19]],
+    ["{\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"aaaaaaaa1\",\"type\":\"function\",\"function\":{\"name\":\"w\",\"arguments\":\"{}\"}},{\"id\":\"bbbbbbbb2\",\"type\":\"function\",\"function\":{\"name\":\"w\",\"arguments\":\"{\\\"x\\\": [1, 2.5, \\\"y\\\"]}\"}}]},{\"role\":\"tool\",\"name\":\"w\",\"tool_call_id\":\"aaaaaaaa1\",\"content\":\"1.5\"},{\"role\":\"tool\",\"tool_call_id\":\"bbbbbbbb2\",\"content\":\"[]\"},{\"role\":\"assistant\",\"content\":\"Both done.\"}]}", [79, 43]],
+  ];
+  V2_RECORDS.forEach(([line, [tokens, trainable]], k) => {
+    it(`record ${k + 1}: ${tokens} tokens, ${trainable} trainable`, () => {
+      const sample = encodeMistralRecord(JSON.parse(line) as Record<string, unknown>, v2, line);
+      expect([sample.ids.length, sample.trainable]).toEqual([tokens, trainable]);
+      expect(sample.tokens).toBe(tokens);
+    });
+  });
+
+  it("exact ids: [AVAILABLE_TOOLS] (6) … [/AVAILABLE_TOOLS] (7) before [INST], [TOOL_CALLS] (5) without an id, [TOOL_RESULTS] (8) [{name, content}] [/TOOL_RESULTS] (9)", () => {
+    const [line] = V2_RECORDS[0]!;
+    expect(encodeMistralRecord(JSON.parse(line) as Record<string, unknown>, v2, line).ids).toEqual([1, 6, 1501, 7567, 1891, 2032, 1113, 3396, 1316, 1113, 3396, 2032, 10598, 1629, 2032, 1113, 17403, 1316, 1113, 7286, 2032, 1113, 11547, 1164, 2513, 1316, 1113, 12206, 2032, 10598, 1891, 2032, 1113, 3582, 1316, 1113, 11491, 2032, 10598, 3042, 2032, 10598, 1891, 2032, 1113, 15064, 29507, 1743, 1743, 10925, 7, 3, 7180, 1350, 2513, 29473, 29549, 29518, 4, 5, 1501, 7567, 1629, 2032, 1113, 17403, 1316, 1113, 17452, 2032, 10598, 3042, 2032, 29473, 29549, 29518, 1743, 29561, 2, 8, 1501, 7567, 1629, 2032, 1113, 17403, 1316, 1113, 4557, 2032, 10598, 3605, 2032, 1113, 5528, 2741, 29507, 1743, 29561, 9, 9774, 29473, 29549, 29518, 28402, 29491, 2]);
+  });
+});
