@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { TrainingEstimate, TrainingSettings } from "../tokens/plan.js";
 import type { FileReport } from "../validate/file.js";
-import { isCounted, type TokenHook } from "../validate/token-stats.js";
+import { isCounted, mergeHistograms, percentile, type TokenHook } from "../validate/token-stats.js";
 import { positiveInt } from "./options.js";
 
 /** The token flags of validate, prepare and run. */
@@ -53,7 +53,10 @@ export interface SplitTokens {
 }
 
 
-/** Sums files' token stats. Percentiles of a split are the largest of its files' (exact per file). */
+/**
+ * Sums files' token stats. A split's p50/p95 are exact: computed from the files' histograms added up; for stats
+ * without one (read back from a manifest) the largest of the files' (an upper bound).
+ */
 export async function splitTokens(reports: readonly FileReport[], flags: TokenFlags, hook: TokenHook | undefined): Promise<SplitTokens> {
   const all = reports.map((r) => r.stats.tokens);
   const exact = all.filter(isCounted);
@@ -70,6 +73,12 @@ export async function splitTokens(reports: readonly FileReport[], flags: TokenFl
     max: exact.length > 0 ? Math.max(...exact.map((s) => s.max)) : null,
     training: null,
   };
+  if (exact.length > 0 && exact.every((s) => s.histogram !== undefined)) {
+    const histogram = mergeHistograms(exact.map((s) => s.histogram!));
+    const counted = exact.reduce((n, s) => n + s.records, 0);
+    out.p50 = percentile(histogram, counted, 50);
+    out.p95 = percentile(histogram, counted, 95);
+  }
   const settings: TrainingSettings = {
     ...(flags.seqLen !== undefined ? { seqLen: flags.seqLen } : hook?.maxTokens !== undefined ? { seqLen: hook.maxTokens } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),

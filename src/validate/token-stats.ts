@@ -2,8 +2,9 @@ import type { FormatId } from "../types.js";
 
 /**
  * Token counts of a file, gathered by the validation pass through a hook that `src/tokens` implements (validate
- * imports nothing of it). Memory is bounded: a histogram of distinct counts (at most one entry per distinct count)
- * and the `LONGEST_KEPT` longest records.
+ * imports nothing of it). Memory is bounded: a histogram of distinct counts (at most one entry per distinct count:
+ * distinct counts that add up to at most the file's total T are at most √(2T) — 44,721 for a billion tokens) and the
+ * `LONGEST_KEPT` longest records. The percentiles it gives are exact.
  */
 
 /** What validation asks of a token counter. */
@@ -46,6 +47,12 @@ export interface TokenStats {
   limit: number | null;
   /** The longest records, longest first. */
   longest: { line: number; tokens: number }[];
+  /**
+   * Records per token count (count → records), exact. Not enumerable, so no JSON output carries it; it lets the
+   * percentiles of several files (a split) be computed exactly (`mergeHistograms`). Absent on stats that were read
+   * back from JSON (a manifest).
+   */
+  readonly histogram?: ReadonlyMap<number, number>;
 }
 
 export const LONGEST_KEPT = 5;
@@ -56,7 +63,7 @@ export function isCounted(stats: TokenStats | EstimatedTokenStats | undefined): 
 }
 
 /** Nearest-rank percentile of a histogram (count → records). */
-export function percentile(histogram: Map<number, number>, records: number, p: number): number {
+export function percentile(histogram: ReadonlyMap<number, number>, records: number, p: number): number {
   if (records === 0) return 0;
   const rank = Math.max(1, Math.ceil((p / 100) * records));
   let seen = 0;
@@ -65,6 +72,13 @@ export function percentile(histogram: Map<number, number>, records: number, p: n
     if (seen >= rank) return value;
   }
   return 0;
+}
+
+/** Several files' histograms as one (exact: records per count added up). */
+export function mergeHistograms(histograms: Iterable<ReadonlyMap<number, number>>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const histogram of histograms) for (const [value, records] of histogram) out.set(value, (out.get(value) ?? 0) + records);
+  return out;
 }
 
 export class TokenTally {
@@ -95,7 +109,7 @@ export class TokenTally {
   finish(): TokenStats {
     let max = 0;
     for (const value of this.histogram.keys()) max = Math.max(max, value);
-    return {
+    const stats: TokenStats = {
       method: this.hook.method,
       tokenizer: this.hook.tokenizer,
       records: this.records,
@@ -109,5 +123,7 @@ export class TokenTally {
       limit: this.hook.maxTokens ?? null,
       longest: [...this.longest],
     };
+    Object.defineProperty(stats, "histogram", { value: new Map(this.histogram), enumerable: false });
+    return stats;
   }
 }
