@@ -10,6 +10,7 @@ import { PROVIDER_NAMES } from "../types.js";
 import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
 import { duration, formatDuration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
+import { jobEstimate, jobEstimateLines } from "../tokens/job-estimate.js";
 
 interface TargetFlags {
   manifest?: string;
@@ -127,11 +128,14 @@ export function jobsCommand(io: Io): Command {
       };
       await withTarget(io, flags, manifest, async (target) => {
         const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false, newJob: flags.newJob ?? false });
+        // The before-the-run estimate from the manifest's token counts (nothing is re-read).
+        const tokens = result.dryRun ? jobEstimate(manifest, spec.model, spec.hyperparameters) : undefined;
         if (flags.json) {
-          printJson(io, result.dryRun ? { request: result.request, estimate: result.response ?? null } : result.response);
+          printJson(io, result.dryRun ? { request: result.request, estimate: result.response ?? null, tokens } : result.response);
         } else if (result.dryRun) {
           io.stdout(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
           if (result.response) io.stdout(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
+          for (const line of jobEstimateLines(tokens!)) io.stdout(`${line}\n`);
         } else {
           const r = result.response as RemoteJob;
           if (result.reused) io.stdout(`job ${r.id} (${r.status}) was already created from these files and parameters; reusing it (--new-job creates another)\n`);
