@@ -22,7 +22,7 @@ export function printFile(io: Io, report: FileReport, examples: number): void {
   const t = report.stats.tokens;
   if (isCounted(t) && t.records > 0) {
     const longest = t.longest.map((l) => `line ${l.line}: ${l.tokens}`).join(", ");
-    io.stdout(`  tokens per record: p50 ${t.p50}, p95 ${t.p95}, max ${t.max}${t.limit !== null ? ` (limit ${t.limit}; ${t.over_limit} over)` : ""}; longest: ${longest}\n`);
+    io.stdout(`  tokens per record: p50 ${t.p50}, p95 ${t.p95}, max ${t.max}${t.limit !== null ? ` (limit ${t.limit}; ${t.over_limit} over)` : ""}; longest: ${longest}\n`);    if (t.estimated_records) io.stdout(`  ${t.estimated_records} record(s) with an image of unknown size (a URL): counted at the largest image size (est.)\n`);
   }
   const codes = Object.keys(report.counts).sort((a, b) => (a[0] === b[0] ? (a < b ? -1 : 1) : a[0] === "E" ? -1 : 1));
   for (const code of codes) {

@@ -23,8 +23,9 @@ export function tokensCommand(io: Io): Command {
       const { validatePaths } = await import("../pipeline/validate.js");
       let method = "estimate";
       let tokenizer: string | null = null;
-      const onCount = (file: string, line: number, tokens: number, trainable: number): void => {
-        printJson(io, { file, line, tokens, trainable, method, tokenizer });
+      // A record with an image of unknown size (a remote URL) is counted at the largest image size: an estimate.
+      const onCount = (file: string, line: number, tokens: number, trainable: number, estimated?: boolean): void => {
+        printJson(io, { file, line, tokens, trainable, method: estimated ? "estimate" : method, tokenizer });
       };
       const hook =
         (await resolveTokenHook({
@@ -47,6 +48,7 @@ export function tokensCommand(io: Io): Command {
             method,
             tokenizer,
             ...(t ? { p50: t.p50, p95: t.p95, max: t.max } : {}),
+            ...(t?.estimated_records ? { estimated_records: t.estimated_records } : {}),
         });
         if (report.invalid > 0) io.stderr(`${report.path}: ${report.invalid} invalid record(s) not counted (ftprep validate shows why)\n`);
       }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { FormatId } from "../types.js";
-import { encodeMistralRecord, type MistralEncoding, SENTENCEPIECE_SPECIALS, TEKKEN_SPECIALS } from "./mistral-record.js";
+import { encodeMistralRecord, type MistralEncoding, PIXTRAL_IMAGES, SENTENCEPIECE_SPECIALS, TEKKEN_SPECIALS } from "./mistral-record.js";
 import { countOpenAIRecord, REPLY_PRIMING, TOKENS_PER_MESSAGE } from "./openai-record.js";
 import type { TextTokenizer } from "./types.js";
 import { isTokenizerId, loadTokenizer, type TokenizerId } from "./vocabularies.js";
@@ -17,6 +17,8 @@ export type CountMethod = "exact" | "cookbook" | "approximate" | "estimate";
 export interface RecordCount {
   tokens: number;
   trainable: number;
+  /** Part of the count is an estimate (an image whose size is not in the data). */
+  estimated?: boolean;
 }
 
 /** Counts records of one file; `count` returns undefined for records or formats it cannot count. */
@@ -76,7 +78,8 @@ export const ESTIMATE_COUNTER: RecordCounter = {
 };
 
 function mistralEncoding(id: TokenizerId, tokenizer: TextTokenizer): MistralEncoding {
-  if (id === "tekken-240718") return { tokenizer, specials: TEKKEN_SPECIALS, version: 3 };
+  // Tekken 240718 is also Pixtral 12B's vocabulary: its image chunks are counted with Pixtral's image encoder.
+  if (id === "tekken-240718") return { tokenizer, specials: TEKKEN_SPECIALS, version: 3, images: PIXTRAL_IMAGES };
   const version = id === "mistral-sp-v1" ? 1 : id === "mistral-sp-v2" ? 2 : 3;
   return { tokenizer, specials: SENTENCEPIECE_SPECIALS, version };
 }
@@ -106,7 +109,7 @@ export async function bundledCounter(id: TokenizerId): Promise<RecordCounter> {
       if (format !== "mistral-chat" && format !== "openai-chat") return undefined;
       try {
         const sample = encodeMistralRecord(record, encoding, raw, true);
-        return { tokens: sample.tokens, trainable: sample.trainable };
+        return { tokens: sample.tokens, trainable: sample.trainable, ...(sample.estimatedImages > 0 ? { estimated: true } : {}) };
       } catch {
         return undefined;
       }

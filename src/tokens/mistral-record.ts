@@ -1,3 +1,4 @@
+import { dataUrlImageSize } from "./image-size.js";
 import { fromJs, pyObject, pythonDumps, pythonLoads, type PyValue } from "./python-json.js";
 import type { TextTokenizer } from "./types.js";
 
@@ -49,10 +50,60 @@ export const TEKKEN_SPECIALS: MistralSpecials = {
 /** Which of mistral-common's instruct tokenizers lays the sample out. */
 export type InstructVersion = 1 | 2 | 3;
 
+/**
+ * mistral-common's image encoder settings (`MultimodalConfig`) and its control tokens: an image of w × h pixels,
+ * scaled down to fit `maxImageSize` when larger (Python's round, half to even), becomes ceil(w / (patch × merge))
+ * `[IMG]` per row plus one `[IMG_BREAK]`, for ceil(h / (patch × merge)) rows, the last break being `[IMG_END]`.
+ */
+export interface ImageEncoding {
+  patchSize: number;
+  maxImageSize: number;
+  spatialMergeSize: number;
+  img: number;
+  imgBreak: number;
+  imgEnd: number;
+}
+
+/** Pixtral 12B's (mistral-common's tekken_240911.json: Tekken 240718's vocabulary with an image encoder). */
+export const PIXTRAL_IMAGES: ImageEncoding = { patchSize: 16, maxImageSize: 1024, spatialMergeSize: 1, img: 10, imgBreak: 12, imgEnd: 13 };
+
 export interface MistralEncoding {
   tokenizer: TextTokenizer;
   specials: MistralSpecials;
   version: InstructVersion;
+  /** Image chunks add no tokens without it. */
+  images?: ImageEncoding;
+}
+
+/** Python's round(): halves to even. */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** Columns and rows of `[IMG]` tokens of an image (mistral-common's `ImageEncoder._image_to_num_tokens`). */
+export function imageTokenGrid(width: number, height: number, config: ImageEncoding): { columns: number; rows: number } {
+  let w = width;
+  let h = height;
+  const ratio = Math.max(h / config.maxImageSize, w / config.maxImageSize);
+  if (ratio > 1) {
+    w = roundHalfEven(w / ratio);
+    h = roundHalfEven(h / ratio);
+  }
+  const cell = config.patchSize * config.spatialMergeSize;
+  return { columns: Math.floor((w - 1) / cell) + 1, rows: Math.floor((h - 1) / cell) + 1 };
+}
+
+/** The URL of an image chunk (`image_url` as a string or `{url}`), or undefined for other chunks. */
+function imageUrlOf(chunk: Json): string | undefined {
+  if (chunk.type !== "image_url") return undefined;
+  const value = chunk.image_url;
+  if (typeof value === "string") return value;
+  if (isObject(value) && typeof value.url === "string") return value.url;
+  return undefined;
 }
 
 /** A counted record: every token id in order (empty when only counting), the count, and how many carry loss. */
@@ -60,6 +111,8 @@ export interface EncodedSample {
   ids: number[];
   tokens: number;
   trainable: number;
+  /** Image chunks whose size is not in the data (a remote URL): counted at the largest size, an estimate. */
+  estimatedImages: number;
 }
 
 type Json = Record<string, unknown>;
@@ -170,6 +223,23 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
     for (const id of tokenizer.encode(s)) ids.push(id);
     n = ids.length;
   };
+  let estimatedImages = 0;
+  const image = (url: string, config: ImageEncoding): void => {
+    let size = dataUrlImageSize(url);
+    if (size === undefined) {
+      // Not in the data: the largest the encoder makes (an upper bound).
+      estimatedImages++;
+      size = { width: config.maxImageSize, height: config.maxImageSize };
+    }
+    const { columns, rows } = imageTokenGrid(size.width, size.height, config);
+    if (!countOnly) {
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < columns; c++) ids.push(config.img);
+        ids.push(r === rows - 1 ? config.imgEnd : config.imgBreak);
+      }
+    }
+    n += rows * (columns + 1);
+  };
   special(specials.bos);
   const prompt = typeof systemPrompt === "string" && systemPrompt !== "" ? systemPrompt : undefined;
   let exactTools: PyValue[] | undefined;
@@ -204,7 +274,11 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
           const prefix = first && withPrompt !== undefined ? `${withPrompt}\n\n` : "";
           first = false;
           if (isObject(chunk) && chunk.type === "text" && typeof chunk.text === "string") text(prefix + chunk.text);
-          else if (prefix) text(prefix);
+          else {
+            if (prefix) text(prefix);
+            const url = isObject(chunk) ? imageUrlOf(chunk) : undefined;
+            if (url !== undefined && encoding.images) image(url, encoding.images);
+          }
         }
       }
       special(specials.endInst);
@@ -251,5 +325,5 @@ export function encodeMistralRecord(record: Json, encoding: MistralEncoding, raw
       if (weighted && (!onlyLast || isLast)) trainable += n - start;
     }
   });
-  return { ids, tokens: n, trainable };
+  return { ids, tokens: n, trainable, estimatedImages };
 }

@@ -260,8 +260,8 @@ function countTokens(v: FileValidation, tally: TokenTally, entry: Entry, record:
   };
   const counted = hook.count(record, v.format, raw);
   if (!counted) return;
-  tally.add(entry.number, counted.tokens, counted.trainable);
-  hook.onCount?.(v.file, entry.number, counted.tokens, counted.trainable);
+  tally.add(entry.number, counted.tokens, counted.trainable, counted.estimated === true);
+  hook.onCount?.(v.file, entry.number, counted.tokens, counted.trainable, counted.estimated === true);
   if (hook.maxTokens !== undefined && counted.tokens > hook.maxTokens) {
     tally.overLimit++;
     v.issue(entry.number, "W_TOO_MANY_TOKENS", "", `the record has ${counted.tokens} tokens (${hook.tokenizer}), more than the ${hook.maxTokens} the model trains at; ${hook.overLimit ?? "a trainer splits or truncates it"}`);

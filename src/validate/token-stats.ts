@@ -12,13 +12,13 @@ export interface TokenHook {
   readonly tokenizer: string;
   readonly method: string;
   /** Counts a valid record; `raw` gives its JSON text when the counter needs it. Undefined: not countable. */
-  count(record: Record<string, unknown>, format: FormatId, raw: () => string): { tokens: number; trainable: number } | undefined;
+  count(record: Record<string, unknown>, format: FormatId, raw: () => string): { tokens: number; trainable: number; estimated?: boolean } | undefined;
   /** Records over this many tokens are W_TOO_MANY_TOKENS. */
   readonly maxTokens?: number;
   /** What the trainer does with such a record (ends the W_TOO_MANY_TOKENS message). */
   readonly overLimit?: string;
   /** Told every counted record, in order (for per-record output). */
-  readonly onCount?: (file: string, line: number, tokens: number, trainable: number) => void;
+  readonly onCount?: (file: string, line: number, tokens: number, trainable: number, estimated?: boolean) => void;
 }
 
 /** A file counted by no tokenizer: the estimate's total only (ceil(characters ÷ 4) + 3 per message). */
@@ -47,6 +47,8 @@ export interface TokenStats {
   limit: number | null;
   /** The longest records, longest first. */
   longest: { line: number; tokens: number }[];
+  /** Records whose count is partly an estimate (an image of unknown size); present only when there are some. */
+  estimated_records?: number;
   /**
    * Records per token count (count → records), exact. Not enumerable, so no JSON output carries it; it lets the
    * percentiles of several files (a split) be computed exactly (`mergeHistograms`). Absent on stats that were read
@@ -87,13 +89,15 @@ export class TokenTally {
   trainable = 0;
   billable = 0;
   overLimit = 0;
+  estimatedRecords = 0;
   readonly histogram = new Map<number, number>();
   readonly longest: { line: number; tokens: number }[] = [];
 
   constructor(readonly hook: TokenHook) {}
 
-  add(line: number, tokens: number, trainable: number): void {
+  add(line: number, tokens: number, trainable: number, estimated = false): void {
     this.records++;
+    if (estimated) this.estimatedRecords++;
     this.total += tokens;
     this.trainable += trainable;
     this.billable += this.hook.maxTokens !== undefined ? Math.min(tokens, this.hook.maxTokens) : tokens;
@@ -122,6 +126,7 @@ export class TokenTally {
       over_limit: this.overLimit,
       limit: this.hook.maxTokens ?? null,
       longest: [...this.longest],
+      ...(this.estimatedRecords > 0 ? { estimated_records: this.estimatedRecords } : {}),
     };
     Object.defineProperty(stats, "histogram", { value: new Map(this.histogram), enumerable: false });
     return stats;
