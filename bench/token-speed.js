@@ -2,8 +2,9 @@
 //   node bench/token-speed.js baseline FILE      — split lines + JSON.parse (the bare parse loop)
 //   node bench/token-speed.js validate FILE      — ftprep's validateFile without a tokenizer (the estimate)
 //   node bench/token-speed.js MODEL FILE         — validateFile counting tokens with MODEL's tokenizer
-// Prints {"mode","seconds","load_seconds","records","bytes","tokens"} as JSON. The tokenizer's load time is kept
-// apart (it is paid once per process).
+// Prints {"mode","seconds","cpu_seconds","load_seconds","records","bytes","tokens"} as JSON. The tokenizer's load
+// time is kept apart (it is paid once per process). cpu_seconds is the process's CPU time over the same span (user +
+// system, all its threads): on a machine shared with other work it moves less than the wall clock.
 import { createReadStream, statSync } from "node:fs";
 
 const [mode, file] = process.argv.slice(2);
@@ -12,8 +13,10 @@ let records = 0;
 let tokens = null;
 let loadSeconds = 0;
 let start;
+let cpu;
 if (mode === "baseline") {
   start = performance.now();
+  cpu = process.cpuUsage();
   let rest = Buffer.alloc(0);
   for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
     const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
@@ -36,8 +39,10 @@ if (mode === "baseline") {
     loadSeconds = (performance.now() - load) / 1000;
   }
   start = performance.now();
+  cpu = process.cpuUsage();
   const report = await validateFile(file, hook ? { tokens: hook } : {});
   records = report.records;
   tokens = report.stats.tokens?.total ?? null;
 }
-console.log(JSON.stringify({ mode, seconds: (performance.now() - start) / 1000, load_seconds: loadSeconds, records, bytes, tokens }));
+const used = process.cpuUsage(cpu);
+console.log(JSON.stringify({ mode, seconds: (performance.now() - start) / 1000, cpu_seconds: (used.user + used.system) / 1e6, load_seconds: loadSeconds, records, bytes, tokens }));

@@ -46,16 +46,16 @@ export class SentencePieceEncoder implements TextTokenizer {
     const lastByte = pieces.indexOf("<0xFF>");
     if (lastByte < 255) throw new Error(`${this.name}: no byte-fallback pieces in the vocabulary`);
     for (let b = 0; b < 256; b++) this.byteIds.push(lastByte - 255 + b);
-    const entries: [string, number, number][] = [];
+    const vocab = new VocabTable(pieces.length);
     for (let id = lastByte + 1; id < pieces.length; id++) {
       const piece = pieces[id]!;
       if (piece.includes(SPACE, 1) && /[^\u2581]\u2581/u.test(piece)) throw new Error(`${this.name}: a piece joins a word and a space`);
-      entries.push([piece, piece.length > 1 && /^\u2581+$/u.test(piece) ? WHITESPACE_RANK : id, id]);
+      vocab.add(piece, piece.length > 1 && /^\u2581+$/u.test(piece) ? WHITESPACE_RANK : id, id);
     }
     this.userDefined = (options.userDefined ?? []).map((id) => pieces[id]!);
     // Score 0: above every normal piece.
-    for (const id of options.userDefined ?? []) entries.push([pieces[id]!, -1, id]);
-    this.vocab = new VocabTable(entries, entries.length);
+    for (const id of options.userDefined ?? []) vocab.add(pieces[id]!, -1, id);
+    this.vocab = vocab;
     this.userDefined.sort((a, b) => b.length - a.length);
   }
 
@@ -99,6 +99,21 @@ export class SentencePieceEncoder implements TextTokenizer {
     return n;
   }
 
+  /** Byte fallback: the ids of the UTF-8 bytes of `word[start, end)` (a symbol without a piece: one character). */
+  private pushBytes(word: string, start: number, end: number, ids: number[]): void {
+    const bytes = this.byteIds;
+    for (let i = start; i < end; ) {
+      let cp = word.codePointAt(i)!;
+      i += cp > 0xffff ? 2 : 1;
+      // A lone surrogate is written as U+FFFD, as Buffer.from(…, "utf8") writes it.
+      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+      if (cp < 0x80) ids.push(bytes[cp]!);
+      else if (cp < 0x800) ids.push(bytes[0xc0 | (cp >> 6)]!, bytes[0x80 | (cp & 0x3f)]!);
+      else if (cp < 0x10000) ids.push(bytes[0xe0 | (cp >> 12)]!, bytes[0x80 | ((cp >> 6) & 0x3f)]!, bytes[0x80 | (cp & 0x3f)]!);
+      else ids.push(bytes[0xf0 | (cp >> 18)]!, bytes[0x80 | ((cp >> 12) & 0x3f)]!, bytes[0x80 | ((cp >> 6) & 0x3f)]!, bytes[0x80 | (cp & 0x3f)]!);
+    }
+  }
+
   private encodeWord(word: string): readonly number[] {
     const vocab = this.vocab;
     const whole = vocab.id(word, 0, word.length);
@@ -121,7 +136,7 @@ export class SentencePieceEncoder implements TextTokenizer {
       const end = k + 1 < parts.length ? parts[k + 1]! : word.length;
       const id = vocab.id(word, parts[k]!, end);
       if (id >= 0) ids.push(id);
-      else for (const byte of Buffer.from(word.slice(parts[k]!, end), "utf8")) ids.push(this.byteIds[byte]!);
+      else this.pushBytes(word, parts[k]!, end, ids);
     }
     return ids;
   }

@@ -94,12 +94,8 @@ export class TiktokenEncoder implements TextTokenizer {
     this.search = new RegExp(source, "gu");
     const offset = options.offset ?? 0;
     const ranks = options.ranks;
-    this.vocab = new VocabTable(
-      (function* () {
-        for (const [bytes, rank] of ranks) yield [bytes, rank, rank + offset] as [string, number, number];
-      })(),
-      ranks.size,
-    );
+    this.vocab = new VocabTable(ranks.size);
+    for (const [bytes, rank] of ranks) this.vocab.add(bytes, rank, rank + offset);
   }
 
   /** The ids of `text` encoded as ordinary text (special-token look-alikes are text). */

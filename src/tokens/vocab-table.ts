@@ -13,25 +13,35 @@ export class VocabTable {
   private readonly keys: (string | undefined)[];
   private readonly ranks: Float64Array;
   private readonly ids: Int32Array;
-  readonly size: number;
 
-  constructor(entries: Iterable<[symbol: string, rank: number, id: number]>, count: number) {
+  private count = 0;
+
+  /** A table for up to `capacity` symbols (filled with `add`). */
+  constructor(capacity: number) {
     let slots = 16;
-    while (slots < count * 2) slots *= 2;
+    while (slots < capacity * 2) slots *= 2;
     this.mask = slots - 1;
     this.keys = new Array<string | undefined>(slots).fill(undefined);
     this.ranks = new Float64Array(slots);
     this.ids = new Int32Array(slots).fill(-1);
-    let size = 0;
-    for (const [symbol, rank, id] of entries) {
-      let slot = PieceCache.hash(symbol, 0, symbol.length) & this.mask;
-      while (this.keys[slot] !== undefined && this.keys[slot] !== symbol) slot = (slot + 1) & this.mask;
-      if (this.keys[slot] === undefined) size++;
-      this.keys[slot] = symbol;
-      this.ranks[slot] = rank;
-      this.ids[slot] = id;
+  }
+
+  /** The symbols held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds `symbol` (or replaces its rank and id). */
+  add(symbol: string, rank: number, id: number): void {
+    let slot = PieceCache.hash(symbol, 0, symbol.length) & this.mask;
+    while (this.keys[slot] !== undefined && this.keys[slot] !== symbol) slot = (slot + 1) & this.mask;
+    if (this.keys[slot] === undefined) {
+      if (this.count * 2 >= this.mask + 1) throw new Error("VocabTable: over capacity");
+      this.count++;
     }
-    this.size = size;
+    this.keys[slot] = symbol;
+    this.ranks[slot] = rank;
+    this.ids[slot] = id;
   }
 
   private slot(text: string, start: number, end: number): number {
