@@ -1,12 +1,15 @@
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkManifest, readManifest } from "../../src/manifest/manifest.js";
+import { checkManifest, newManifest, readManifest } from "../../src/manifest/manifest.js";
 import { run, type RunOptions } from "../../src/pipeline/run.js";
 import { OpenAIProvider } from "../../src/providers/openai.js";
-import type { ProviderName } from "../../src/providers/types.js";
+import { TogetherProvider } from "../../src/providers/together.js";
+import type { FilesProvider, ProviderName } from "../../src/providers/types.js";
 import type { Faults } from "../../src/server/faults.js";
 import type { RunningServer } from "../../src/server/server.js";
+import { type UploadItem, uploadFiles, type UploadSummary } from "../../src/upload/uploader.js";
 import { runCli } from "../helpers/cli.js";
 import { chatLines } from "../helpers/records.js";
 import { useServers } from "../helpers/server.js";
@@ -190,5 +193,126 @@ describe("never twice under concurrency", () => {
     );
     expect(new Set(answers).size).toBe(1);
     expect(await storeFiles(server.store)).toHaveLength(1);
+  });
+});
+
+/**
+ * The uploader alone — what `run` does after the size guard — for the upload paths `run` cannot be pointed at from
+ * a test: OpenAI's Uploads API (used by `run` for files over 512 MB; here forced with parts of 2 kB) and Together's
+ * redirect + pre-signed PUT (not yet a target of `run`). The same contract: every file exactly once, or a clear stop
+ * that a re-run completes.
+ */
+interface ClientCase {
+  name: string;
+  client(server: RunningServer): FilesProvider;
+}
+
+const CLIENTS: ClientCase[] = [
+  { name: "OpenAI's Uploads API (parts)", client: (s) => new OpenAIProvider({ baseUrl: `${s.url}/v1`, apiKey: "k", singleUploadLimit: 1000, partBytes: 2048 }) },
+  { name: "Together (redirect + signed PUT)", client: (s) => new TogetherProvider({ baseUrl: `${s.url}/v1`, apiKey: "k" }) },
+];
+
+/** What the size guard hands the uploader for each dataset file of `dir`, sent as it is. */
+async function uploadItems(dir: string): Promise<UploadItem[]> {
+  const items: UploadItem[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
+    const bytes = await readFile(path);
+    items.push({
+      path, source: path, kind: "original", part: 1, parts: 1, split: name.startsWith("validation") ? "validation" : "train",
+      records: bytes.toString("utf8").split("\n").filter(Boolean).length, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"),
+    });
+  }
+  return items;
+}
+
+describe.each(CLIENTS)("fault suite, the uploader on $name", (c) => {
+  const upload = async (server: RunningServer, root: string, items: UploadItem[], concurrency = 3): Promise<UploadSummary> => {
+    const provider = c.client(server);
+    const manifestPath = join(root, "m.json");
+    const manifest = (await readManifest(manifestPath)) ?? newManifest({ provider: "openai", base_url: server.url, target: server.url, embedded_store: null, options: {} }, "0.0.0");
+    try {
+      return await uploadFiles(items, { provider, target: server.url, manifest, manifestPath, concurrency, retry: fast });
+    } finally {
+      await provider.close();
+    }
+  };
+
+  const faults: [string, Faults][] = [
+    ["429 with Retry-After", { rateLimitBurst: 2, rateLimitEvery: 5, retryAfterMs: 5 }],
+    ["5xx at a rate", { failRate: 0.12, failStatus: 500, seed: 5 }],
+    ["503 at a rate", { failRate: 0.2, failStatus: 503, seed: 5 }],
+    ["resets mid-body", { resetAfterBytes: 1000, resetCount: 5 }],
+  ];
+
+  it.each(faults)("%s: every file uploaded exactly once", async (_, fault) => {
+    const root = tmp();
+    const items = await uploadItems(await dataset(root, 5, 40));
+    const server = await serve({ store: join(root, "store"), faults: fault });
+    const summary = await upload(server, root, items);
+    expect(summary).toMatchObject({ failed: [], aborted: false });
+    expect(summary.retries).toBeGreaterThan(0);
+    server.faults.failRate = 0;
+    await expectExactlyOnce(server.store, join(root, "m.json"), 6);
+  });
+
+  it("a server killed mid-run and restarted on its port: every file uploaded exactly once", async () => {
+    const root = tmp();
+    const items = await uploadItems(await dataset(root, 6, 100));
+    const store = join(root, "store");
+    let server = await serve({ store, faults: { latencyMs: 15 } });
+    const port = server.port;
+    let restarted: Promise<void> | undefined;
+    const provider = c.client(server);
+    const manifestPath = join(root, "m.json");
+    const manifest = newManifest({ provider: "openai", base_url: server.url, target: server.url, embedded_store: null, options: {} }, "0.0.0");
+    const summary = await uploadFiles(items, {
+      provider, target: server.url, manifest, manifestPath, concurrency: 3, retry: fast,
+      onEvent: (e) => {
+        if (e.type === "file-done" && !restarted) {
+          restarted = (async () => {
+            await server.close();
+            server = await serve({ store, port, faults: { latencyMs: 15 } });
+          })();
+        }
+      },
+    });
+    await provider.close();
+    await restarted;
+    expect(summary).toMatchObject({ failed: [], aborted: false });
+    expect(summary.retries).toBeGreaterThan(0);
+    await expectExactlyOnce(store, manifestPath, 7);
+  });
+
+  it("a run whose retries run out stops clearly; a re-run completes, sending nothing twice", async () => {
+    const root = tmp();
+    const items = await uploadItems(await dataset(root, 4, 40));
+    const server = await serve({ store: join(root, "store"), faults: { failRate: 0.5, failStatus: 503, seed: 3 } });
+    const provider = c.client(server);
+    const manifestPath = join(root, "m.json");
+    const manifest = newManifest({ provider: "openai", base_url: server.url, target: server.url, embedded_store: null, options: {} }, "0.0.0");
+    const first = await uploadFiles(items, { provider, target: server.url, manifest, manifestPath, concurrency: 2, retry: { ...fast, maxAttempts: 2 } });
+    await provider.close();
+    expect(first.failed.length).toBeGreaterThan(0);
+    for (const f of first.failed) expect(f.code).toMatch(/^ERR_HTTP_503$/);
+    server.faults.failRate = 0;
+    const again = await upload(server, root, items);
+    expect(again.failed).toEqual([]);
+    expect(again.skipped + again.uploaded + again.adopted).toBe(5);
+    await expectExactlyOnce(server.store, manifestPath, 5);
+  });
+
+  it("the same content in three input files is uploaded once and recorded once", async () => {
+    const root = tmp();
+    const items: UploadItem[] = [];
+    for (const dir of ["a", "b", "c"]) {
+      await mkdir(join(root, "data", dir), { recursive: true });
+      await writeFile(join(root, "data", dir, "train.jsonl"), chatLines(30));
+      items.push(...(await uploadItems(join(root, "data", dir))));
+    }
+    const server = await serve({ store: join(root, "store"), faults: { latencyMs: 10 } });
+    expect(await upload(server, root, items, 4)).toMatchObject({ uploaded: 1, duplicates: 2, failed: [] });
+    await expectExactlyOnce(server.store, join(root, "m.json"), 1);
+    expect(await upload(server, root, items, 4)).toMatchObject({ uploaded: 0, skipped: 1, duplicates: 2 });
   });
 });
