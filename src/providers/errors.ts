@@ -86,3 +86,20 @@ export class ProviderAnswerError extends FtprepError {
     super("ERR_BAD_ANSWER", message);
   }
 }
+
+const BYTES_TAKEN = Symbol("ftprep.bytesTaken");
+
+/**
+ * Marks an error raised after the provider took a file's bytes (Together: the PUT succeeded, the look at the new
+ * file failed): whatever the error says (a 429 included), the file may exist, so it is looked for before it is sent
+ * again. The error itself is unchanged (its status still drives the retry policy).
+ */
+export function markBytesTaken<E>(error: E): E {
+  if (error !== null && typeof error === "object") (error as Record<symbol, unknown>)[BYTES_TAKEN] = true;
+  return error;
+}
+
+/** Whether `markBytesTaken` marked this error. */
+export function bytesTaken(error: unknown): boolean {
+  return error !== null && typeof error === "object" && (error as Record<symbol, unknown>)[BYTES_TAKEN] === true;
+}

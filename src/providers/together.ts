@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
-import { ApiError, ProviderAnswerError } from "./errors.js";
+import { ApiError, markBytesTaken, ProviderAnswerError } from "./errors.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import {
   checkUploaded,
@@ -55,7 +55,14 @@ export class TogetherProvider implements FilesProvider, JobsProvider {
         if (error instanceof ApiError && error.status === 403 && fresh < FRESH_URLS) continue;
         throw error;
       }
-      return checkUploaded(await this.get(id, request.signal), request, "PUT <pre-signed URL>");
+      // The bytes are taken: a failure from here on (even a 429) may leave the file stored, so it is looked for.
+      let file: RemoteFile;
+      try {
+        file = await this.get(id, request.signal);
+      } catch (error) {
+        throw markBytesTaken(error);
+      }
+      return checkUploaded(file, request, "PUT <pre-signed URL>");
     }
   }
 

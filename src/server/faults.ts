@@ -45,6 +45,8 @@ export interface Faults {
 /** Decides, per request, which fault applies. */
 export class FaultInjector {
   private requests = 0;
+  /** Requests whose connection a reset cut. */
+  private readonly cut = new WeakSet<IncomingMessage>();
   private random: () => number;
   private seed: number | undefined;
 
@@ -98,7 +100,11 @@ export class FaultInjector {
     }
   }
 
-  /** Arms a connection reset on an upload's body, when one is due: the socket is destroyed mid-body. */
+  /**
+   * Arms a connection reset on an upload's body, when one is due: the socket is destroyed mid-body. The chunk that
+   * crosses the limit may hold the rest of the body, which the server has then read in full: the upload handlers
+   * ask `wasReset` and keep nothing of a request cut so, as a server whose connection broke mid-body would.
+   */
   watchUpload(req: IncomingMessage): void {
     const f = this.faults;
     if (!f.resetAfterBytes || (f.resetCount ?? 1) <= 0) return;
@@ -109,10 +115,16 @@ export class FaultInjector {
       seen += chunk.length;
       if (seen >= limit) {
         req.off("data", onData);
+        this.cut.add(req);
         req.socket.destroy();
       }
     };
     req.on("data", onData);
+  }
+
+  /** Whether a reset cut this request's body (its upload must not be stored). */
+  wasReset(req: IncomingMessage): boolean {
+    return this.cut.has(req);
   }
 }
 

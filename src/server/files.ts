@@ -129,7 +129,7 @@ export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage,
         fail(unprocessable("Field required", ["body", fileField], null, "missing"));
         return;
       }
-      file.then((ingested) => resolve({ fields, filename, mimeType, ingested }), fail);
+      file.then((ingested) => (ctx.faults.wasReset(req) ? fail(new HttpError(400, "the connection was reset mid-upload")) : resolve({ fields, filename, mimeType, ingested })), fail);
     });
     parser.on("error", (error: Error) => fail(new HttpError(400, `malformed multipart request: ${error.message}`)));
     // A client that goes away mid-body: end the part's stream with an error so nothing half-written is kept.

@@ -3,7 +3,7 @@ import { setTimeout as sleepTimer } from "node:timers/promises";
 import pLimit from "p-limit";
 import { AbortedError, FtprepError } from "../errors.js";
 import { type Manifest, type ManifestFile, ManifestJournal, writeManifest } from "../manifest/manifest.js";
-import { ApiError, NotFoundError } from "../providers/errors.js";
+import { ApiError, bytesTaken, NotFoundError } from "../providers/errors.js";
 import type { FilesProvider, RemoteFile } from "../providers/types.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from "./retry-policy.js";
 
@@ -81,8 +81,12 @@ export function remoteName(item: Pick<UploadItem, "path" | "sha256">): string {
   return `${name}.${item.sha256.slice(0, 12)}.jsonl`;
 }
 
-/** Whether a failed upload may still have been stored by the provider: no answer, or a server error. */
+/**
+ * Whether a failed upload may still have been stored by the provider: no answer, a server error, or any failure
+ * after the provider said it took the bytes (a request that follows them, as Together's look at the new file).
+ */
 function mayHaveLanded(error: unknown): boolean {
+  if (bytesTaken(error)) return true;
   if (error instanceof ApiError) return error.status >= 500;
   return error instanceof FtprepError && (error.code === "ERR_CONNECTION" || error.code === "ERR_TIMEOUT");
 }

@@ -103,6 +103,7 @@ export async function receiveUpload(ctx: ServerContext, id: string, req: Incomin
       throw error;
     }
     if (ingested.bytes !== declared) throw new HttpError(400, `the body ended after ${ingested.bytes} of ${declared} bytes`);
+    if (ctx.faults.wasReset(req)) throw new HttpError(400, "the connection was reset mid-upload");
     const file = storedFile(ctx, ingested, {
       id,
       filename: fileName,
