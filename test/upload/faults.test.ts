@@ -29,6 +29,7 @@ interface ProviderCase {
 const PROVIDERS: ProviderCase[] = [
   { name: "mistral", baseUrl: (s) => s.url },
   { name: "openai", baseUrl: (s) => `${s.url}/v1` },
+  { name: "together", baseUrl: (s) => `${s.url}/v1` },
 ];
 
 const tmp = useTempDir("faults");
@@ -197,10 +198,10 @@ describe("never twice under concurrency", () => {
 });
 
 /**
- * The uploader alone — what `run` does after the size guard — for the upload paths `run` cannot be pointed at from
- * a test: OpenAI's Uploads API (used by `run` for files over 512 MB; here forced with parts of 2 kB) and Together's
- * redirect + pre-signed PUT (not yet a target of `run`). The same contract: every file exactly once, or a clear stop
- * that a re-run completes.
+ * The uploader alone — what `run` does after the size guard — with its provider client made by the test: OpenAI's
+ * Uploads API (which `run` uses for files over 512 MB; here forced with parts of 2 kB), and Together's redirect +
+ * pre-signed PUT (also a row of the suite above, through `run`). The same contract: every file exactly once, or a
+ * clear stop that a re-run completes.
  */
 interface ClientCase {
   name: string;
