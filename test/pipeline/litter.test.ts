@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { prepare } from "../../src/pipeline/prepare.js";
@@ -78,5 +78,42 @@ describe("litter from killed runs", () => {
     const plan = await prepare([data], { outDir: out, maxFileBytes: 2_000_000 });
     expect(plan.ok).toBe(true);
     expect((await readdir(out)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+  it("also removes the temporary files of earlier versions (no pid in the name) once untouched for an hour, and only those", async () => {
+    const root = tmp();
+    const data = join(root, "data");
+    await mkdir(data);
+    await writeFile(join(data, "train.jsonl"), chatLines(20));
+    const out = join(root, "out");
+    await mkdir(join(out, "sub"), { recursive: true });
+    // How versions before the pid naming named them: copies, shards, the shard list, the report, the manifest.
+    const stale = [
+      join(out, "sub", ".train.jsonl.0123456789ab.tmp"),
+      join(out, ".validation-split.2.abcdef012345.tmp"),
+      join(out, ".ftprep-shards.json.00aa11bb22cc.tmp"),
+      join(root, ".r.ndjson.0123456789ab.tmp"),
+      join(root, "m.json.0123456789ab.tmp"),
+    ];
+    const kept = [
+      join(out, ".train.jsonl.fedcba987654.tmp"), // the right form, but changed a minute ago: a writer may be alive
+      join(out, ".notes.txt.0123456789ab.tmp"), // not an output ftprep writes
+      join(out, "train.jsonl.0123456789ab.tmp"), // not hidden: not how ftprep named an output's temporary file
+      join(out, ".train.jsonl.0123456789AB.tmp"), // not ftprep's lowercase hex
+      join(root, "other.json.0123456789ab.tmp"), // beside the manifest, but another file's
+      join(data, ".train.jsonl.0123456789ab.tmp"), // in a dataset folder, not an output tree
+    ];
+    const hourAgo = new Date(Date.now() - 61 * 60 * 1000);
+    for (const path of [...stale, ...kept]) {
+      await writeFile(path, "x".repeat(1000));
+      if (!path.includes("fedcba987654")) await utimes(path, hourAgo, hourAgo);
+    }
+    await utimes(kept[0]!, new Date(), new Date(Date.now() - 60 * 1000));
+
+    const server = await serve({ store: join(root, "store") });
+    const result = await run([data], { baseUrl: server.url, apiKey: "k", manifestPath: join(root, "m.json"), outDir: out, reportPath: join(root, "r.ndjson"), env: {} });
+    expect(result.upload).toMatchObject({ uploaded: 1, failed: [] });
+    const left = (await listAll(root)).map((p) => join(root, p));
+    for (const path of stale) expect(left).not.toContain(path);
+    for (const path of kept) expect(left).toContain(path);
   });
 });
