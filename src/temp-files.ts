@@ -40,6 +40,34 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * How earlier versions named their temporary files, with no process id: `.NAME.HEX.tmp` for cleaned copies,
+ * converted and merged files, shards, the shard list (`.ftprep-shards.json`) and reports, `MANIFEST.HEX.tmp` for a
+ * manifest. Such a name says nothing of its writer, so one is removed only where ftprep writes (the `--out` tree,
+ * beside the manifest and the report), only for what ftprep writes there (see `oldTempTarget`), and only once it has
+ * not changed for `OLD_TEMP_AGE_MS` — a run of an older version still writing it changes it all the time.
+ */
+const OLD_HIDDEN_TEMP = /^\.(.+)\.([0-9a-f]{12})\.tmp$/;
+const OLD_TEMP = /^(.+)\.([0-9a-f]{12})\.tmp$/;
+export const OLD_TEMP_AGE_MS = 60 * 60 * 1000;
+
+/**
+ * The output an old-style temporary name was for, if ftprep could have made it: in an output tree (no `target`), a
+ * hidden `.NAME.HEX.tmp` whose NAME is a `.jsonl` output, a numbered shard part (`train.1`) or the shard list; beside
+ * a manifest or a report (`target`), that file's own `.TARGET.HEX.tmp` or `TARGET.HEX.tmp`. Undefined otherwise.
+ */
+export function oldTempTarget(name: string, target?: string): string | undefined {
+  const hidden = OLD_HIDDEN_TEMP.exec(name);
+  if (target !== undefined) {
+    const plain = OLD_TEMP.exec(name);
+    if (hidden?.[1] === target) return target;
+    return plain?.[1] === target ? target : undefined;
+  }
+  const output = hidden?.[1];
+  if (output === undefined) return undefined;
+  return /\.jsonl$/i.test(output) || /^[^.].*\.\d+$/.test(output) || output === "ftprep-shards.json" ? output : undefined;
+}
+
 /** What a clean-up removed. */
 export interface StaleTemps {
   files: number;
@@ -50,11 +78,11 @@ export interface StaleTemps {
 const SKIPPED_DIRS = new Set(["node_modules", ".git"]);
 
 /**
- * Removes the temporary files of dead processes in `dir` (and its subdirectories with `recursive`); with `target`,
- * only those made for that output name. A missing directory has none. Errors on single entries are ignored:
+ * Removes the temporary files of dead processes in `dir` (and its subdirectories with `recursive`), and those of
+ * earlier versions untouched for an hour (`oldTempTarget`); with `target`, only those made for that output name. A missing directory has none. Errors on single entries are ignored:
  * cleaning litter must never stop a run.
  */
-export async function removeStaleTemps(dir: string, options: { recursive?: boolean; target?: string } = {}): Promise<StaleTemps> {
+export async function removeStaleTemps(dir: string, options: { recursive?: boolean; target?: string; now?: () => number } = {}): Promise<StaleTemps> {
   const found: StaleTemps = { files: 0, bytes: 0 };
   let entries;
   try {
@@ -74,9 +102,12 @@ export async function removeStaleTemps(dir: string, options: { recursive?: boole
     }
     if (!entry.isFile()) continue;
     const owner = parseTempName(entry.name);
-    if (!owner || (options.target !== undefined && owner.target !== options.target) || processAlive(owner.pid)) continue;
+    const old = owner === undefined ? oldTempTarget(entry.name, options.target) : undefined;
+    if (owner !== undefined && ((options.target !== undefined && owner.target !== options.target) || processAlive(owner.pid))) continue;
+    if (owner === undefined && old === undefined) continue;
     try {
-      const { size } = await stat(path);
+      const { size, mtimeMs } = await stat(path);
+      if (old !== undefined && (options.now ?? Date.now)() - mtimeMs < OLD_TEMP_AGE_MS) continue;
       await rm(path, { force: true });
       found.files++;
       found.bytes += size;

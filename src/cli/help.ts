@@ -14,7 +14,7 @@ const KEYS = [
   "MISTRAL_BASE_URL, OPENAI_BASE_URL  the provider's base URL when --base-url is not given",
 ];
 const DATA_EXIT = "0 no errors, 1 the data has errors, 2 usage error, 3 operational failure (a file, the network, Ctrl-C)";
-const RUN_EXIT = "0 done, 1 the data has errors (nothing invalid was uploaded), 2 usage error, 3 operational failure (network, server, Ctrl-C)";
+const RUN_EXIT = "0 done, 1 the data has errors (nothing invalid was uploaded), 2 usage error, 3 operational failure (network, server, Ctrl-C, an entry that could not be read: the rest is uploaded)";
 const JOB_EXIT = "0 done, 1 the job failed or its data was refused, 2 usage error, 3 operational failure (network, server, timeout, Ctrl-C)";
 const JOB_ENV = [PROVIDER, ...KEYS, DEBUG];
 

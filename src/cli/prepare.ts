@@ -182,5 +182,8 @@ export function printPlan(io: Io, plan: Plan): void {
   }
   printHintSummary(io, plan.sources.map((s) => s.report));
   const notReady = plan.sources.filter((s) => s.status !== "ready").length;
-  io.stdout(plan.ok ? "ready to upload\n" : `not ready: ${notReady} source file(s) cannot be uploaded as they are${plan.failures.length ? `, ${plan.failures.length} could not be read` : ""}\n`);
+  const blocked = notReady > 0 || plan.issues.some((i) => i.severity === "error") || plan.files.length === 0;
+  if (plan.ok) io.stdout("ready to upload\n");
+  else if (!blocked) io.stdout(`${plan.failures.length} entr${plan.failures.length === 1 ? "y" : "ies"} could not be read; the other files are ready to upload\n`);
+  else io.stdout(`not ready: ${notReady} source file(s) cannot be uploaded as they are${plan.failures.length ? `, ${plan.failures.length} could not be read` : ""}\n`);
 }

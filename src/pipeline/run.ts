@@ -173,6 +173,16 @@ function summarise(manifest: Manifest, plan: Plan, skipInvalid: boolean): void {
   };
 }
 
+/** Whether the plan's only problems are entries that could not be read: every source read is ready, no error. */
+function onlyUnreadable(plan: Plan): boolean {
+  return (
+    plan.failures.length > 0 &&
+    plan.files.length > 0 &&
+    plan.sources.every((s) => s.status === "ready") &&
+    !plan.issues.some((i) => i.severity === "error")
+  );
+}
+
 /**
  * The main job: discover → validate → guard (`prepare`) → upload → manifest. Nothing is uploaded unless every
  * source file is ready (errors without `skipInvalid` stop the run before any upload). With no API key and no
@@ -201,7 +211,10 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
     alreadyUploaded: [],
     upload: undefined,
   };
-  if (!plan.ok) return result;
+  // An entry that could not be read is a failure of its own: when everything else is ready, the files that are go
+  // up (the exit code still says 3), but no job is made from part of the data.
+  const partial = !plan.ok && onlyUnreadable(plan);
+  if (!plan.ok && !partial) return result;
 
   if (!options.dryRun) await removeStaleTempsOf(manifestPath);
   const existing = await readManifest(manifestPath, options.onWarning ? { onProblem: options.onWarning } : {});
@@ -258,7 +271,10 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
       await writeManifest(manifestPath, manifest);
       result.manifest = manifest;
     }
-    if (options.job && result.manifest && result.upload && result.upload.failed.length === 0 && !result.upload.aborted) {
+    if (options.job && partial) {
+      const n = plan.failures.length;
+      result.job = { error: { code: "ERR_FS", message: `${n} ${n === 1 ? "entry" : "entries"} could not be read (listed above); a job is created only from all of the data: fix ${n === 1 ? "it" : "them"} and run again`, usage: false } };
+    } else if (options.job && result.manifest && result.upload && result.upload.failed.length === 0 && !result.upload.aborted) {
       result.job = await runJob(target.provider, result.manifest, manifestPath, options.job, options);
     }
   } finally {
