@@ -1,3 +1,4 @@
+import { asciiPatternOf, asciiPieceEnd, type AsciiPattern } from "./ascii-pieces.js";
 import { mergeSymbols } from "./bpe.js";
 import { PieceCache } from "./piece-cache.js";
 import { VocabTable } from "./vocab-table.js";
@@ -85,6 +86,8 @@ export class TiktokenEncoder implements TextTokenizer {
   /** Byte strings → ranks (the merge priority) and ids (rank + offset). */
   private readonly vocab: VocabTable;
   private readonly cache: PieceCache;
+  /** Tekken's and o200k's patterns find most pieces of ASCII text without the regular expression. */
+  private readonly ascii: AsciiPattern | undefined;
 
   constructor(options: TiktokenOptions) {
     this.name = options.name;
@@ -92,6 +95,7 @@ export class TiktokenEncoder implements TextTokenizer {
     const source = toJsPattern(options.pattern);
     this.sticky = new RegExp(source, "uy");
     this.search = new RegExp(source, "gu");
+    this.ascii = asciiPatternOf(options.pattern);
     const offset = options.offset ?? 0;
     const ranks = options.ranks;
     this.vocab = new VocabTable(ranks.size);
@@ -111,8 +115,9 @@ export class TiktokenEncoder implements TextTokenizer {
 
   /**
    * Cuts `text` into pieces as tiktoken's `find_iter` does and counts their ids (pushing them to `out` when given).
-   * `RegExp.prototype.test` on a sticky pattern gives each piece's end without building a match array, and the
-   * cache is looked up by the range, so a cached piece costs no allocation.
+   * A piece of ASCII text is found without the pattern where that is certain (`asciiPieceEnd`); otherwise
+   * `RegExp.prototype.test` on a sticky pattern gives its end without building a match array. The cache is looked up
+   * by the range, so a cached piece costs no allocation.
    */
   private scan(text: string, out: number[] | undefined): number {
     const sticky = this.sticky;
@@ -120,10 +125,12 @@ export class TiktokenEncoder implements TextTokenizer {
     const length = text.length;
     let n = 0;
     let start = 0;
+    const ascii = this.ascii;
     while (start < length) {
-      sticky.lastIndex = start;
-      let end: number;
-      if (sticky.test(text)) end = sticky.lastIndex;
+      let end = ascii !== undefined ? asciiPieceEnd(text, start, ascii) : -1;
+      if (end >= 0) {
+        // Found without the pattern.
+      } else if (((sticky.lastIndex = start), sticky.test(text))) end = sticky.lastIndex;
       else {
         // Text no alternative matches is skipped, as find_iter skips it.
         this.search.lastIndex = start;
