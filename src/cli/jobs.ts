@@ -115,7 +115,7 @@ export function jobsCommand(io: Io): Command {
     .option("--suffix <suffix>", "part of the fine-tuned model's name")
     .option("--hyperparameter <k=v>", "a hyperparameter (repeatable): training_steps=10, learning_rate=0.0001, n_epochs=3…", collect, [])
     .option("--auto-start", "Mistral: start training as soon as validation passes")
-    .option("--dry-run", "print the request (and Mistral's estimate) without creating the job")
+    .option("--dry-run", "print the request, Mistral's estimate and the token estimate from the manifest's counts, without creating the job")
     .option("--new-job", "create a new job even when the manifest records one from the same files and parameters (default: reuse it)")
     .action(async (flags: TargetFlags & { model: string; suffix?: string; hyperparameter: string[]; autoStart?: boolean; dryRun?: boolean; newJob?: boolean }) => {
       if (flags.manifest === undefined) throw new ConfigError("jobs create needs --manifest FILE (written by `ftprep run`)");
