@@ -72,3 +72,9 @@ export { ChangeLog, CHANGE_EXAMPLES, type ChangeCount } from "./convert/change-l
 export { readSource, sourceKind, outputName, type SourceItem, type SourceKind } from "./convert/source.js";
 export { readParquetRows, ParquetError } from "./convert/parquet.js";
 export type { RewriteSummary, RewrittenFile, RewriteOptions, CheckSummary, RecordTransform, TransformResult } from "./convert/rewrite.js";
+export { renderReport, renderComparison } from "./report/render.js";
+export { reportModel, kindOf, type ReportModel, type ReportKind } from "./report/model.js";
+export { figuresBySplit, mergeFigures, FigureTally, type Figures } from "./validate/figures.js";
+export { Histogram, type HistogramJson } from "./validate/histogram.js";
+export type { Snippet } from "./validate/snippet.js";
+export type { UploadOutcome } from "./upload/outcomes.js";

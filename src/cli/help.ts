@@ -64,6 +64,11 @@ export const EPILOGS: Record<string, Epilog> = {
     env: [DEBUG],
     exit: "0 output valid, 1 records not converted or invalid, 2 usage error, 3 a file could not be read or written",
   },
+  report: {
+    examples: ["ftprep validate fixtures/datasets/mistral-chat --html report.html", "ftprep report ftprep-manifest.json --html manifest-report.html"],
+    env: [DEBUG],
+    exit: "0 written, 2 usage error (not a --json output or manifest), 3 a file could not be read or written",
+  },
   tokens: {
     examples: ["ftprep tokens --model open-mistral-nemo fixtures/datasets/mistral-function-calling", "ftprep tokens --model gpt-4o-mini-2024-07-18 fixtures/datasets/openai-chat"],
     env: [DEBUG],

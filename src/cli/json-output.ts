@@ -12,7 +12,7 @@ import type { Io } from "./io.js";
  * record formats, repair kinds, a provider's request or job object. Their keys are printed as they are, at every
  * depth: a role called `toolCall` in a dataset must stay `toolCall`.
  */
-const DATA_KEYED = new Set(["counts", "by_code", "messages_by_role", "labels", "source_formats", "changes", "unconvertible", "request", "estimate", "hyperparameters", "response"]);
+const DATA_KEYED = new Set(["counts", "by_code", "messages_by_role", "roles", "labels", "source_formats", "changes", "unconvertible", "request", "estimate", "hyperparameters", "response"]);
 
 /** `blankLines` → `blank_lines`; a key that is not camelCase (`E_SCHEMA`, `p50`, `over_limit`) is left as it is. */
 export function snakeCaseKey(key: string): string {

@@ -14,6 +14,7 @@ import { serveCommand } from "./serve.js";
 import { runCommand, uploadCommand } from "./upload.js";
 import { tokensCommand } from "./tokens.js";
 import { validateCommand } from "./validate.js";
+import { reportCommand } from "./report.js";
 
 /** Exit codes: the contract scripts rely on. */
 export const EXIT = { ok: 0, dataErrors: 1, usage: 2, operational: 3 } as const;
@@ -51,6 +52,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(fixCommand(io));
   program.addCommand(convertCommand(io));
   program.addCommand(tokensCommand(io));
+  program.addCommand(reportCommand(io));
   addHelpEpilogs(program);
   configureTree(program, io);
   // The command about to run, so a failure can be reported in its terms (its name, and JSON when it was asked for).

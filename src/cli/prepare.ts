@@ -13,6 +13,8 @@ import type { TokenHook } from "../validate/token-stats.js";
 import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
 import { printJson } from "./json-output.js";
+import { addHtmlOption, writeHtmlReport } from "./report.js";
+import { figuresBySplit } from "../validate/figures.js";
 
 interface PrepareFlags extends TokenFlags {
   out: string;
@@ -33,6 +35,7 @@ interface PrepareFlags extends TokenFlags {
   report?: string;
   maxIssues?: number;
   maxLineBytes?: number;
+  html?: string;
 }
 
 /** commander argument parser: a fraction from 0 to 1. */
@@ -68,13 +71,18 @@ export function addGuardOptions(command: Command): Command {
     .option("--report <file>", "write every issue to FILE as NDJSON")
     .option("--max-issues <n>", "issues kept as examples per code (default 20)", positiveInt)
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize);
-  return addTokenOptions(command);
+  return addHtmlOption(addTokenOptions(command));
 }
 
 /** Token totals per split of a plan: what a run would train on, before it runs. */
 export async function planTokens(plan: Plan, flags: TokenFlags, hook: TokenHook | undefined): Promise<Record<"train" | "validation", SplitTokens>> {
   const of = (split: string) => plan.sources.filter((s) => s.split === split).map((s) => s.report);
   return { train: await splitTokens(of("train"), flags, hook), validation: await splitTokens(of("validation"), {}, hook) };
+}
+
+/** The figures of each split of a plan: its source files' valid records. */
+export function planFigures(plan: Plan, flags: TokenFlags): ReturnType<typeof figuresBySplit> {
+  return figuresBySplit(plan.sources.map((s) => ({ split: s.split, figures: s.report.figures })), flags.seqLen);
 }
 
 /** The per-split token lines of a plan, for people. */
@@ -143,7 +151,9 @@ export function prepareCommand(io: Io): Command {
       } }),
     }));
     const totals = await planTokens(plan, flags, tokens);
-    if (flags.json) printJson(io, { ...plan, tokens: totals });
+    const doc = { ...plan, tokens: totals, figures: planFigures(plan, flags) };
+    if (flags.html !== undefined) await writeHtmlReport(io, flags.html, doc, flags.quiet);
+    if (flags.json) printJson(io, doc);
     else {
       printPlan(io, plan);
       printPlanTokens(io, totals);

@@ -8,7 +8,8 @@ import type { FormatId, ProviderName } from "../types.js";
 import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
 import { duration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP, targetFromFlags } from "./options.js";
-import { addGuardOptions, guardInputs, guardOptions, planTokens, printPlan, printPlanTokens, printSource } from "./prepare.js";
+import { addGuardOptions, guardInputs, guardOptions, planFigures, planTokens, printPlan, printPlanTokens, printSource } from "./prepare.js";
+import { writeHtmlReport } from "./report.js";
 import { type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
@@ -43,6 +44,7 @@ interface UploadFlags extends TokenFlags {
   report?: string;
   maxIssues?: number;
   maxLineBytes?: number;
+  html?: string;
 }
 
 /** The command-line option that sets each run option (commander's attribute names), for the precedence rule. */
@@ -169,27 +171,31 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
             }),
       });
     }, { onStop });
-    report(io, result, flags, await planTokens(result.plan, flags, hook));
+    await report(io, result, flags, await planTokens(result.plan, flags, hook));
   });
   return command;
 }
 
-function report(io: Io, result: RunResult, flags: UploadFlags, tokens: Awaited<ReturnType<typeof planTokens>>): void {
+async function report(io: Io, result: RunResult, flags: UploadFlags, tokens: Awaited<ReturnType<typeof planTokens>>): Promise<void> {
   const { plan, upload } = result;
+  const doc = {
+    ok: exitCodeOf(result) === 0,
+    provider: result.provider,
+    base_url: result.baseUrl ?? null,
+    embedded: result.embedded,
+    manifest: result.manifest ? result.manifestPath : null,
+    dry_run: flags.dryRun ?? false,
+    plan,
+    tokens,
+    figures: planFigures(plan, flags),
+    ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
+    upload: upload ?? null,
+    uploads: result.uploads,
+    job: jobJson(result.job),
+  };
+  if (flags.html !== undefined) await writeHtmlReport(io, flags.html, doc, flags.quiet);
   if (flags.json) {
-    printJson(io, {
-      ok: exitCodeOf(result) === 0,
-      provider: result.provider,
-      base_url: result.baseUrl ?? null,
-      embedded: result.embedded,
-      manifest: result.manifest ? result.manifestPath : null,
-      dry_run: flags.dryRun ?? false,
-      plan,
-      tokens,
-      ...(flags.dryRun ? { would_upload: result.wouldUpload, already_uploaded: result.alreadyUploaded } : {}),
-      upload: upload ?? null,
-      job: jobJson(result.job),
-    });
+    printJson(io, doc);
   } else {
     if (!plan.ok || flags.dryRun) printPlan(io, plan);
     if (!flags.quiet) printPlanTokens(io, tokens);

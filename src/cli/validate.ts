@@ -11,6 +11,8 @@ import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } 
 import { interruptible } from "./interrupt.js";
 import { Progress } from "./progress.js";
 import { printJson } from "./json-output.js";
+import { addHtmlOption, writeHtmlReport } from "./report.js";
+import { figuresBySplit } from "../validate/figures.js";
 
 interface ValidateFlags extends TokenFlags {
   provider?: string;
@@ -22,6 +24,7 @@ interface ValidateFlags extends TokenFlags {
   writeValid?: string;
   duplicates?: boolean;
   quiet?: boolean;
+  html?: string;
 }
 
 /** Examples printed per code in human output when `--max-issues` is not given. */
@@ -41,7 +44,7 @@ export function validateCommand(io: Io): Command {
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
     .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
     .option("--quiet", "no progress on stderr (errors are still printed)");
-  return addTokenOptions(command)
+  return addHtmlOption(addTokenOptions(command))
     .action(async (paths: string[], flags: ValidateFlags) => {
       const target = targetFromFlags(command, flags);
       const { validatePaths } = await import("../pipeline/validate.js");
@@ -63,7 +66,9 @@ export function validateCommand(io: Io): Command {
         } }),
       }));
       const total = await splitTokens(summary.files, flags, tokens);
-      if (flags.json) printJson(io, { ...summary, tokens: total });
+      const doc = { ...summary, tokens: total, figures: figuresBySplit(summary.files, flags.seqLen) };
+      if (flags.html !== undefined) await writeHtmlReport(io, flags.html, doc, flags.quiet);
+      if (flags.json) printJson(io, doc);
       else {
         printSummary(io, summary, flags);
         if (summary.files.length > 0) for (const line of splitLines("tokens of all files", total)) io.stdout(`${line}\n`);

@@ -13,6 +13,7 @@ import { GoneError } from "../providers/errors.js";
 import type { JobsProvider } from "../providers/types.js";
 import { type UploadEvent, type UploadItem, uploadFiles, type UploadSummary } from "../upload/uploader.js";
 import type { RetryPolicy } from "../upload/retry-policy.js";
+import { type UploadOutcome, UploadOutcomes } from "../upload/outcomes.js";
 import { type Plan, type PlannedFile, prepare, type PrepareOptions } from "./prepare.js";
 
 export { DEFAULT_OUT_DIR } from "../defaults.js";
@@ -68,6 +69,8 @@ export interface RunResult {
   wouldUpload: PlannedFile[];
   alreadyUploaded: PlannedFile[];
   upload: UploadSummary | undefined;
+  /** What became of each file of the upload (its id, its retries), in plan order; empty when nothing was uploaded. */
+  uploads: UploadOutcome[];
   /** With a job step: the job created (and its end when waited for), or why it could not be. */
   job?: RunJobResult;
 }
@@ -210,6 +213,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
     wouldUpload: [],
     alreadyUploaded: [],
     upload: undefined,
+    uploads: [],
   };
   // An entry that could not be read is a failure of its own: when everything else is ready, the files that are go
   // up (the exit code still says 3), but no job is made from part of the data.
@@ -254,6 +258,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
       sha256: f.sha256,
       weight: f.weight,
     }));
+    const outcomes = new UploadOutcomes();
     result.upload = await uploadFiles(items, {
       provider: target.provider,
       target: target.target,
@@ -263,8 +268,12 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.verifyRemote ? { verifyRemote: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      onEvent: (event) => {
+        outcomes.see(event);
+        options.onEvent?.(event);
+      },
     });
+    result.uploads = outcomes.list(items);
     // The sources and the validation summary, also when every file was already uploaded; but no manifest at all
     // when nothing was recorded (a run that uploaded nothing leaves nothing that looks like a result).
     if (manifest.files.length > 0 || existing) {

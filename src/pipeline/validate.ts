@@ -107,6 +107,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
           await out.close();
           result.written = { path: out.path, records: out.lines, dropped: result.records - out.lines };
         }
+        result.split = file.split;
         summary.files.push(result);
         if (file.split === "train") training.push(result);
         // The provider's minimum counts a job's training data; with one training file it is known now.

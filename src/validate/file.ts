@@ -16,6 +16,8 @@ import { detectFormat } from "./record.js";
 import { schemaRegistry } from "./schema-registry.js";
 import { emptyStats, estimateTokens, type RecordStats } from "./stats.js";
 import { type EstimatedTokenStats, type TokenHook, type TokenStats, TokenTally } from "./token-stats.js";
+import { FigureTally, type Figures, type RecordTokens } from "./figures.js";
+import { issueSnippet, type Snippet } from "./snippet.js";
 
 import { DEFAULT_MAX_ISSUES } from "../defaults.js";
 
@@ -97,6 +99,8 @@ export interface ReportedIssue {
   severity: Severity;
   path: string;
   message: string;
+  /** The examples kept: a short excerpt of the record with the part the issue is about marked. */
+  snippet?: Snippet;
 }
 
 /** Statistics of a validated file. */
@@ -114,6 +118,8 @@ export interface FileStats {
 /** The validation report of one file: the shape `ftprep validate --json` prints per file. */
 export interface FileReport {
   path: string;
+  /** The file's split, when it was found by discovery (`validatePaths`): from its name, or `--train` / `--validation`. */
+  split?: "train" | "validation";
   format: FormatId;
   records: number;
   valid: number;
@@ -127,6 +133,8 @@ export interface FileReport {
   /** Every issue, counted per code. */
   counts: Record<string, number>;
   stats: FileStats;
+  /** Histograms and counts of the valid records (see `Figures`). */
+  figures: Figures;
   /** With `--write-valid`: where the valid records went, and how many records were left out. */
   written?: { path: string; records: number; dropped: number };
   /** Invalid records that another provider's format would take, and what to do (present only when there are some). */
@@ -168,13 +176,23 @@ class FileValidation {
     this.digests = digests;
   }
 
+  /** The line being validated: the source of the kept examples' snippets. */
+  current: Line | undefined;
+
   issue(line: number, code: IssueCode, path: string, message: string): void {
     const severity = ISSUE_CODES[code].severity;
     if (severity === "error") this.errors++;
     else this.warnings++;
     const seen = (this.counts[code] ?? 0) + 1;
     this.counts[code] = seen;
-    if (seen <= this.maxIssues) this.kept.push({ line, code, severity, path, message });
+    if (seen <= this.maxIssues) {
+      const kept: ReportedIssue = { line, code, severity, path, message };
+      const current = this.current;
+      if (current !== undefined && current.number === line && current.length > 0 && code !== "W_BLANK_LINE") {
+        kept.snippet = issueSnippet(Buffer.from(current.bytes.buffer, current.bytes.byteOffset, current.bytes.length).toString("utf8"), path, message);
+      }
+      this.kept.push(kept);
+    }
     this.onIssue?.({ code, severity, file: this.file, line, path, message });
   }
 
@@ -216,7 +234,7 @@ class FileValidation {
   /** Set when the file's structure could not be read (E_JSON_ARRAY): "no records" would only repeat it. */
   unreadable = false;
 
-  finish(stats: RecordStats): FileReport {
+  finish(stats: RecordStats, figures: FigureTally): FileReport {
     if (this.records === 0 && !this.unreadable) {
       this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
     }
@@ -241,6 +259,11 @@ class FileValidation {
       issues: this.kept,
       counts: { ...this.counts },
       stats: fileStats,
+      figures: {
+        ...figures.finish(),
+        duplicates: { checked: figures.duplicatesChecked, count: this.counts.W_DUPLICATE ?? 0 },
+        ...(fileStats.labels ? { labels: fileStats.labels } : {}),
+      },
       ...(hints.length > 0 ? { hints } : {}),
     };
   }
@@ -252,20 +275,21 @@ function rawOf(entry: Entry): Uint8Array {
 }
 
 /** Counts a valid record's tokens into the tally; over the limit, W_TOO_MANY_TOKENS. */
-function countTokens(v: FileValidation, tally: TokenTally, entry: Entry, record: Record<string, unknown>): void {
+function countTokens(v: FileValidation, tally: TokenTally, entry: Entry, record: Record<string, unknown>): { tokens: number; trainable: number } | undefined {
   const hook = tally.hook;
   const raw = (): string => {
     const r = rawOf(entry);
     return Buffer.from(r.buffer, r.byteOffset, r.length).toString("utf8");
   };
   const counted = hook.count(record, v.format, raw);
-  if (!counted) return;
+  if (!counted) return undefined;
   tally.add(entry.number, counted.tokens, counted.trainable, counted.estimated === true);
   hook.onCount?.(v.file, entry.number, counted.tokens, counted.trainable, counted.estimated === true);
   if (hook.maxTokens !== undefined && counted.tokens > hook.maxTokens) {
     tally.overLimit++;
     v.issue(entry.number, "W_TOO_MANY_TOKENS", "", `the record has ${counted.tokens} tokens (${hook.tokenizer}), more than the ${hook.maxTokens} the model trains at; ${hook.overLimit ?? "a trainer splits or truncates it"}`);
   }
+  return counted;
 }
 
 /** Adds E_RECORD_TOO_LARGE to a line's outcome. */
@@ -306,10 +330,15 @@ async function validateEntries(
   };
 
   const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
+  const figures = new FigureTally(options.tokens?.method ?? "estimate", options.tokens?.tokenizer ?? null, options.tokens?.maxTokens, duplicates);
   const process = (v: FileValidation, entry: Entry): void => {
     const line = entry.line;
+    v.current = line;
     if (line) v.lineFlags(line);
     const parsed = (entry.parsed ??= parseLine(line, maxLineBytes));
+    // The record's share of the estimate: what its validation adds to the text and message counts.
+    const chars = stats.textChars;
+    const messages = stats.messages;
     let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
     if (outcome.errors > 0 && parsed.kind === "record") v.cross?.check(parsed.value, outcome.issues!);
     if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
@@ -317,7 +346,15 @@ async function validateEntries(
       if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
     }
     v.outcome(entry, outcome);
-    if (tally && outcome.errors === 0 && parsed.kind === "record") countTokens(v, tally, entry, parsed.value);
+    if (outcome.errors === 0 && parsed.kind === "record") {
+      const counted = tally ? countTokens(v, tally, entry, parsed.value) : undefined;
+      const textChars = stats.textChars - chars;
+      const record: RecordTokens = counted
+        ? { tokens: counted.tokens, trainable: counted.trainable, chars: textChars }
+        : { tokens: Math.ceil(textChars / 4) + 3 * (stats.messages - messages), trainable: undefined, chars: textChars };
+      figures.add(parsed.value, v.format, record);
+    }
+    v.current = undefined;
   };
 
   const head: Entry[] = [];
@@ -353,7 +390,7 @@ async function validateEntries(
   }
   validation ??= settle();
   afterEntries?.(validation);
-  const report = validation.finish(stats);
+  const report = validation.finish(stats, figures);
   if (tally) report.stats.tokens = tally.finish();
   else report.stats.tokens = { method: "estimate", tokenizer: null, records: report.valid, total: report.stats.estimatedTokens };
   await options.onBatch?.();

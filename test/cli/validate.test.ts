@@ -38,7 +38,7 @@ describe("ftprep validate", () => {
     expect(doc.files).toHaveLength(2);
     const [bad, good] = doc.files;
     for (const key of ["path", "format", "records", "valid", "invalid", "bytes", "issues", "counts"]) expect(bad).toHaveProperty(key);
-    expect(Object.keys(bad.issues[0]).sort()).toEqual(["code", "line", "message", "path", "severity"]);
+    expect(Object.keys(bad.issues[0]).sort()).toEqual(["code", "line", "message", "path", "severity", "snippet"]);
     expect(good.format).toBe("mistral-pretrain");
     expect(good.issues).toEqual([]);
   });
