@@ -4,7 +4,7 @@
 //   BENCH_SMALL_MB  size of the small file (default 10)
 //   BENCH_SHARD_MB  size of the file the size guard shards (default 1200 = 1.2 GB)
 //   BENCH_PARQUET_MB size of the Parquet file converted (default 200)
-//   BENCH_ONLY      comma-separated parts to run: validate, shard, server, upload, convert, manifest, tokens (default: all)
+//   BENCH_ONLY      comma-separated parts to run: validate, shard, server, upload, convert, manifest, tokens, report (default: all)
 //   BENCH_TOKENS_MB size of the tokenizer benchmark's file (default 50)
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -17,6 +17,7 @@ import { uploadBench } from "./upload.js";
 import { convertBench } from "./convert.js";
 import { manifestBench } from "./manifest.js";
 import { tokensBench } from "./tokens.js";
+import { reportBench } from "./report.js";
 
 const run = promisify(execFile);
 const here = new URL(".", import.meta.url).pathname;
@@ -26,7 +27,7 @@ const largeMb = Number(process.env.BENCH_LARGE_MB ?? 1000);
 const smallMb = Number(process.env.BENCH_SMALL_MB ?? 10);
 const shardMb = Number(process.env.BENCH_SHARD_MB ?? 1200);
 const parquetMb = Number(process.env.BENCH_PARQUET_MB ?? 200);
-const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server,upload,convert,manifest,tokens").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "validate,shard,server,upload,convert,manifest,tokens,report").split(","));
 //   BENCH_TOKENS_MB size of the tokenizer benchmark's file (default 50)
 const TIME = "/usr/bin/time";
 
@@ -136,5 +137,8 @@ if (only.has("manifest")) {
 }
 if (only.has("tokens")) {
   ok = (await tokensBench({ bin, out })) && ok;
+}
+if (only.has("report")) {
+  ok = (await reportBench({ here, bin, dataset, largeMb })) && ok;
 }
 process.exitCode = ok ? 0 : 1;

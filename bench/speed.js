@@ -1,6 +1,7 @@
 // One timed pass over a file, in its own process so runs do not share a warmed-up heap:
 //   node bench/speed.js baseline FILE   — split lines + JSON.parse, the least any validator must do
 //   node bench/speed.js ftprep FILE     — ftprep's validateFile (library API, no CLI start-up)
+//   node bench/speed.js ftprep-nofigures FILE — the same without the report's figures (their cost's baseline)
 //   node bench/speed.js convert FILE OUT — ftprep's convertPaths to OpenAI chat (library API)
 // Prints {"mode","seconds","load_seconds","records","bytes"} as JSON: `seconds` from the start (module loading
 // included), `load_seconds` the part of it spent importing ftprep (0 for the bare loop).
@@ -24,10 +25,10 @@ if (mode === "baseline") {
     }
     rest = buf.subarray(pos);
   }
-} else if (mode === "ftprep") {
+} else if (mode === "ftprep" || mode === "ftprep-nofigures") {
   const { validateFile } = await import("../dist/index.js");
   load = (performance.now() - start) / 1000;
-  const report = await validateFile(file);
+  const report = await validateFile(file, { figures: mode === "ftprep" });
   records = report.records;
 } else if (mode === "convert") {
   const { convertPaths } = await import("../dist/index.js");

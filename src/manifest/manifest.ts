@@ -1,3 +1,4 @@
+import type { Figures } from "../validate/figures.js";
 import { type FileHandle, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import type { EstimatedTokenStats, TokenStats } from "../validate/token-stats.js";
 import { dirname } from "node:path";
@@ -37,6 +38,8 @@ export interface ManifestSource {
   skip_invalid: boolean;
   /** The file's token counts as validation found them (`FileStats.tokens`). */
   tokens?: TokenStats | EstimatedTokenStats;
+  /** The figures of its valid records (`schemas/figures.schema.json`), so `ftprep report` on the manifest draws them. */
+  figures?: Figures;
 }
 
 export interface ManifestFile {

@@ -154,6 +154,7 @@ function summarise(manifest: Manifest, plan: Plan, skipInvalid: boolean): void {
       format: s.format,
       skip_invalid: skipInvalid && s.invalid > 0,
       ...(s.report.stats.tokens ? { tokens: s.report.stats.tokens } : {}),
+      figures: s.report.figures,
     });
   }
   manifest.sources = [...bySource.values()];

@@ -169,7 +169,7 @@ function splitSection(split: SplitView, index: number): Html {
   ];
   const roles = Object.entries(f.roles).map(([name, count]) => ({ name, count }));
   const t = f.tools;
-  const tools = h`<figure><h3>Tools</h3><dl class="facts"><dt>records declaring tools</dt><dd>${num(t.records_with_tools)} (${percent(t.records_with_tools, f.records)})</dd><dt>records with tool calls</dt><dd>${num(t.records_with_calls)} (${percent(t.records_with_calls, f.records)})</dd><dt>tool calls</dt><dd>${num(t.calls)}${t.distinct ? h` to ${num(t.distinct)} distinct tool(s)` : ""}</dd></dl>${t.calls > 0 ? histogramSvg("tool calls per record", [t.calls_per_record]) : ""}${t.used.length ? h`<h3>most called</h3>${barList(t.used.map((u) => ({ name: u.name, count: u.calls })))}` : ""}${t.others ? h`<p class="muted">${num(t.others)} call(s) to names past the first 1,000 distinct ones</p>` : ""}</figure>`;
+  const tools = h`<figure><h3>Tools</h3><dl class="facts"><dt>records declaring tools</dt><dd>${num(t.records_with_tools)} (${percent(t.records_with_tools, f.records)})</dd><dt>records with tool calls</dt><dd>${num(t.records_with_calls)} (${percent(t.records_with_calls, f.records)})</dd><dt>tool calls</dt><dd>${num(t.calls)}${t.distinct ? h` (${num(t.distinct)} distinct tool${t.distinct === 1 ? "" : "s"})` : ""}</dd></dl>${t.calls > 0 ? histogramSvg("tool calls per record", [t.calls_per_record]) : ""}${t.used.length ? h`<h3>most called</h3>${barList(t.used.map((u) => ({ name: u.name, count: u.calls })))}` : ""}${t.others ? h`<p class="muted">${num(t.others)} call(s) to names past the first 1,000 distinct ones</p>` : ""}</figure>`;
   const duplicates = f.duplicates.checked
     ? h`<p><strong>${num(f.duplicates.count)}</strong> duplicate record(s): identical to an earlier one (${percent(f.duplicates.count, f.records + f.duplicates.count)})</p>`
     : h`<p class="muted">Duplicates not looked for: run with --duplicates (validate) or --dedupe (prepare, run).</p>`;
@@ -181,6 +181,32 @@ function splitSection(split: SplitView, index: number): Html {
   return h`<section id="split-${index}">${heading}<div class="figs">${figs}${extra}</div></section>`;
 }
 
+interface Column {
+  label: string;
+  /** Right-aligned figures. */
+  numeric?: boolean;
+  /** Classes of the column's cells (`path mono`, `mono`). */
+  cls?: string;
+}
+
+type Cell = Parameters<typeof h>[1];
+
+/**
+ * A table in a horizontally scrolling box. Each cell carries its column's name (`data-label`), so on a phone's width
+ * the stylesheet shows each row as a small card of "name value" lines instead of a table wider than the screen.
+ */
+function table(columns: Column[], rows: { cells: Cell[]; bad?: boolean }[]): Html {
+  const head = columns.map((c) => h`<th${c.numeric ? h` class="n"` : ""}>${c.label}</th>`);
+  const body = rows.map(
+    (r) => h`<tr${r.bad ? h` class="bad"` : ""}>${r.cells.map((cell, i) => {
+      const c = columns[i]!;
+      const cls = [c.numeric ? "n" : "", c.cls ?? ""].filter(Boolean).join(" ");
+      return h`<td${cls ? h` class="${cls}"` : ""} data-label="${c.label}">${cell}</td>`;
+    })}</tr>`,
+  );
+  return h`<div class="scroll"><table class="stack"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
 function tokenCell(t: TokenSummary | null): Html {
   if (!t) return h`–`;
   return h`${t.method === "estimate" ? "~" : ""}${num(t.total)}`;
@@ -188,11 +214,30 @@ function tokenCell(t: TokenSummary | null): Html {
 
 function filesSection(model: ReportModel): Html {
   const hasStatus = model.files.some((f) => f.status !== null);
-  const rows = model.files.map(
-    (f) =>
-      h`<tr class="${f.errors > 0 || (f.status !== null && f.status !== "ready") ? "bad" : ""}"><td class="path mono">${f.path}</td><td>${f.split ?? "–"}</td><td>${f.format ?? "–"}</td><td class="n">${num(f.records)}</td><td class="n">${num(f.valid)}</td><td class="n">${num(f.invalid)}</td><td class="n">${f.bytes !== null ? formatBytes(f.bytes) : "–"}</td><td class="n">${tokenCell(f.tokens)}</td><td class="n">${num(f.errors)}</td><td class="n">${num(f.warnings)}</td>${hasStatus ? h`<td>${f.status ?? ""}${f.reason ? h`<div class="muted">${f.reason}</div>` : ""}</td>` : ""}</tr>`,
-  );
-  return h`<section id="files"><h2>Files</h2><div class="scroll"><table><thead><tr><th>file</th><th>split</th><th>format</th><th class="n">records</th><th class="n">valid</th><th class="n">invalid</th><th class="n">size</th><th class="n">tokens</th><th class="n">errors</th><th class="n">warnings</th>${hasStatus ? h`<th>status</th>` : ""}</tr></thead><tbody>${rows}</tbody></table></div></section>`;
+  const columns: Column[] = [
+    { label: "file", cls: "path mono" },
+    { label: "split" },
+    { label: "format" },
+    ...["records", "valid", "invalid", "size", "tokens", "errors", "warnings"].map((label) => ({ label, numeric: true })),
+    ...(hasStatus ? [{ label: "status" }] : []),
+  ];
+  const rows = model.files.map((f) => ({
+    bad: f.errors > 0 || (f.status !== null && f.status !== "ready"),
+    cells: [
+      f.path,
+      f.split ?? "–",
+      f.format ?? "–",
+      num(f.records),
+      num(f.valid),
+      num(f.invalid),
+      f.bytes !== null ? formatBytes(f.bytes) : "–",
+      tokenCell(f.tokens),
+      num(f.errors),
+      num(f.warnings),
+      ...(hasStatus ? [h`${f.status ?? ""}${f.reason ? h`<div class="muted">${f.reason}</div>` : ""}`] : []),
+    ],
+  }));
+  return h`<section id="files"><h2>Files</h2>${table(columns, rows)}</section>`;
 }
 
 /** The snippet with its marked part in `<mark>`: three escaped pieces. */
@@ -210,7 +255,10 @@ function issuesSection(model: ReportModel): Html {
   if (totals.byCode.size === 0) return h`<section id="issues"><h2>Issues</h2><p>None: every record passed ${model.provider ? h`${model.provider}'s` : "the"} rules.</p></section>`;
   const codes = [...totals.byCode.entries()].sort((a, b) => (severityOf(a[0]) === severityOf(b[0]) ? b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1) : severityOf(a[0]) === "error" ? -1 : 1));
   const summaryOf = (code: string) => (Object.hasOwn(ISSUE_CODES, code) ? ISSUE_CODES[code as keyof typeof ISSUE_CODES].summary : "");
-  const table = codes.map(([code, t]) => h`<tr><td><a href="#code-${code}" class="mono">${code}</a></td><td class="sev-${severityOf(code)}">${severityOf(code)}</td><td class="n">${num(t.count)}</td><td class="n">${num(t.files)}</td><td>${summaryOf(code)}</td></tr>`);
+  const byCode = table(
+    [{ label: "code" }, { label: "severity" }, { label: "count", numeric: true }, { label: "files", numeric: true }, { label: "meaning" }],
+    codes.map(([code, t]) => ({ cells: [h`<a href="#code-${code}" class="mono">${code}</a>`, h`<span class="sev-${severityOf(code)}">${severityOf(code)}</span>`, num(t.count), num(t.files), summaryOf(code)] })),
+  );
   const examples = [...model.files.flatMap((f) => f.examples), ...model.planIssues];
   const blocks = codes.map(([code, t]) => {
     const mine = examples.filter((e) => e.code === code);
@@ -220,7 +268,7 @@ function issuesSection(model: ReportModel): Html {
     const more = t.count - shown.length;
     return h`<div class="code-block" id="code-${code}"><h3><span class="mono sev-${severityOf(code)}">${code}</span> ×${num(t.count)}</h3>${shown}${more > 0 ? h`<p class="muted">${num(more)} more: every issue is in the --report NDJSON file; --json keeps the first --max-issues per code and file</p>` : ""}</div>`;
   });
-  return h`<section id="issues"><h2>Issues by code</h2><div class="scroll"><table><thead><tr><th>code</th><th>severity</th><th class="n">count</th><th class="n">files</th><th>meaning</th></tr></thead><tbody>${table}</tbody></table></div><h2 class="examples">First examples</h2>${blocks}</section>`;
+  return h`<section id="issues"><h2>Issues by code</h2>${byCode}<h2 class="examples">First examples</h2>${blocks}</section>`;
 }
 
 function sizeBar(bytes: number, limit: number | null): Html {
@@ -234,14 +282,14 @@ function planSection(model: ReportModel): Html {
   if (!plan) return h``;
   const limit = plan.maxFileBytes ?? plan.providerLimit;
   const facts = h`<dl class="facts"><dt>largest file allowed</dt><dd>${plan.maxFileBytes !== null ? h`${num(plan.maxFileBytes)} bytes (${formatBytes(plan.maxFileBytes)})` : "–"}</dd><dt>the provider's limit</dt><dd>${plan.providerLimit !== null ? h`${num(plan.providerLimit)} bytes per file (${model.provider ?? ""})` : "–"}</dd><dt>files to upload</dt><dd>${num(plan.files.length)}${plan.files.some((f) => f.kind === "shard") ? h` (${num(plan.files.filter((f) => f.kind === "shard").length)} shards)` : ""}</dd></dl>`;
-  const rows = plan.files.map(
-    (f) => h`<tr><td>${f.split}</td><td>${f.kind}${f.parts > 1 ? ` ${f.part}/${f.parts}` : ""}</td><td class="n">${num(f.records)}</td><td class="n">${formatBytes(f.bytes)}</td><td>${sizeBar(f.bytes, limit)} <span class="muted">${limit ? percent(f.bytes, limit) : ""}</span></td><td class="mono">${f.sha256.slice(0, 12)}</td><td class="path mono">${f.path}</td></tr>`,
-  );
+  const rows = plan.files.map((f) => ({
+    cells: [f.split, `${f.kind}${f.parts > 1 ? ` ${f.part}/${f.parts}` : ""}`, num(f.records), formatBytes(f.bytes), h`${sizeBar(f.bytes, limit)} <span class="muted">${limit ? percent(f.bytes, limit) : ""}</span>`, f.sha256.slice(0, 12), f.path],
+  }));
   const notes = plan.notes.length ? h`<ul>${plan.notes.map((n) => h`<li>${n}</li>`)}</ul>` : "";
-  const table = rows.length
-    ? h`<div class="scroll"><table><thead><tr><th>split</th><th>kind</th><th class="n">records</th><th class="n">size</th><th>of the limit</th><th>sha256</th><th>file</th></tr></thead><tbody>${rows}</tbody></table></div>`
+  const files = rows.length
+    ? table([{ label: "split" }, { label: "kind" }, { label: "records", numeric: true }, { label: "size", numeric: true }, { label: "of the limit" }, { label: "sha256", cls: "mono" }, { label: "file", cls: "path mono" }], rows)
     : h`<p class="muted">nothing to upload</p>`;
-  return h`<section id="plan"><h2>Size guard</h2>${facts}${notes}${table}</section>`;
+  return h`<section id="plan"><h2>Size guard</h2>${facts}${notes}${files}</section>`;
 }
 
 function uploadSection(model: ReportModel): Html {
@@ -249,16 +297,17 @@ function uploadSection(model: ReportModel): Html {
   if (!u) return h``;
   const where = u.embedded ? h`the embedded local Files API${u.baseUrl ? h` (${u.baseUrl})` : ""}` : h`${u.baseUrl ?? "–"}`;
   const facts = h`<dl class="facts"><dt>to</dt><dd class="mono">${where}</dd>${u.manifest ? h`<dt>manifest</dt><dd class="mono">${u.manifest}</dd>` : ""}${u.summary ? h`<dt>result</dt><dd>${num(u.summary.uploaded)} uploaded, ${num(u.summary.adopted)} found already uploaded, ${num(u.summary.skipped)} skipped (in the manifest), ${u.summary.duplicates ? h`${num(u.summary.duplicates)} with the same content as another, ` : ""}${num(u.summary.failed)} failed, ${num(u.summary.retries)} retries${u.summary.aborted ? " — stopped" : ""}</dd>` : ""}${u.dryRun ? h`<dt>dry run</dt><dd>nothing was sent</dd>` : ""}</dl>`;
-  const rows = u.files.map(
-    (f) => h`<tr class="${f.status === "failed" ? "bad" : ""}"><td class="path mono">${f.path}</td><td>${f.split ?? "–"}</td><td class="n">${f.bytes !== null ? formatBytes(f.bytes) : "–"}</td><td class="mono">${f.id ?? "–"}</td><td>${f.status}${f.error ? h`<div class="muted">${f.error}</div>` : ""}</td><td class="n">${f.retries !== null ? num(f.retries) : "–"}</td></tr>`,
-  );
-  const table = rows.length
-    ? h`<div class="scroll"><table><thead><tr><th>file</th><th>split</th><th class="n">size</th><th>file id</th><th>status</th><th class="n">retries</th></tr></thead><tbody>${rows}</tbody></table></div>`
+  const rows = u.files.map((f) => ({
+    bad: f.status === "failed",
+    cells: [f.path, f.split ?? "–", f.bytes !== null ? formatBytes(f.bytes) : "–", f.id ?? "–", h`${f.status}${f.error ? h`<div class="muted">${f.error}</div>` : ""}`, f.retries !== null ? num(f.retries) : "–"],
+  }));
+  const files = rows.length
+    ? table([{ label: "file", cls: "path mono" }, { label: "split" }, { label: "size", numeric: true }, { label: "file id", cls: "mono" }, { label: "status" }, { label: "retries", numeric: true }], rows)
     : "";
   const jobs = model.jobs.map(
     (j) => h`<dl class="facts"><dt>job</dt><dd class="mono">${j.id ?? "not created"}</dd><dt>status</dt><dd>${j.status ?? "–"}</dd>${j.model ? h`<dt>model</dt><dd class="mono">${j.model}</dd>` : ""}${j.fineTunedModel ? h`<dt>fine-tuned model</dt><dd class="mono">${j.fineTunedModel}</dd>` : ""}${j.error ? h`<dt>no job</dt><dd>${j.error}</dd>` : ""}</dl>`,
   );
-  return h`<section id="upload"><h2>Upload</h2>${facts}${table}${jobs.length ? h`<h2>Job</h2>${jobs}` : ""}</section>`;
+  return h`<section id="upload"><h2>Upload</h2>${facts}${files}${jobs.length ? h`<h2>Job</h2>${jobs}` : ""}</section>`;
 }
 
 function subtitle(model: ReportModel, extra: string): Html {
@@ -330,9 +379,9 @@ export function renderComparison(a: unknown, b: unknown, names: [string, string]
   const ta = totalsOf(ma);
   const tb = totalsOf(mb);
   const series = [`A: ${names[0]}`, `B: ${names[1]}`];
-  const row = (label: string, x: number | null, y: number | null, lowerIsBetter = false) =>
-    h`<tr><td>${label}</td><td class="n">${num(x)}</td><td class="n">${num(y)}</td><td class="n">${x !== null && y !== null ? delta(x, y, lowerIsBetter) : "–"}</td></tr>`;
-  const summary = h`<section id="summary"><h2>What changed</h2><p class="legend"><span class="key s0"></span>${series[0]} (${KIND_LABEL[ma.kind]}) <span class="key s1"></span>${series[1]} (${KIND_LABEL[mb.kind]})</p><div class="scroll"><table><thead><tr><th>measure</th><th class="n">A</th><th class="n">B</th><th class="n">change</th></tr></thead><tbody>${[
+  const row = (label: string, x: number | null, y: number | null, lowerIsBetter = false) => ({ cells: [label, num(x), num(y), x !== null && y !== null ? delta(x, y, lowerIsBetter) : "–"] });
+  const changeColumns = (first: string): Column[] => [{ label: first }, { label: "A", numeric: true }, { label: "B", numeric: true }, { label: "change", numeric: true }];
+  const summary = h`<section id="summary"><h2>What changed</h2><p class="legend"><span class="key s0"></span>${series[0]} (${KIND_LABEL[ma.kind]}) <span class="key s1"></span>${series[1]} (${KIND_LABEL[mb.kind]})</p>${table(changeColumns("measure"), [
     row("files", ta.files, tb.files),
     row("records", ta.records, tb.records),
     row("valid records", ta.valid, tb.valid),
@@ -343,7 +392,7 @@ export function renderComparison(a: unknown, b: unknown, names: [string, string]
     row("errors", ta.errors, tb.errors, true),
     row("warnings", ta.warnings, tb.warnings, true),
     row("files to upload", ta.uploadFiles, tb.uploadFiles),
-  ]}</tbody></table></div></section>`;
+  ])}</section>`;
   const splitNames = [...new Set([...ma.splits.map((s) => s.name), ...mb.splits.map((s) => s.name)])];
   const splits = splitNames.map((name, i) => {
     const fa = ma.splits.find((s) => s.name === name)?.figures ?? null;
@@ -361,15 +410,19 @@ export function renderComparison(a: unknown, b: unknown, names: [string, string]
   const issuesB = issueTotals(mb).byCode;
   const codes = [...new Set([...issues.keys(), ...issuesB.keys()])].sort();
   const issueRows = codes.map((code) => row(code, issues.get(code)?.count ?? 0, issuesB.get(code)?.count ?? 0, true));
-  const issueSection = h`<section id="issues"><h2>Issues by code</h2>${codes.length ? h`<div class="scroll"><table><thead><tr><th>code</th><th class="n">A</th><th class="n">B</th><th class="n">change</th></tr></thead><tbody>${issueRows}</tbody></table></div>` : h`<p>None in either.</p>`}</section>`;
+  const issueSection = h`<section id="issues"><h2>Issues by code</h2>${codes.length ? table(changeColumns("code"), issueRows) : h`<p>None in either.</p>`}</section>`;
   const paths = [...new Set([...ma.files.map((f) => f.path), ...mb.files.map((f) => f.path)])];
   const fileRows = paths.map((path) => {
     const x: FileRow | undefined = ma.files.find((f) => f.path === path);
     const y: FileRow | undefined = mb.files.find((f) => f.path === path);
     const state = !x ? "added in B" : !y ? "only in A" : x.records !== y.records || x.invalid !== y.invalid || x.bytes !== y.bytes ? "changed" : "same";
-    return h`<tr class="${state === "same" ? "" : "bad"}"><td class="path mono">${path}</td><td>${state}</td><td class="n">${num(x?.records ?? null)}</td><td class="n">${num(y?.records ?? null)}</td><td class="n">${num(x?.invalid ?? null)}</td><td class="n">${num(y?.invalid ?? null)}</td><td class="n">${x?.tokens ? tokenCell(x.tokens) : "–"}</td><td class="n">${y?.tokens ? tokenCell(y.tokens) : "–"}</td></tr>`;
+    return {
+      bad: state !== "same",
+      cells: [path, state, num(x?.records ?? null), num(y?.records ?? null), num(x?.invalid ?? null), num(y?.invalid ?? null), x?.tokens ? tokenCell(x.tokens) : "–", y?.tokens ? tokenCell(y.tokens) : "–"],
+    };
   });
-  const files = h`<section id="files"><h2>Files</h2><div class="scroll"><table><thead><tr><th>file</th><th>in B</th><th class="n">records A</th><th class="n">records B</th><th class="n">invalid A</th><th class="n">invalid B</th><th class="n">tokens A</th><th class="n">tokens B</th></tr></thead><tbody>${fileRows}</tbody></table></div></section>`;
+  const fileColumns: Column[] = [{ label: "file", cls: "path mono" }, { label: "in B" }, ...["records A", "records B", "invalid A", "invalid B", "tokens A", "tokens B"].map((label) => ({ label, numeric: true }))];
+  const files = h`<section id="files"><h2>Files</h2>${table(fileColumns, fileRows)}</section>`;
   const nav: [string, string][] = [["summary", "What changed"], ...splitNames.map((s, i): [string, string] => [`split-${i}`, `Figures: ${s}`]), ["issues", "Issues"], ["files", "Files"]];
   return page("ftprep report: comparison", h`A ${names[0]} → B ${names[1]}`, nav, h`${summary}${splits}${issueSection}${files}`, options.version ?? "");
 }

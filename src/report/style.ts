@@ -79,6 +79,15 @@ mark{background:#ffe08a;color:inherit;border-radius:2px;box-shadow:0 0 0 1px #e8
 .sizebar{width:120px;height:10px;display:inline-block;vertical-align:middle}
 .sizebar .track{fill:#eef0f5}.sizebar .fill{fill:var(--a)}.sizebar .over{fill:var(--bad)}
 footer{max-width:1180px;margin:0 auto;padding:0 16px 28px;color:var(--muted);font-size:12.5px}
-@media (max-width:640px){header{padding:16px}main{padding:4px 8px 24px}section{padding:12px;border-radius:10px}.card .v{font-size:18px}.figs{grid-template-columns:1fr}th,td{padding:5px 6px}}
+@media (max-width:640px){header{padding:16px}main{padding:4px 8px 24px}section{padding:12px;border-radius:10px}.card .v{font-size:18px}.figs{grid-template-columns:1fr}
+table.stack thead{display:none}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
+table.stack tr{border:1px solid var(--line);border-radius:8px;margin:0 0 8px;padding:6px 10px}
+table.stack tr.bad{box-shadow:inset 3px 0 var(--bad)}
+table.stack tr.bad td:first-child{box-shadow:none}
+table.stack td{border:0;padding:1px 0;text-align:left;display:flex;gap:10px;min-width:0}
+table.stack td.n{text-align:left;white-space:normal}
+table.stack td::before{content:attr(data-label);flex:0 0 6.5em;color:var(--muted);font-size:11.5px;text-transform:uppercase;letter-spacing:.03em;padding-top:1px;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
+table.stack td.path{min-width:0}}
 @media print{body{background:#fff;font-size:11pt}header{background:#fff;color:#000;border-bottom:2px solid #000;padding:0 0 8px}header p{color:#333}nav{display:none}main{padding:0}section{border:1px solid #bbb;break-inside:avoid;page-break-inside:avoid;margin:10px 0}figure{break-inside:avoid}.scroll{overflow:visible}pre.snippet{max-height:none}.card{background:#fff}}
 `.trim();

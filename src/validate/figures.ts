@@ -118,9 +118,17 @@ export class FigureTally {
     if (this.limit !== undefined && counted.tokens > this.limit) this.overLimit++;
     const input = isRecord(record.input) ? record.input : undefined;
     const messages = record.messages ?? record.interactions ?? input?.messages;
+    // Preference pairs (OpenAI DPO, Together) train on a comparison: no share of tokens to speak of.
+    const preference = record.preferred_output !== undefined || record.chosen !== undefined;
     if (!Array.isArray(messages)) {
+      if (preference) return;
+      if (counted.trainable !== undefined) this.share.add(counted.tokens > 0 ? counted.trainable / counted.tokens : 0);
+      // Prompt and completion (Together's instruction format): the completion trains.
+      else if (typeof record.prompt === "string" && typeof record.completion === "string") {
+        this.share.add(record.completion.length / Math.max(1, record.prompt.length + record.completion.length));
+      }
       // Pretrain and classifier text: everything is trained on.
-      if (format !== "openai-dpo") this.share.add(counted.trainable !== undefined && counted.tokens > 0 ? counted.trainable / counted.tokens : 1);
+      else this.share.add(1);
       return;
     }
     const tools = record.tools ?? record.available_tools ?? input?.tools;
@@ -153,7 +161,7 @@ export class FigureTally {
         if (isRecord(fn) && typeof fn.name === "string") this.countTool(fn.name);
       }
     }
-    if (format === "openai-dpo" && input) {
+    if (preference) {
       for (const key of ["preferred_output", "chosen"] as const) {
         const out = record[key];
         if (Array.isArray(out) && out.length > 0) {
@@ -169,7 +177,7 @@ export class FigureTally {
     this.callsPerRecord.add(calls);
     this.calls += calls;
     if (calls > 0) this.recordsWithCalls++;
-    if (format === "openai-dpo") return;
+    if (preference) return;
     if (counted.trainable !== undefined) {
       this.share.add(counted.tokens > 0 ? counted.trainable / counted.tokens : 0);
       return;

@@ -69,6 +69,11 @@ export interface ValidateOptions {
   maxRecordBytes?: number;
   /** Counts each valid record's tokens (`src/tokens` provides counters); without it, the file has only the estimate. */
   tokens?: TokenHook;
+  /**
+   * Gather the figures of the valid records (histograms, roles, tools; default true). Off, `figures` describes no
+   * record: the benchmark's baseline for what they cost.
+   */
+  figures?: boolean;
   /** The file name used in issues (default: the path, or `"<input>"` for `validateLines`). */
   label?: string;
   /** `validateFile`: how the records are laid out (default: a `.json` array for `*.json`, else JSON Lines). */
@@ -330,6 +335,7 @@ async function validateEntries(
   };
 
   const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
+  const gather = options.figures ?? true;
   const figures = new FigureTally(options.tokens?.method ?? "estimate", options.tokens?.tokenizer ?? null, options.tokens?.maxTokens, duplicates);
   const process = (v: FileValidation, entry: Entry): void => {
     const line = entry.line;
@@ -348,6 +354,10 @@ async function validateEntries(
     v.outcome(entry, outcome);
     if (outcome.errors === 0 && parsed.kind === "record") {
       const counted = tally ? countTokens(v, tally, entry, parsed.value) : undefined;
+      if (!gather) {
+        v.current = undefined;
+        return;
+      }
       const textChars = stats.textChars - chars;
       const record: RecordTokens = counted
         ? { tokens: counted.tokens, trainable: counted.trainable, chars: textChars }

@@ -18,7 +18,7 @@ const HOSTILE = [
 /** The tags a report may contain: everything else would be markup that came from the data. */
 const ALLOWED_TAGS = new Set(["html", "head", "meta", "title", "style", "body", "header", "div", "h1", "h2", "h3", "p", "nav", "a", "main", "section", "span", "figure", "figcaption", "svg", "rect", "line", "text", "ul", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "code", "pre", "mark", "strong", "footer"]);
 
-const ALLOWED_ATTRIBUTES = new Set(["lang", "charset", "name", "content", "http-equiv", "class", "id", "href", "title", "viewBox", "role", "aria-label", "aria-hidden", "preserveAspectRatio", "x", "y", "x1", "x2", "y1", "y2", "width", "height", "rx", "text-anchor"]);
+const ALLOWED_ATTRIBUTES = new Set(["lang", "charset", "name", "content", "http-equiv", "class", "id", "href", "title", "viewBox", "role", "aria-label", "aria-hidden", "preserveAspectRatio", "data-label", "x", "y", "x1", "x2", "y1", "y2", "width", "height", "rx", "text-anchor"]);
 
 /**
  * Checks that a page has only our markup: every `<` opens a well-formed tag of a known name with known attributes
@@ -118,7 +118,7 @@ describe("the HTML report", () => {
     expectInert(page);
     expect(page).toContain("What changed");
     expect(page).toContain("&lt;after&gt;.json");
-    expect(page).toMatch(/<td>invalid records<\/td><td class="n">0<\/td><td class="n">46<\/td>/);
+    expect(page).toMatch(/<td data-label="measure">invalid records<\/td><td class="n" data-label="A">0<\/td><td class="n" data-label="B">46<\/td>/);
     expect(page).toContain("added in B");
     expect(page).toContain("only in A");
     expect(renderReport(a)).toContain("None: every record passed");

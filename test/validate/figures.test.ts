@@ -88,6 +88,18 @@ describe("a file's figures", () => {
     expect(report.figures.trainable_share.method).toBe("estimate");
   });
 
+  it("estimates the share of prompt/completion records from the completion, and gives none for preference pairs", async () => {
+    const { Histogram } = await import("../../src/validate/histogram.js");
+    const { FigureTally } = await import("../../src/validate/figures.js");
+    const tally = new FigureTally("estimate", null, undefined, false);
+    tally.add({ prompt: "aaa", completion: "b" }, "mistral-pretrain", { tokens: 4, trainable: undefined, chars: 4 });
+    tally.add({ input: { messages: [user("q")] }, preferred_output: [assistant("a")], non_preferred_output: [assistant("b")] }, "openai-dpo", { tokens: 9, trainable: undefined, chars: 3 });
+    const f = tally.finish();
+    expect(f.trainable_share.per_record.buckets.filter((b) => b.count > 0)).toEqual([{ from: 0.25, to: 0.3, count: 1 }]);
+    expect(Histogram.fromJSON(f.turns).total).toBe(1);
+    expect(f.roles).toEqual({ user: 1, assistant: 1 });
+  });
+
   it("uses the tokenizer's counts when there is one: exact tokens, the limit and the records over it", async () => {
     const hook = await resolveTokenHook({ model: "open-mistral-nemo", maxTokens: 12 });
     const short = JSON.stringify({ messages: [user("hi"), assistant("ok")] });
@@ -148,5 +160,29 @@ describe("issue snippets", () => {
     expect(snippet.text.slice(snippet.start, snippet.end)).toBe("}");
     const issues = (await validateLines([long], { format: "mistral-chat" })).issues;
     expect(issues[0]!.snippet!.text.slice(issues[0]!.snippet!.start, issues[0]!.snippet!.end)).toBe('"content":5');
+  });
+});
+
+describe("schemas/figures.schema.json", () => {
+  it("describes the figures of real outputs: per file and per split, estimated and counted, classifier labels, duplicates", async () => {
+    const { Ajv } = await import("ajv");
+    const { loadSchemaFile } = await import("../../src/schema-files.js");
+    const { runCli } = await import("../helpers/cli.js");
+    const check = new Ajv({ allErrors: true, strict: true }).compile(loadSchemaFile("figures.schema.json"));
+    const fixtures = new URL("../../fixtures/", import.meta.url).pathname;
+    const outputs = [
+      await runCli("validate", "--json", "--duplicates", `${fixtures}datasets/mistral-chat`, `${fixtures}invalid/mistral-chat-rules.jsonl`),
+      await runCli("validate", "--json", "--model", "open-mistral-nemo", "--seq-len", "4096", `${fixtures}datasets/mistral-function-calling`),
+      await runCli("validate", "--json", `${fixtures}valid/mistral-classifier.jsonl`, `${fixtures}valid/mistral-pretrain.jsonl`),
+    ];
+    let seen = 0;
+    for (const { stdout } of outputs) {
+      const doc = JSON.parse(stdout) as { files: { figures: unknown }[]; figures: Record<string, unknown> };
+      for (const figures of [...doc.files.map((f) => f.figures), ...Object.values(doc.figures)]) {
+        expect(check(figures), JSON.stringify(check.errors)).toBe(true);
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThanOrEqual(8);
   });
 });
