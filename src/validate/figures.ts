@@ -100,7 +100,7 @@ export class FigureTally {
   readonly messages = new Histogram("log");
   readonly turns = new Histogram("log");
   readonly callsPerRecord = new Histogram("log");
-  readonly roles: Record<string, number> = dict();
+  readonly roles = new Map<string, number>();
   readonly toolNames = new Map<string, number>();
 
   constructor(
@@ -134,32 +134,43 @@ export class FigureTally {
     const tools = record.tools ?? record.available_tools ?? input?.tools;
     const declared = Array.isArray(tools) ? tools.length > 0 : tools !== undefined && tools !== null;
     if (declared) this.recordsWithTools++;
-    // mistral-finetune trains only the last assistant message of a record with tools; OpenAI trains each by weight.
     const onlyLast = format.startsWith("mistral") && (declared || record.only_last === true);
+    // Without a tokenizer the share is estimated from characters: those of the assistant messages that train.
+    const estimate = counted.trainable === undefined && !preference;
     let count = 0;
     let assistants = 0;
-    let lastAssistant = -1;
     let calls = 0;
+    let trained = 0;
+    let lastTrained = 0;
     if (typeof record.system_prompt === "string") {
       count++;
-      this.roles.system = (this.roles.system ?? 0) + 1;
+      this.role("system");
     }
+    // One pass over the messages: a few property reads each.
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       if (!isRecord(m)) continue;
       count++;
       const role = typeof m.role === "string" ? m.role : "?";
-      this.roles[role] = (this.roles[role] ?? 0) + 1;
+      this.role(role);
       if (role !== "assistant") continue;
       assistants++;
-      lastAssistant = i;
       const list = m.tool_calls;
-      if (!Array.isArray(list)) continue;
-      calls += list.length;
-      for (const call of list) {
-        const fn = isRecord(call) ? call.function : undefined;
-        if (isRecord(fn) && typeof fn.name === "string") this.countTool(fn.name);
+      let chars = estimate ? contentChars(m.content) : 0;
+      if (Array.isArray(list)) {
+        calls += list.length;
+        for (const call of list) {
+          const fn = isRecord(call) ? call.function : undefined;
+          if (!isRecord(fn)) continue;
+          if (typeof fn.name === "string") {
+            this.countTool(fn.name);
+            chars += fn.name.length;
+          }
+          if (estimate && typeof fn.arguments === "string") chars += fn.arguments.length;
+        }
       }
+      lastTrained = m.weight === 0 || m.weight === false ? 0 : chars;
+      trained += lastTrained;
     }
     if (preference) {
       for (const key of ["preferred_output", "chosen"] as const) {
@@ -167,7 +178,7 @@ export class FigureTally {
         if (Array.isArray(out) && out.length > 0) {
           count++;
           assistants++;
-          this.roles.assistant = (this.roles.assistant ?? 0) + 1;
+          this.role("assistant");
           break;
         }
       }
@@ -178,27 +189,17 @@ export class FigureTally {
     this.calls += calls;
     if (calls > 0) this.recordsWithCalls++;
     if (preference) return;
-    if (counted.trainable !== undefined) {
-      this.share.add(counted.tokens > 0 ? counted.trainable / counted.tokens : 0);
+    if (!estimate) {
+      this.share.add(counted.tokens > 0 ? counted.trainable! / counted.tokens : 0);
       return;
     }
-    // The estimate: characters of the messages that train, over the characters the token estimate counted.
-    let trained = 0;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i];
-      if (!isRecord(m) || m.role !== "assistant") continue;
-      if (m.weight === 0 || m.weight === false || (onlyLast && i !== lastAssistant)) continue;
-      trained += contentChars(m.content);
-      if (Array.isArray(m.tool_calls)) {
-        for (const call of m.tool_calls) {
-          const fn = isRecord(call) ? call.function : undefined;
-          if (!isRecord(fn)) continue;
-          if (typeof fn.name === "string") trained += fn.name.length;
-          if (typeof fn.arguments === "string") trained += fn.arguments.length;
-        }
-      }
-    }
-    this.share.add(counted.chars > 0 ? Math.min(1, trained / counted.chars) : 0);
+    // mistral-finetune trains only the last assistant message of a record with tools; OpenAI trains each by weight.
+    const share = (onlyLast ? lastTrained : trained) / counted.chars;
+    this.share.add(counted.chars > 0 ? Math.min(1, share) : 0);
+  }
+
+  private role(role: string): void {
+    this.roles.set(role, (this.roles.get(role) ?? 0) + 1);
   }
 
   private countTool(name: string): void {
@@ -223,7 +224,7 @@ export class FigureTally {
       trainable_share: { method: this.method, per_record: this.share.toJSON() },
       messages: this.messages.toJSON(),
       turns: this.turns.toJSON(),
-      roles: { ...this.roles },
+      roles: Object.fromEntries(this.roles),
       tools: {
         records_with_tools: this.recordsWithTools,
         records_with_calls: this.recordsWithCalls,
