@@ -61,7 +61,7 @@ describe("the HTML report in headless Chromium", () => {
     await writeFile(join(data, "validation.jsonl"), dataset(40, 2, 0));
     const html = join(tmp(), "report.html");
     const [result, launched] = await Promise.all([
-      runCli("run", data, "--json", "--html", html, "--quiet", "--skip-invalid", "--max-invalid-fraction", "0.05", "--max-file-bytes", "200kB", "--model", "open-mistral-nemo", "--max-tokens", "1024", "--seq-len", "2048", "--batch-size", "4", "--epochs", "2", "--store", join(tmp(), "store"), "--manifest", join(tmp(), "manifest.json"), "--out", join(tmp(), "out")),
+      runCli("run", data, "--json", "--html", html, "--quiet", "--skip-invalid", "--max-invalid-fraction", "0.05", "--max-file-bytes", "200kB", "--model", "open-mistral-7b", "--max-tokens", "1024", "--seq-len", "2048", "--batch-size", "4", "--epochs", "2", "--store", join(tmp(), "store"), "--manifest", join(tmp(), "manifest.json"), "--out", join(tmp(), "out")),
       Chromium.launch(),
     ]);
     browser = launched;
