@@ -156,6 +156,26 @@ describe("a pipeline file does not choose where the files and the key go", () =>
   });
 });
 
+describe("a store is opened only where there is one", () => {
+  it("refuses a pipeline's store that is someone's directory, and touches nothing there", async () => {
+    const victim = join(tmp(), "project");
+    await mkdir(join(victim, "tmp"), { recursive: true });
+    await writeFile(join(victim, "tmp", "precious.txt"), "keep me");
+    await writeFile(join(victim, "notes.md"), "keep me too");
+    const pipeline = join(tmp(), "p.json");
+    await writeJson(pipeline, { sources: [{ path: join(import.meta.dirname, "..", "..", "fixtures/datasets/mistral-chat") }], store: victim, manifest: join(tmp(), "m.json"), out_dir: join(tmp(), "out") });
+    const { code, stderr } = await withKey(undefined, () => runCli("run", "--pipeline", pipeline, "--quiet"));
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(/^ftprep run: .*project is not an ftprep store \(it holds notes\.md\) and opening one cleans its tmp\/ and stray files: name a new or empty directory, or an ftprep store/)]);
+    expect((await readdir(victim)).sort()).toEqual(["notes.md", "tmp"]);
+    expect(await readFile(join(victim, "tmp", "precious.txt"), "utf8")).toBe("keep me");
+    // A store ftprep made, a new directory and an empty one open as before.
+    const made = join(tmp(), "store");
+    expect((await withKey(undefined, () => runCli("upload", join(import.meta.dirname, "..", "..", "fixtures/datasets/mistral-chat"), "--store", made, "--manifest", join(tmp(), "m2.json"), "--out", join(tmp(), "out"), "--quiet"))).code).toBe(0);
+    expect((await withKey(undefined, () => runCli("upload", join(import.meta.dirname, "..", "..", "fixtures/datasets/mistral-chat"), "--store", made, "--manifest", join(tmp(), "m2.json"), "--out", join(tmp(), "out"), "--quiet"))).code).toBe(0);
+  });
+});
+
 describe("job answers are checked", () => {
   it.each([
     ["an empty object", {}],
