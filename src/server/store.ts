@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { FileSystemError } from "../errors.js";
+import { ConfigError, FileSystemError } from "../errors.js";
+import { printable } from "../printable.js";
 import { processAlive } from "../temp-files.js";
 
 /**
@@ -209,6 +210,29 @@ const LITTER_MS = 60 * 60 * 1000;
 /** A file's bytes are renamed into place just before its record is written: younger ones may be in flight. */
 const IN_FLIGHT_MS = 60 * 1000;
 
+/** What a store directory holds: its folders, its secret, and the secret's temporary file while it is made. */
+const STORE_ENTRY = /^(files|jobs|uploads|tmp|secret|secret\.[0-9a-f]{12}\.tmp)$/;
+
+/** Refuses to open as a store a directory that already holds other things and no store secret. */
+async function refuseForeignDirectory(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    if (code === "ENOTDIR") throw new ConfigError(`the store ${JSON.stringify(dir)} is a file, not a directory: name a new or empty directory, or an ftprep store`);
+    throw FileSystemError.from(dir, "open the store", error);
+  }
+  if (names.includes("secret")) return;
+  const foreign = names.filter((n) => !STORE_ENTRY.test(n));
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, 3).map((n) => printable(n)).join(", ");
+  throw new ConfigError(
+    `${printable(dir)} is not an ftprep store (it holds ${shown}${foreign.length > 3 ? ", …" : ""}) and opening one cleans its tmp/ and stray files: name a new or empty directory, or an ftprep store`,
+  );
+}
+
 /** The store's signing secret, made once and kept, so signed URLs outlive a restart. */
 async function storeSecret(dir: string): Promise<Buffer> {
   const path = join(dir, "secret");
@@ -260,8 +284,13 @@ export class Store {
     return this.uploadRecords.records;
   }
 
-  /** Opens (creating) a store, removing what an interrupted run left half-written. */
+  /**
+   * Opens (creating) a store, removing what an interrupted run left half-written. A directory that holds anything but
+   * a store's own entries, and no store secret, is refused (ConfigError): opening cleans `tmp/` and stray files, and
+   * the directory may have been named by a pipeline file or a typo rather than meant as a store.
+   */
   static async open(dir: string): Promise<Store> {
+    await refuseForeignDirectory(dir);
     try {
       for (const sub of ["files", "jobs", "uploads", "tmp"]) await mkdir(join(dir, sub), { recursive: true });
       const store = new Store(dir, await storeSecret(dir));
