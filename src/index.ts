@@ -54,6 +54,8 @@ export {
   waitForJob,
   parseHyperparameters,
   retiredJobsMessage,
+  endStatuses,
+  type JobEvent,
   type JobSpec,
   type JobState,
   type CreateJobResult,
@@ -63,6 +65,9 @@ export {
 export { loadPipeline, pipelineRun, type PipelineFile } from "./pipeline/pipeline-file.js";
 export type { JobsProvider, RemoteJob } from "./providers/types.js";
 export { MISTRAL_HYPERPARAMETERS, OPENAI_HYPERPARAMETERS } from "./fine-tuning.js";
+export { TOGETHER_HYPERPARAMETERS } from "./jobs/together.js";
+export { PROVIDER_JOBS, providerJobs } from "./jobs/registry.js";
+export type { ProviderJobs, JobFiles } from "./jobs/provider-jobs.js";
 export { fixPaths, type FixOptions } from "./convert/fix.js";
 export { convertPaths, type ConvertOptions } from "./convert/convert.js";
 export { repairChatRecord, IdMinter, type ChatTarget, type RepairContext } from "./convert/repairs.js";

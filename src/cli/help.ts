@@ -10,8 +10,8 @@ export interface Epilog {
 const DEBUG = "FTPREP_DEBUG      set to 1 to print a stack trace with an internal error";
 const PROVIDER = "FTPREP_PROVIDER   the target provider when --provider is not given (default mistral)";
 const KEYS = [
-  "MISTRAL_API_KEY, OPENAI_API_KEY    the provider's key (with neither key nor base URL: the embedded local server)",
-  "MISTRAL_BASE_URL, OPENAI_BASE_URL  the provider's base URL when --base-url is not given",
+  "MISTRAL_API_KEY, OPENAI_API_KEY, TOGETHER_API_KEY     the provider's key (with neither key nor base URL: the embedded local server)",
+  "MISTRAL_BASE_URL, OPENAI_BASE_URL, TOGETHER_BASE_URL  the provider's base URL when --base-url is not given",
 ];
 const DATA_EXIT = "0 no errors, 1 the data has errors, 2 usage error, 3 operational failure (a file, the network, Ctrl-C)";
 const RUN_EXIT = "0 done, 1 the data has errors (nothing invalid was uploaded), 2 usage error, 3 operational failure (network, server, Ctrl-C, an entry that could not be read: the rest is uploaded)";
@@ -31,7 +31,7 @@ export const EPILOGS: Record<string, Epilog> = {
     exit: DATA_EXIT,
   },
   upload: {
-    examples: ["ftprep upload fixtures/datasets/mistral-chat", "ftprep upload --provider openai fixtures/datasets/openai-chat --manifest openai-manifest.json"],
+    examples: ["ftprep upload fixtures/datasets/mistral-chat", "ftprep upload --provider openai fixtures/datasets/openai-chat --manifest openai-manifest.json", "ftprep upload --provider together fixtures/datasets/together-chat --manifest together-manifest.json"],
     env: [PROVIDER, ...KEYS, DEBUG],
     exit: RUN_EXIT,
   },
@@ -45,6 +45,7 @@ export const EPILOGS: Record<string, Epilog> = {
     env: JOB_ENV,
     exit: JOB_EXIT,
   },
+  "jobs list": { examples: ["ftprep jobs list --provider together", "ftprep jobs list --manifest ftprep-manifest.json --json"], env: JOB_ENV, exit: JOB_EXIT },
   "jobs status": { examples: ["ftprep jobs status JOB_ID --manifest ftprep-manifest.json", "ftprep jobs status JOB_ID --json"], env: JOB_ENV, exit: JOB_EXIT },
   "jobs start": { examples: ["ftprep jobs start JOB_ID --manifest ftprep-manifest.json"], env: JOB_ENV, exit: JOB_EXIT },
   "jobs wait": { examples: ["ftprep jobs wait JOB_ID --manifest ftprep-manifest.json --timeout 2h", "ftprep jobs wait JOB_ID --start"], env: JOB_ENV, exit: JOB_EXIT },

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { ConfigError } from "../errors.js";
 import { DEFAULT_STORE } from "../defaults.js";
 import { createJob, endStatuses, jobState, parseHyperparameters, recordJobStatus, retiredJobsMessage, waitForJob } from "../jobs/jobs.js";
+import { providerJobs } from "../jobs/registry.js";
 import type { Manifest } from "../manifest/manifest.js";
 import type { Target } from "../pipeline/target.js";
 import { ApiError, GoneError } from "../providers/errors.js";
@@ -80,12 +81,10 @@ async function withTarget(io: Io, flags: TargetFlags, manifest: Manifest | undef
   }
 }
 
-function printJob(io: Io, job: RemoteJob): void {
-  const state = jobState(job);
+function printJob(io: Io, job: RemoteJob, provider: ProviderName): void {
+  const state = jobState(job, provider);
   io.stdout(`job ${job.id}: ${state.status}${state.fineTunedModel ? ` → ${state.fineTunedModel}` : ""}\n`);
-  for (const event of (job.events as { name: string; created_at: number; data?: { status?: string } | null }[] | undefined) ?? []) {
-    io.stdout(`  ${new Date(event.created_at * 1000).toISOString()} ${event.name}${event.data?.status ? ` ${event.data.status}` : ""}\n`);
-  }
+  for (const event of providerJobs(provider).events(job)) io.stdout(`  ${event.at} ${event.message}\n`);
   for (const reason of state.reasons) io.stdout(`  reason: ${reason}\n`);
 }
 
@@ -107,7 +106,7 @@ async function refusedBecauseOfState(target: Target, id: string, error: unknown)
 
 /** `ftprep jobs create|status|start|wait|cancel` */
 export function jobsCommand(io: Io): Command {
-  const jobs = new Command("jobs").description("fine-tuning jobs from a manifest: create, status, start, wait, cancel");
+  const jobs = new Command("jobs").description("fine-tuning jobs from a manifest: create, status, list, start, wait, cancel");
 
   const create = targetOptions(new Command("create"))
     .description("create a fine-tuning job from the manifest's uploaded files")
@@ -127,6 +126,8 @@ export function jobsCommand(io: Io): Command {
         ...(flags.autoStart ? { autoStart: true } : {}),
       };
       await withTarget(io, flags, manifest, async (target) => {
+        const notice = providerJobs(target.provider.name).notice?.(target.baseUrl);
+        if (notice !== undefined) io.stderr(`ftprep: ${notice}\n`);
         const result = await createJob(target.provider, manifest, flags.manifest!, spec, { dryRun: flags.dryRun ?? false, newJob: flags.newJob ?? false });
         // The before-the-run estimate from the manifest's token counts (nothing is re-read).
         const tokens = result.dryRun ? jobEstimate(manifest, spec.model, spec.hyperparameters) : undefined;
@@ -135,6 +136,7 @@ export function jobsCommand(io: Io): Command {
         } else if (result.dryRun) {
           io.stdout(`dry run: the request to ${target.baseUrl}:\n${JSON.stringify(result.request, null, 2)}\n`);
           if (result.response) io.stdout(`estimate: ${JSON.stringify(result.response, null, 2)}\n`);
+          else if (target.provider.estimate) io.stdout(`estimate: not available (${target.baseUrl} did not answer one)\n`);
           for (const line of jobEstimateLines(tokens!)) io.stdout(`${line}\n`);
         } else {
           const r = result.response as RemoteJob;
@@ -153,7 +155,25 @@ export function jobsCommand(io: Io): Command {
         const job = await target.provider.getJob(id);
         await record(flags, job);
         if (flags.json) printJson(io, job);
-        else printJob(io, job);
+        else printJob(io, job, target.provider.name);
+      });
+    });
+
+  const list = targetOptions(new Command("list"))
+    .description("the provider's fine-tuning jobs, newest first (its first page): id, status, model")
+    .action(async (flags: TargetFlags) => {
+      await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
+        const jobs = await target.provider.listJobs();
+        if (flags.json) {
+          printJson(io, { data: jobs });
+          return;
+        }
+        if (jobs.length === 0) io.stdout(`no jobs on ${target.baseUrl}\n`);
+        for (const job of jobs) {
+          const state = jobState(job, target.provider.name);
+          const model = typeof job.model === "string" ? ` ${job.model}` : "";
+          io.stdout(`${job.id} ${state.status}${model}${state.fineTunedModel ? ` → ${state.fineTunedModel}` : ""}\n`);
+        }
       });
     });
 
@@ -172,7 +192,7 @@ export function jobsCommand(io: Io): Command {
           if (!current) throw error;
           await record(flags, current);
           if (flags.json) printJson(io, current);
-          const state = jobState(current);
+          const state = jobState(current, target.provider.name);
           if (["STARTED", "RUNNING", "SUCCESS"].includes(current.status) || current.auto_start === true) {
             io.stdout(`job ${id} is already ${current.status}${current.auto_start === true ? " (created with auto_start)" : ""}; nothing to start\n`);
             io.exitCode = 0;
@@ -188,7 +208,7 @@ export function jobsCommand(io: Io): Command {
         await record(flags, job);
         if (flags.json) printJson(io, job);
         else {
-          printJob(io, job);
+          printJob(io, job, target.provider.name);
           io.stdout(`follow it with: ftprep jobs wait ${id}${manifestFlag(flags)}\n`);
         }
       });
@@ -215,14 +235,15 @@ export function jobsCommand(io: Io): Command {
               first = false;
               const model = typeof j.model === "string" ? ` (${j.model})` : "";
               const limit = flags.timeout !== undefined ? `; giving up after ${formatDuration(flags.timeout)}` : "";
-              io.stderr(`waiting for job ${id}${model} on ${target.baseUrl} to end (${endStatuses(j).join(", ")})${limit}\n`);
+              io.stderr(`waiting for job ${id}${model} on ${target.baseUrl} to end (${endStatuses(target.provider.name).join(", ")})${limit}\n`);
             }
             io.stderr(`job ${id}: ${s.status}\n`);
           },
+          onEvent: (event) => io.stderr(`  ${event.at} ${event.message}\n`),
           onNotice: (message) => io.stderr(`ftprep: ${message}\n`),
         });
         if (flags.json) printJson(io, job);
-        else if (outcome === "done") printJob(io, job);
+        else if (outcome === "done") printJob(io, job, target.provider.name);
         if (outcome === "needs_start") {
           io.stderr(`ftprep: job ${id} is VALIDATED and waits to be started (created without auto_start): ftprep jobs start ${id}${manifestFlag(flags)}, or wait with --start\n`);
           io.exitCode = 3;
@@ -245,11 +266,11 @@ export function jobsCommand(io: Io): Command {
           job = await target.provider.cancelJob(id);
         } catch (error) {
           const current = await refusedBecauseOfState(target, id, error);
-          if (!current || !jobState(current).done) throw error;
+          if (!current || !jobState(current, target.provider.name).done) throw error;
           await record(flags, current);
           if (flags.json) printJson(io, current);
           // Already cancelled is what was asked for; a job that ended otherwise cannot be cancelled any more.
-          const cancelled = current.status === "CANCELLED" || current.status === "cancelled";
+          const cancelled = current.status === providerJobs(target.provider.name).cancelledStatus;
           if (cancelled) io.stdout(`job ${id} already ended ${current.status}; nothing to cancel\n`);
           else io.stderr(`ftprep: job ${id} already ended ${current.status}; nothing to cancel\n`);
           io.exitCode = cancelled ? 0 : 3;
@@ -257,11 +278,11 @@ export function jobsCommand(io: Io): Command {
         }
         await record(flags, job);
         if (flags.json) printJson(io, job);
-        else printJob(io, job);
+        else printJob(io, job, target.provider.name);
       });
     });
 
-  for (const sub of [create, status, start, wait, cancel]) {
+  for (const sub of [create, status, list, start, wait, cancel]) {
     sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
     jobs.addCommand(sub);
   }

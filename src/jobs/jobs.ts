@@ -1,22 +1,15 @@
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import { ConfigError } from "../errors.js";
-import { MISTRAL_HYPERPARAMETERS, OPENAI_HYPERPARAMETERS, rangeProblem } from "../fine-tuning.js";
-import { type Manifest, type ManifestFile, readManifest, writeManifest } from "../manifest/manifest.js";
-import { NotFoundError } from "../providers/errors.js";
+import { type Manifest, readManifest, writeManifest } from "../manifest/manifest.js";
+import { ConnectionError, NotFoundError, TimeoutError } from "../providers/errors.js";
 import type { JobsProvider, ProviderName, RemoteJob } from "../providers/types.js";
+import type { JobEvent, JobFiles, JobSpec } from "./provider-jobs.js";
+import { PROVIDER_JOBS, providerJobs } from "./registry.js";
 
-/** What a job is to be made of, besides the manifest's files. */
-export interface JobSpec {
-  model: string;
-  suffix?: string;
-  /** Hyperparameters by their API names (Mistral: training_steps, learning_rate…; OpenAI: n_epochs, batch_size…). */
-  hyperparameters?: Record<string, number | string>;
-  /** Mistral: start training as soon as validation passes. */
-  autoStart?: boolean;
-}
+export type { JobEvent, JobSpec } from "./provider-jobs.js";
 
 /** The files of the manifest that went to its current target, by split. */
-function filesOf(manifest: Manifest): { train: ManifestFile[]; validation: ManifestFile[] } {
+function filesOf(manifest: Manifest): JobFiles {
   const here = manifest.files.filter((f) => f.target === manifest.target);
   return { train: here.filter((f) => f.split === "train"), validation: here.filter((f) => f.split === "validation") };
 }
@@ -33,58 +26,15 @@ export function parseHyperparameters(pairs: readonly string[]): Record<string, n
   return out;
 }
 
-function checkHyperparameters(provider: ProviderName, given: Record<string, number | string>): void {
-  const ranges = provider === "mistral" ? MISTRAL_HYPERPARAMETERS : OPENAI_HYPERPARAMETERS;
-  for (const [key, value] of Object.entries(given)) {
-    const range = ranges[key];
-    if (!range) throw new ConfigError(`unknown ${provider} hyperparameter ${JSON.stringify(key)}; known: ${Object.keys(ranges).join(", ")}`);
-    if (provider === "openai" && value === "auto") continue;
-    const problem = rangeProblem(range, value);
-    if (problem) throw new ConfigError(`hyperparameter ${key}=${String(value)} ${problem}`);
-  }
-}
-
 /**
- * The provider's job request for a manifest. Mistral: every training file with its weight, every validation file,
- * and `invalid_sample_skip_percentage` when the uploads left invalid records out. OpenAI: exactly one training and
- * at most one validation file, and `method` from the data's format (dpo for preference data, else supervised).
- * Hyperparameters are checked against the API's ranges before anything is sent.
+ * The provider's job request for a manifest, built by the provider's jobs module (`jobs/mistral.ts`, `openai.ts`,
+ * `together.ts`): which files it takes and how, and its hyperparameters checked against the API's ranges before
+ * anything is sent.
  */
 export function jobRequest(manifest: Manifest, spec: JobSpec): Record<string, unknown> {
-  const { train, validation } = filesOf(manifest);
-  if (train.length === 0) throw new ConfigError(`the manifest has no training file uploaded to ${manifest.target}; run the upload first`);
-  if (manifest.provider === "together") {
-    throw new ConfigError("ftprep jobs create does not create Together jobs yet (POST /fine-tunes): the files are uploaded; create the job with Together's own tools for now");
-  }
-  const hyper = spec.hyperparameters ?? {};
-  checkHyperparameters(manifest.provider, hyper);
-  if (manifest.provider === "mistral") {
-    if (spec.suffix !== undefined && spec.suffix.length > 18) throw new ConfigError("Mistral's --suffix takes at most 18 characters");
-    const skipped = manifest.sources.some((s) => s.skip_invalid);
-    const fraction = typeof manifest.options.max_invalid_fraction === "number" ? manifest.options.max_invalid_fraction : 0.05;
-    return {
-      model: spec.model,
-      training_files: train.map((f) => ({ file_id: f.remote.id, weight: f.weight })),
-      validation_files: validation.map((f) => f.remote.id),
-      hyperparameters: { learning_rate: 0.0001, ...hyper },
-      ...(spec.suffix !== undefined ? { suffix: spec.suffix } : {}),
-      auto_start: spec.autoStart ?? false,
-      // Records left out client-side were counted there; let the server skip the same share, at most its 50%.
-      invalid_sample_skip_percentage: skipped ? Math.min(0.5, fraction) : 0,
-    };
-  }
-  const advice = "re-run the upload with --provider openai: its Uploads API takes files up to 8 GB, so nothing is sharded";
-  if (train.length !== 1) throw new ConfigError(`OpenAI fine-tuning takes one training file; the manifest has ${train.length}: ${advice}`);
-  if (validation.length > 1) throw new ConfigError(`OpenAI fine-tuning takes at most one validation file; the manifest has ${validation.length}: ${advice}`);
-  const dpo = manifest.sources.some((s) => s.format === "openai-dpo");
-  const type = dpo ? "dpo" : "supervised";
-  return {
-    model: spec.model,
-    training_file: train[0]!.remote.id,
-    ...(validation[0] ? { validation_file: validation[0].remote.id } : {}),
-    method: { type, [type]: { hyperparameters: hyper } },
-    ...(spec.suffix !== undefined ? { suffix: spec.suffix } : {}),
-  };
+  const files = filesOf(manifest);
+  if (files.train.length === 0) throw new ConfigError(`the manifest has no training file uploaded to ${manifest.target}; run the upload first`);
+  return providerJobs(manifest.provider).request(manifest, files, spec);
 }
 
 /** A job's state in words both APIs share. */
@@ -97,24 +47,21 @@ export interface JobState {
   fineTunedModel: string | null;
 }
 
-const MISTRAL_DONE = new Set(["SUCCESS", "FAILED", "FAILED_VALIDATION", "CANCELLED"]);
-const OPENAI_DONE = new Set(["succeeded", "failed", "cancelled"]);
-
-export function jobState(job: RemoteJob): JobState {
+/**
+ * A job's state. With the provider named, its own end and success statuses; without (a job object alone), the
+ * provider whose end statuses include the job's status.
+ */
+export function jobState(job: RemoteJob, provider?: ProviderName): JobState {
   const status = job.status;
-  const done = MISTRAL_DONE.has(status) || OPENAI_DONE.has(status);
-  const succeeded = status === "SUCCESS" || status === "succeeded";
-  const reasons: string[] = [];
-  const error = job.error as { message?: string } | null | undefined;
-  if (error?.message) reasons.push(error.message);
-  for (const event of (job.events as { data?: { status?: string; reasons?: unknown; error?: unknown } | null }[] | undefined) ?? []) {
-    const data = event.data;
-    if (data && (data.status === "FAILED_VALIDATION" || data.status === "FAILED")) {
-      if (Array.isArray(data.reasons)) reasons.push(...data.reasons.map(String));
-      else if (data.error) reasons.push(String(data.error));
-    }
-  }
-  return { status, done, succeeded, reasons, fineTunedModel: (job.fine_tuned_model as string | null | undefined) ?? null };
+  const jobs = provider !== undefined ? providerJobs(provider) : (Object.values(PROVIDER_JOBS).find((p) => p.endStatuses.includes(status)) ?? PROVIDER_JOBS.mistral);
+  const done = jobs.endStatuses.includes(status);
+  return { status, done, succeeded: status === jobs.successStatus, reasons: done ? jobs.reasons(job) : [], fineTunedModel: fineTunedModel(job) };
+}
+
+/** The fine-tuned model's name: Mistral's and OpenAI's `fine_tuned_model`, Together's `model_output_name`. */
+function fineTunedModel(job: RemoteJob): string | null {
+  const name = job.fine_tuned_model ?? job.model_output_name;
+  return typeof name === "string" && name !== "" ? name : null;
 }
 
 export interface CreateJobResult {
@@ -146,9 +93,10 @@ export function recordedJob(manifest: Manifest, provider: ProviderName, request:
 export async function recordJobStatus(path: string, job: RemoteJob): Promise<boolean> {
   const manifest = await readManifest(path);
   const entry = manifest?.jobs.find((j) => j.id === job.id);
-  if (!manifest || !entry || (entry.status === job.status && entry.fine_tuned_model === (job.fine_tuned_model ?? null))) return false;
+  const model = fineTunedModel(job);
+  if (!manifest || !entry || (entry.status === job.status && entry.fine_tuned_model === model)) return false;
   entry.status = job.status;
-  entry.fine_tuned_model = (job.fine_tuned_model as string | null | undefined) ?? null;
+  entry.fine_tuned_model = model;
   entry.status_checked_at = new Date().toISOString();
   await writeManifest(path, manifest);
   return true;
@@ -171,8 +119,7 @@ export async function createJob(
   const request = jobRequest(manifest, spec);
   const signal = options.signal ? { signal: options.signal } : {};
   if (options.dryRun) {
-    const response = jobs.name === "mistral" ? await jobs.createJob(request, { dryRun: true, ...signal }) : undefined;
-    return { request, response, dryRun: true, reused: false };
+    return { request, response: await estimateOf(jobs, request, options.signal), dryRun: true, reused: false };
   }
   const previous = options.newJob ? undefined : recordedJob(manifest, jobs.name, request);
   if (previous) {
@@ -196,9 +143,24 @@ export function needsStart(job: RemoteJob): boolean {
   return job.status === "VALIDATED" && job.auto_start === false;
 }
 
-/** The statuses a job ends in, as its provider names them. */
-export function endStatuses(job: RemoteJob): string[] {
-  return MISTRAL_DONE.has(job.status) || Object.hasOwn(job, "auto_start") ? [...MISTRAL_DONE] : [...OPENAI_DONE];
+/** The statuses a job of the provider ends in, as the provider names them. */
+export function endStatuses(provider: ProviderName): string[] {
+  return [...providerJobs(provider).endStatuses];
+}
+
+/**
+ * The provider's estimate for a request, when it offers one (Mistral's dry run, Together's price estimate); undefined
+ * when it offers none (OpenAI) or its estimate route cannot be reached (404, no connection, no answer in time): a dry
+ * run still shows the request.
+ */
+async function estimateOf(jobs: JobsProvider, request: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+  if (!jobs.estimate) return undefined;
+  try {
+    return await jobs.estimate(request, signal);
+  } catch (error) {
+    if (error instanceof NotFoundError || error instanceof ConnectionError || error instanceof TimeoutError) return undefined;
+    throw error;
+  }
 }
 
 export interface WaitOptions {
@@ -214,6 +176,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Told of each new status. */
   onChange?: (state: JobState, job: RemoteJob) => void;
+  /** Told of each event the job object lists that was not there at the previous poll (its progress), in order. */
+  onEvent?: (event: JobEvent, job: RemoteJob) => void;
   /** Told once when a job was created without auto_start and is still queued: it will need a start. */
   onNotice?: (message: string, job: RemoteJob) => void;
 }
@@ -234,10 +198,16 @@ export async function waitForJob(jobs: JobsProvider, id: string, options: WaitOp
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   let last = "";
   let told = false;
+  let seen = 0;
+  const module = providerJobs(jobs.name);
   for (;;) {
     let job = await jobs.getJob(id, options.signal);
     if (options.start && needsStart(job) && jobs.startJob) job = await jobs.startJob(id, options.signal);
-    const state = jobState(job);
+    const state = jobState(job, jobs.name);
+    const events = module.events(job);
+    // A provider may list events newest first or oldest first: `events` gives them oldest first.
+    for (const event of events.slice(seen)) options.onEvent?.(event, job);
+    seen = Math.max(seen, events.length);
     if (state.status !== last) {
       last = state.status;
       if (options.manifestPath !== undefined) await recordJobStatus(options.manifestPath, job);
@@ -261,6 +231,6 @@ export function retiredJobsMessage(manifestPath: string | undefined): string {
   return [
     "Mistral has retired its public fine-tuning jobs API (it answers 410 Gone).",
     manifestPath ? `Your files are uploaded; their ids are in ${manifestPath}.` : "Files already uploaded stay available.",
-    "To train: point at a compatible deployment that still serves the jobs routes (--base-url URL, or MISTRAL_BASE_URL), or use the OpenAI provider (--provider openai).",
+    "To train: point at a compatible deployment that still serves the jobs routes (--base-url URL, or MISTRAL_BASE_URL), or upload to a provider that trains today (--provider together).",
   ].join(" ");
 }

@@ -67,6 +67,18 @@ export class MistralProvider implements FilesProvider, JobsProvider {
     return options.dryRun ? answer : toRemoteJob(answer, "POST /v1/fine_tuning/jobs");
   }
 
+  /** The estimate of a job: a dry run of its creation (nothing is created). */
+  async estimate(body: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.createJob(body, { dryRun: true, ...(signal ? { signal } : {}) });
+  }
+
+  /** `GET /v1/fine_tuning/jobs`: the first page of jobs, each checked. */
+  async listJobs(signal?: AbortSignal): Promise<RemoteJob[]> {
+    const list = await this.http.json<{ data?: unknown }>({ method: "GET", path: "/v1/fine_tuning/jobs", ...(signal ? { signal } : {}) });
+    if (!Array.isArray(list.data)) throw new ProviderAnswerError("the provider answered GET /v1/fine_tuning/jobs without a `data` list");
+    return list.data.map((job) => toRemoteJob(job, "GET /v1/fine_tuning/jobs"));
+  }
+
   async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
     return toRemoteJob(await this.http.json({ method: "GET", path: `/v1/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /v1/fine_tuning/jobs/{id}", id);
   }

@@ -130,6 +130,13 @@ export class OpenAIProvider implements FilesProvider, JobsProvider {
     return toRemoteJob(await this.http.json({ method: "POST", path: "/fine_tuning/jobs", json: body, ...(options.signal ? { signal: options.signal } : {}) }), "POST /fine_tuning/jobs");
   }
 
+  /** `GET /fine_tuning/jobs`: the first page of jobs, each checked. */
+  async listJobs(signal?: AbortSignal): Promise<RemoteJob[]> {
+    const list = await this.http.json<{ data?: unknown }>({ method: "GET", path: "/fine_tuning/jobs", query: { limit: 20 }, ...(signal ? { signal } : {}) });
+    if (!Array.isArray(list.data)) throw new ProviderAnswerError("the provider answered GET /fine_tuning/jobs without a `data` list");
+    return list.data.map((job) => toRemoteJob(job, "GET /fine_tuning/jobs"));
+  }
+
   async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
     return toRemoteJob(await this.http.json({ method: "GET", path: `/fine_tuning/jobs/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /fine_tuning/jobs/{id}", id);
   }

@@ -118,6 +118,27 @@ export class TogetherProvider implements FilesProvider, JobsProvider {
     return toRemoteJob(await this.http.json({ method: "POST", path: "/fine-tunes", json: body, ...(options.signal ? { signal: options.signal } : {}) }), "POST /fine-tunes");
   }
 
+  /**
+   * `POST /fine-tunes/estimate-price` with the fields of a create request it takes: Together's price and token
+   * estimate, or `estimation_available: false` with its reason.
+   */
+  async estimate(body: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const fields = ["training_file", "validation_file", "model", "n_epochs", "n_evals", "training_method", "training_type", "from_checkpoint"];
+    const json = Object.fromEntries(fields.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+    const answer = await this.http.json<unknown>({ method: "POST", path: "/fine-tunes/estimate-price", json, ...(signal ? { signal } : {}) });
+    if (typeof answer !== "object" || answer === null || typeof (answer as { estimation_available?: unknown }).estimation_available !== "boolean") {
+      throw new ProviderAnswerError("the provider answered POST /fine-tunes/estimate-price without `estimation_available`");
+    }
+    return answer as Record<string, unknown>;
+  }
+
+  /** `GET /fine-tunes`: the first page of jobs, each checked. */
+  async listJobs(signal?: AbortSignal): Promise<RemoteJob[]> {
+    const list = await this.http.json<{ data?: unknown }>({ method: "GET", path: "/fine-tunes", ...(signal ? { signal } : {}) });
+    if (!Array.isArray(list.data)) throw new ProviderAnswerError("the provider answered GET /fine-tunes without a `data` list");
+    return list.data.map((job) => toRemoteJob(job, "GET /fine-tunes"));
+  }
+
   async getJob(id: string, signal?: AbortSignal): Promise<RemoteJob> {
     return toRemoteJob(await this.http.json({ method: "GET", path: `/fine-tunes/${encodeURIComponent(id)}`, ...(signal ? { signal } : {}) }), "GET /fine-tunes/{id}", id);
   }

@@ -89,7 +89,7 @@ export interface FilesProvider {
   close(): Promise<void>;
 }
 
-/** A provider's fine-tuning job object, as it answered (Mistral's JobOut or OpenAI's FineTuningJob). */
+/** A provider's fine-tuning job object, as it answered (Mistral's JobOut, OpenAI's FineTuningJob, Together's FinetuneResponse). */
 export type RemoteJob = Record<string, unknown> & { id: string; status: string };
 
 /**
@@ -113,8 +113,12 @@ export interface JobsProvider {
   createJob(body: Record<string, unknown>, options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<Record<string, unknown>>;
   getJob(id: string, signal?: AbortSignal): Promise<RemoteJob>;
   cancelJob(id: string, signal?: AbortSignal): Promise<RemoteJob>;
-  /** Starts a validated job created without auto_start (Mistral); OpenAI's jobs start on their own. */
+  /** Starts a validated job created without auto_start (Mistral); OpenAI's and Together's jobs start on their own. */
   startJob?(id: string, signal?: AbortSignal): Promise<RemoteJob>;
+  /** The provider's estimate for a create request, when it offers one (Mistral's dry run, Together's price estimate). */
+  estimate?(body: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>>;
+  /** The provider's jobs, newest first as it lists them (its first page). */
+  listJobs(signal?: AbortSignal): Promise<RemoteJob[]>;
 }
 
 /** The purpose every fine-tuning upload is sent with. */

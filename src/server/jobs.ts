@@ -9,7 +9,8 @@ import { HttpError, queryInt, readJson, sendJson, unprocessable } from "./http.j
 import { processAlive, type StoredJob } from "./store.js";
 
 /**
- * Fine-tuning jobs, Mistral's and OpenAI's, on one store. A job's lifecycle is simulated but its validation is
+ * Fine-tuning jobs, Mistral's and OpenAI's, on one store (Together's routes, `providers/together-jobs.ts`, use the
+ * same lifecycle). A job's lifecycle is simulated but its validation is
  * real: its files go through ftprep's validator in the background. State is derived from the job's timestamps
  * and the server's clock, so a job created by one process advances while another reads it.
  *
@@ -44,15 +45,15 @@ const MISTRAL_JOB_KEYS = new Set([
   "classifier_targets",
 ]);
 
-interface Step {
+export interface Step {
   status: string;
   ms: number;
   data?: Record<string, unknown>;
 }
 
-/** The job's history up to now: every status it has reached, with when. */
-function timeline(ctx: ServerContext, job: StoredJob): Step[] {
-  const { validationMs, trainingMs } = ctx.jobTimings;
+/** The job's history up to now: every status it has reached, with when (the shared lifecycle's words). */
+export function timeline(ctx: ServerContext, job: StoredJob): Step[] {
+  const { validationMs, queueMs, trainingMs } = ctx.jobTimings;
   const steps: Step[] = [
     { status: "QUEUED", ms: job.created_ms },
     { status: "VALIDATING", ms: job.created_ms },
@@ -64,7 +65,7 @@ function timeline(ctx: ServerContext, job: StoredJob): Step[] {
       steps.push({ status: "FAILED_VALIDATION", ms: validated, data: { error: v.reasons.join("; "), reasons: v.reasons } });
     } else {
       steps.push({ status: "VALIDATED", ms: validated });
-      const start = job.auto_start ? validated : job.started_ms;
+      const start = job.auto_start ? validated + queueMs : job.started_ms;
       if (start !== null) {
         steps.push({ status: "RUNNING", ms: Math.max(start, validated) });
         steps.push({ status: "SUCCESS", ms: Math.max(start, validated) + trainingMs });
@@ -210,6 +211,7 @@ export async function validateJob(ctx: ServerContext, job: StoredJob): Promise<v
  */
 function jobTarget(job: StoredJob): TargetSpec {
   if (job.flavor === "openai") return targetFor("openai", job.openai?.method?.type === "dpo" ? "openai-dpo" : "openai-chat");
+  if (job.flavor === "together") return targetFor("together", job.together?.dpo === true ? "together-preference" : "auto");
   return targetFor("mistral", job.job_type === "classifier" ? "mistral-classifier" : "auto");
 }
 
@@ -434,10 +436,10 @@ export function jobNotFound(id: string): HttpError {
   return new HttpError(404, `No fine tuning job matches the given query (${id}).`, { code: "job_not_found", detail: "No fine tuning job matches the given query." });
 }
 
-/** A stored job by id, or 404. */
+/** A stored Mistral or OpenAI job by id, or 404 (Together's jobs are served by its own routes). */
 export function findJob(ctx: ServerContext, id: string): StoredJob {
   const job = ctx.store.jobs.get(id);
-  if (!job) throw jobNotFound(id);
+  if (!job || job.flavor === "together") throw jobNotFound(id);
   return job;
 }
 
@@ -455,14 +457,19 @@ export async function startJob(ctx: ServerContext, job: StoredJob, res: ServerRe
   sendJob(ctx, started ?? job, res);
 }
 
-/** `POST /v1/fine_tuning/jobs/{id}/cancel` */
-export async function cancelJob(ctx: ServerContext, job: StoredJob, res: ServerResponse): Promise<void> {
+/** Marks a job cancelled now; a job that has ended cannot be (409). Returns the job as stored. */
+export async function requestCancel(ctx: ServerContext, job: StoredJob): Promise<StoredJob> {
   const cancelled = await ctx.store.updateJob(job.id, (latest) => {
     const status = statusOf(ctx, latest);
     if (TERMINAL.has(status)) throw new HttpError(409, `The job is already ${status}`, { code: "invalid_state" });
     latest.cancelled_ms = ctx.now();
   });
-  sendJob(ctx, cancelled ?? job, res);
+  return cancelled ?? job;
+}
+
+/** `POST /v1/fine_tuning/jobs/{id}/cancel` */
+export async function cancelJob(ctx: ServerContext, job: StoredJob, res: ServerResponse): Promise<void> {
+  sendJob(ctx, await requestCancel(ctx, job), res);
 }
 
 /** `GET /v1/fine_tuning/jobs` with Mistral's parameters: page, page_size, filters; `total` always. */

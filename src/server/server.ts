@@ -22,6 +22,15 @@ import {
   adoptUnvalidatedJobs,
 } from "./jobs.js";
 import { isPresignedPut, isTogetherUpload, isUploadAnswer, receiveUpload, startUpload } from "./providers/together.js";
+import {
+  cancelTogetherJob,
+  createTogetherJob,
+  estimateTogetherPrice,
+  listTogetherJobs,
+  retrieveTogetherJob,
+  togetherCheckpoints,
+  togetherEvents,
+} from "./providers/together-jobs.js";
 import { Store } from "./store.js";
 import { addPart, cancelUpload, completeUpload, createUpload } from "./uploads.js";
 
@@ -37,8 +46,8 @@ export interface ServerOptions {
   token?: string;
   /** Fault switches (mutable later through `server.faults`). */
   faults?: Faults;
-  /** How long a job validates and trains, in milliseconds of `now` (defaults 2 s and 10 s). */
-  jobs?: { validationMs?: number; trainingMs?: number };
+  /** How long a job validates, waits in the queue once validated, and trains, in milliseconds of `now` (defaults 2 s, 0, 10 s). */
+  jobs?: { validationMs?: number; queueMs?: number; trainingMs?: number };
   /** The clock jobs advance on, in milliseconds (default `Date.now`). */
   now?: () => number;
   /** Size limits (defaults: the real APIs' — 512 MB per file, 64 MB per upload part, 8 GB per upload). */
@@ -214,12 +223,29 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     } else {
       const known = ctx.store.jobs.get(jobId);
       if (!known || known.flavor === "mistral") retired();
+      if (known?.flavor === "together") throw new HttpError(404, `No route for ${method} ${url.pathname}: ${jobId} is a Together job (/v1/fine-tunes/${jobId})`);
       const job = findJob(ctx, jobId);
       if (sub === undefined && method === "GET") return sendJob(ctx, job, res);
       if (sub === "cancel" && method === "POST") return cancelJob(ctx, job, res);
       if (sub === "start" && method === "POST" && job.flavor === "mistral") return startJob(ctx, job, res);
       if (sub === "events" && method === "GET" && job.flavor === "openai") return openaiEvents(ctx, job, res);
       if (sub === "checkpoints" && method === "GET" && job.flavor === "openai") return openaiCheckpoints(res);
+    }
+  }
+  if (resource === "fine-tunes" && extra === undefined) {
+    if (id === undefined) {
+      if (method === "POST") return createTogetherJob(ctx, req, res);
+      if (method === "GET") return listTogetherJobs(ctx, res);
+    } else if (id === "estimate-price" && action === undefined && method === "POST") {
+      return estimateTogetherPrice(ctx, req, res);
+    } else if (action === undefined && method === "GET") {
+      return retrieveTogetherJob(ctx, id, res);
+    } else if (action === "cancel" && method === "POST") {
+      return cancelTogetherJob(ctx, id, res);
+    } else if (action === "events" && method === "GET") {
+      return togetherEvents(ctx, id, res);
+    } else if (action === "checkpoints" && method === "GET") {
+      return togetherCheckpoints(ctx, id, res);
     }
   }
   throw new HttpError(404, `No route for ${method} ${url.pathname}`);
@@ -248,7 +274,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     faults: injector,
     limits: { ...SERVER_LIMITS, ...options.limits },
     now: options.now ?? Date.now,
-    jobTimings: { validationMs: options.jobs?.validationMs ?? 2000, trainingMs: options.jobs?.trainingMs ?? 10_000 },
+    jobTimings: { validationMs: options.jobs?.validationMs ?? 2000, queueMs: options.jobs?.queueMs ?? 0, trainingMs: options.jobs?.trainingMs ?? 10_000 },
     track,
   };
 

@@ -39,7 +39,7 @@ export interface StoredFile {
 /** A fine-tuning job, as the store keeps it (the API responses are derived from it and the clock). */
 export interface StoredJob {
   id: string;
-  flavor: "mistral" | "openai";
+  flavor: "mistral" | "openai" | "together";
   model: string;
   /** Milliseconds on the server's clock. */
   created_ms: number;
@@ -58,6 +58,8 @@ export interface StoredJob {
   /** The process validating the job's files: another process on the store takes the work over if it is gone. */
   validator_pid?: number;
   openai: { method: Record<string, unknown> | null; seed: number; metadata: Record<string, string> | null; suffix: string | null } | null;
+  /** Together's create parameters (credentials left out), `dpo` for a preference job. */
+  together?: Record<string, unknown>;
 }
 
 /** An OpenAI upload (the Uploads API, for files sent in parts). */

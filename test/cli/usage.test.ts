@@ -44,8 +44,8 @@ const CASES: [args: string[], line: string][] = [
   [["upload", data, "--base-url", "ftp://127.0.0.1/x", "--manifest", "$T/m.json", "--out", "$T/out"], 'ftprep upload: the base URL "ftp://127.0.0.1/x" is not an http(s) URL'],
   [["run", "--pipeline", "$T/bad-pipeline.json"], "ftprep run: $T/bad-pipeline.json: / must have required property 'sources'"],
   // jobs
-  [["jobs"], "ftprep jobs: name a command: create, status, start, wait, cancel"],
-  [["jobs", "list"], "ftprep jobs: unknown command 'list'"],
+  [["jobs"], "ftprep jobs: name a command: create, status, list, start, wait, cancel"],
+  [["jobs", "lists"], "ftprep jobs: unknown command 'lists' (did you mean list?)"],
   [["jobs", "create", "--manifest", "$T/m.json"], "ftprep jobs create: required option '--model <model>' not specified"],
   [["jobs", "create", "--model", "open-mistral-7b"], "ftprep jobs create: jobs create needs --manifest FILE (written by `ftprep run`)"],
   [["jobs", "create", "--manifest", "$T/none.json", "--model", "m"], "ftprep jobs create: no manifest at $T/none.json; run `ftprep run` first"],

@@ -195,7 +195,7 @@ describe("ftprep jobs", () => {
     expect(stderr).toContain("Mistral has retired its public fine-tuning jobs API (it answers 410 Gone).");
     expect(stderr).toContain(`their ids are in ${join(dir, "m.json")}`);
     expect(stderr).toContain("--base-url URL");
-    expect(stderr).toContain("--provider openai");
+    expect(stderr).toContain("--provider together");
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     const manifest = (await readManifest(join(dir, "m.json")))!;
     expect(manifest.files).toHaveLength(2);
