@@ -204,15 +204,15 @@ export async function waitForJob(jobs: JobsProvider, id: string, options: WaitOp
     let job = await jobs.getJob(id, options.signal);
     if (options.start && needsStart(job) && jobs.startJob) job = await jobs.startJob(id, options.signal);
     const state = jobState(job, jobs.name);
-    const events = module.events(job);
-    // A provider may list events newest first or oldest first: `events` gives them oldest first.
-    for (const event of events.slice(seen)) options.onEvent?.(event, job);
-    seen = Math.max(seen, events.length);
     if (state.status !== last) {
       last = state.status;
       if (options.manifestPath !== undefined) await recordJobStatus(options.manifestPath, job);
       options.onChange?.(state, job);
     }
+    // A provider may list events newest first or oldest first: `events` gives them oldest first.
+    const events = module.events(job);
+    for (const event of events.slice(seen)) options.onEvent?.(event, job);
+    seen = Math.max(seen, events.length);
     if (state.done) return { state, job, outcome: "done" };
     if (needsStart(job)) return { state, job, outcome: "needs_start" };
     if (!told && !options.start && job.status === "QUEUED" && job.auto_start === false) {
