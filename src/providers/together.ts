@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
-import { TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
+import pLimit from "p-limit";
+import { TOGETHER_MAX_FILE_BYTES, TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
 import { ApiError, markBytesTaken, ProviderAnswerError } from "./errors.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import {
@@ -15,7 +16,30 @@ import {
   type UploadRequest,
 } from "./types.js";
 
-export { TOGETHER_BASE_URL, TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
+export { TOGETHER_BASE_URL, TOGETHER_MAX_FILE_BYTES, TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
+
+const MIB = 1024 * 1024;
+/** together-python's multipart constants: parts of about 250 MiB, at least 5 MiB, at most 250 of them, 4 at a time. */
+export const TOGETHER_PART_BYTES = 250 * MIB;
+export const TOGETHER_MIN_PART_BYTES = 5 * MIB;
+export const TOGETHER_MAX_PARTS = 250;
+const PART_CONCURRENCY = 4;
+
+/**
+ * The size and number of a file's parts, as together-python's `_calculate_parts` makes them: one part when the file
+ * fits the target size; else as many target-sized parts as it takes (at most `maxParts`), evened out, and never
+ * below the minimum part size.
+ */
+export function partPlan(bytes: number, target = TOGETHER_PART_BYTES, min = TOGETHER_MIN_PART_BYTES, maxParts = TOGETHER_MAX_PARTS): { partBytes: number; parts: number } {
+  if (bytes <= target) return { partBytes: bytes, parts: 1 };
+  let parts = Math.min(maxParts, Math.ceil(bytes / target));
+  let partBytes = Math.ceil(bytes / parts);
+  if (partBytes < min) {
+    partBytes = min;
+    parts = Math.ceil(bytes / partBytes);
+  }
+  return { partBytes, parts };
+}
 
 /** Fresh pre-signed URLs asked for when the one given is refused as expired, before giving up. */
 const FRESH_URLS = 2;
@@ -23,15 +47,25 @@ const FRESH_URLS = 2;
 /**
  * Together's Files API (`{base}/files`), over undici. An upload is two requests: `POST /files` with the name, type
  * and purpose, answered 302 with a pre-signed URL and the file id in `x-together-file-id`; then a `PUT` of the
- * bytes, streamed from disk with their Content-Length, to that URL without the API key.
+ * bytes, streamed from disk with their Content-Length, to that URL without the API key. A file over 5 GiB goes in
+ * parts (`/files/multipart/initiate`, a pre-signed PUT per part, `/files/multipart/complete`), as together-python
+ * sends it; up to 50.1 GiB.
  */
 export class TogetherProvider implements FilesProvider, JobsProvider {
   readonly name = "together" as const;
-  readonly maxUploadBytes = TOGETHER_SINGLE_UPLOAD_BYTES;
+  readonly maxUploadBytes = TOGETHER_MAX_FILE_BYTES;
   readonly http: HttpClient;
+  /** Files larger than this go in parts (default 5 GiB, one PUT's limit). */
+  readonly singleUploadLimit: number;
+  /** The parts' target and least size (defaults 250 MiB and 5 MiB, together-python's). */
+  readonly partBytes: number;
+  readonly minPartBytes: number;
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions & { singleUploadLimit?: number; partBytes?: number; minPartBytes?: number }) {
     this.http = new HttpClient(options);
+    this.singleUploadLimit = options.singleUploadLimit ?? TOGETHER_SINGLE_UPLOAD_BYTES;
+    this.partBytes = options.partBytes ?? TOGETHER_PART_BYTES;
+    this.minPartBytes = options.minPartBytes ?? TOGETHER_MIN_PART_BYTES;
   }
 
   get baseUrl(): string {
@@ -39,6 +73,7 @@ export class TogetherProvider implements FilesProvider, JobsProvider {
   }
 
   async upload(request: UploadRequest): Promise<RemoteFile> {
+    if (request.bytes > this.singleUploadLimit) return this.uploadInParts(request);
     for (let fresh = 0; ; fresh++) {
       const { url, id } = await this.presign(request);
       try {
@@ -46,7 +81,7 @@ export class TogetherProvider implements FilesProvider, JobsProvider {
           method: "PUT",
           path: "/files/{id}/upload",
           url,
-          body: fileBytes(request.path, request.bytes, request.onBytes),
+          body: fileBytes(request.path, 0, request.bytes, request.onBytes),
           headers: { "content-type": "application/octet-stream", "content-length": String(request.bytes) },
           ...(request.signal ? { signal: request.signal } : {}),
         });
@@ -63,6 +98,68 @@ export class TogetherProvider implements FilesProvider, JobsProvider {
         throw markBytesTaken(error);
       }
       return checkUploaded(file, request, "PUT <pre-signed URL>");
+    }
+  }
+
+  /**
+   * The multipart flow: initiate (the parts' pre-signed URLs), each part PUT from its byte range of the file (4 at
+   * a time) and answered with its ETag, then complete with the ordered ETags. On any failure the upload is aborted,
+   * leaving nothing behind; the uploader's retry starts over.
+   */
+  private async uploadInParts(request: UploadRequest): Promise<RemoteFile> {
+    const signal = request.signal ? { signal: request.signal } : {};
+    const { partBytes, parts } = partPlan(request.bytes, this.partBytes, this.minPartBytes);
+    const init = await this.http.json<{ upload_id?: unknown; file_id?: unknown; parts?: unknown }>({
+      method: "POST",
+      path: "/files/multipart/initiate",
+      json: { file_name: request.filename, file_size: request.bytes, num_parts: parts, purpose: FINE_TUNE_PURPOSE, file_type: fileType(request.filename) },
+      ...signal,
+    });
+    const bad = (why: string) => new ProviderAnswerError(`the provider answered POST /files/multipart/initiate ${why}`);
+    if (typeof init.upload_id !== "string" || !FILE_ID.test(init.upload_id)) throw bad("without a usable upload_id");
+    if (typeof init.file_id !== "string" || !FILE_ID.test(init.file_id)) throw bad("without a usable file_id");
+    const { upload_id: uploadId, file_id: fileId } = init;
+    try {
+      const urls = partUrls(init.parts, parts, bad);
+      const limit = pLimit(PART_CONCURRENCY);
+      const done = await Promise.all(
+        urls.map(({ url, headers }, i) =>
+          limit(async () => {
+            const start = i * partBytes;
+            const end = Math.min(request.bytes, start + partBytes);
+            const answer = await this.http.send({
+              method: "PUT",
+              path: "/files/multipart/{part}",
+              url,
+              body: fileBytes(request.path, start, end, request.onBytes),
+              headers: { ...headers, "content-length": String(end - start) },
+              ...signal,
+            });
+            const etag = (Array.isArray(answer.headers.etag) ? answer.headers.etag[0] : answer.headers.etag)?.replace(/"/g, "") ?? "";
+            if (etag === "") throw new ProviderAnswerError(`the provider answered the PUT of part ${i + 1} without an ETag`);
+            return { part_number: i + 1, etag };
+          }),
+        ),
+      );
+      let complete: Record<string, unknown>;
+      try {
+        complete = await this.http.json<Record<string, unknown>>({
+          method: "POST",
+          path: "/files/multipart/complete",
+          json: { upload_id: uploadId, file_id: fileId, parts: done },
+          ...signal,
+        });
+        // together-python reads the file from `file` when the answer has one, else the answer itself.
+        const file = toRemoteFile(typeof complete.file === "object" && complete.file !== null ? complete.file : complete, "POST /files/multipart/complete");
+        if (file.id !== fileId) throw new ProviderAnswerError(`the provider completed the upload of file ${fileId} with a file object of ${JSON.stringify(file.id)}; nothing recorded`);
+        return checkUploaded(file, request, "POST /files/multipart/complete");
+      } catch (error) {
+        // Once the completion is sent the file may exist: the next attempt looks for it before sending it again.
+        throw markBytesTaken(error);
+      }
+    } catch (error) {
+      await this.http.json({ method: "POST", path: "/files/multipart/abort", json: { upload_id: uploadId, file_id: fileId } }).catch(() => undefined);
+      throw error;
     }
   }
 
@@ -157,10 +254,34 @@ function fileType(filename: string): string {
   return /\.(csv|parquet)$/i.exec(filename)?.[1]?.toLowerCase() ?? "jsonl";
 }
 
-/** The file's bytes, read from disk as the connection takes them; each call starts over (a retried PUT). */
-async function* fileBytes(path: string, bytes: number, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-  if (bytes === 0) return;
-  for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1, highWaterMark: 1024 * 1024 })) {
+/** The parts' URLs from an initiate answer, in part order: exactly `count` parts numbered 1…count, http(s) URLs. */
+function partUrls(value: unknown, count: number, bad: (why: string) => Error): { url: string; headers: Record<string, string> }[] {
+  if (!Array.isArray(value) || value.length !== count) throw bad(`without the ${count} parts asked for`);
+  const out: { url: string; headers: Record<string, string> }[] = new Array(count);
+  for (const entry of value as { PartNumber?: unknown; URL?: unknown; Headers?: unknown }[]) {
+    const n = entry?.PartNumber;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > count || out[n - 1]) throw bad("with a part that is not one of 1…num_parts, once each");
+    let url: URL;
+    try {
+      url = new URL(String(entry.URL));
+    } catch {
+      throw bad(`with part ${n}'s URL not absolute`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw bad(`with part ${n}'s URL not http(s)`);
+    const headers: Record<string, string> = {};
+    if (entry.Headers !== undefined && entry.Headers !== null) {
+      if (typeof entry.Headers !== "object" || Array.isArray(entry.Headers)) throw bad(`with part ${n}'s Headers not an object`);
+      for (const [k, v] of Object.entries(entry.Headers)) if (typeof v === "string" && k.toLowerCase() !== "authorization") headers[k.toLowerCase()] = v;
+    }
+    out[n - 1] = { url: url.toString(), headers };
+  }
+  return out;
+}
+
+/** Bytes `start`…`end` of the file, read from disk as the connection takes them; each call starts over (a retried PUT). */
+async function* fileBytes(path: string, start: number, end: number, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  if (end <= start) return;
+  for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 })) {
     onBytes?.((chunk as Buffer).length);
     yield chunk as Buffer;
   }

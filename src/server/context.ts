@@ -13,6 +13,9 @@ export const SERVER_LIMITS = {
   /** Together: one pre-signed PUT takes up to 5 GiB (larger files go in parts); its URL expires after an hour. */
   presignedPutBytes: 5 * 2 ** 30,
   presignedUrlSeconds: 3600,
+  /** Together: a file of up to 50.1 GiB (together-python's `MAX_FILE_SIZE_GB`) in a multipart upload, of at most 10,000 parts. */
+  togetherFileBytes: Math.floor(50.1 * 2 ** 30),
+  togetherMaxParts: 10_000,
 };
 
 export type ServerLimits = { -readonly [K in keyof typeof SERVER_LIMITS]: number };

@@ -22,6 +22,7 @@ import {
   adoptUnvalidatedJobs,
 } from "./jobs.js";
 import { isPresignedPut, isTogetherUpload, isUploadAnswer, receiveUpload, startUpload } from "./providers/together.js";
+import { abortMultipart, completeMultipart, initiateMultipart, receivePart } from "./providers/together-multipart.js";
 import {
   cancelTogetherJob,
   createTogetherJob,
@@ -187,6 +188,12 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     if (ctx.faults.faults.retireJobs) throw new HttpError(410, RETIRED_MESSAGE, { code: "gone" });
   };
 
+  if (resource === "files" && id === "multipart" && extra === undefined && method === "POST") {
+    if (action === "initiate") return initiateMultipart(ctx, req, res);
+    if (action === "complete") return completeMultipart(ctx, req, res);
+    if (action === "abort") return abortMultipart(ctx, req, res);
+  }
+
   if (resource === "files" && extra === undefined) {
     if (id === undefined) {
       if (method === "POST") return isTogetherUpload(req) ? startUpload(ctx, req, query, res) : uploadFile(ctx, req, res);
@@ -200,6 +207,8 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
       return fileUrl(ctx, id, query, res);
     } else if (action === "upload" && method === "PUT") {
       return receiveUpload(ctx, id, req, query, res);
+    } else if (action === "parts" && method === "PUT") {
+      return receivePart(ctx, id, req, query, res);
     }
   }
 

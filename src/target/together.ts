@@ -18,7 +18,7 @@ export const TOGETHER_MAX_FILE_BYTES = Math.floor(50.1 * GIB);
 /**
  * Together AI: conversational (`messages`), instruction (`prompt`/`completion`), plain text and preference records,
  * as its checker (`together` Python package, `utils/files.py` `check_file`) defines them; at least 1 sample per file;
- * files up to 5 GiB in one upload. A job takes one training file and at most one validation file, without weights
+ * files up to 5 GiB in one upload, up to 50.1 GiB in a multipart upload. A job takes one training file and at most one validation file, without weights
  * (`POST /fine-tunes`: `training_file`, `validation_file`).
  */
 export const TOGETHER: ProviderSpec = {
@@ -29,7 +29,7 @@ export const TOGETHER: ProviderSpec = {
   apiPath: "/v1",
   formats: { chat: "together-chat", instruction: "together-instruction", text: "together-text", preference: "together-preference" },
   defaultFormat: "together-chat",
-  limits: { fileBytes: TOGETHER_SINGLE_UPLOAD_BYTES, uploadBytes: TOGETHER_SINGLE_UPLOAD_BYTES },
+  limits: { fileBytes: TOGETHER_SINGLE_UPLOAD_BYTES, uploadBytes: TOGETHER_MAX_FILE_BYTES },
   job: { trainingFiles: 1, validationFiles: 1, weights: false },
   repairAdvice(codes) {
     // Extra keys (`tools`, ids, metadata) are the usual reason OpenAI-style data fails Together's checker.

@@ -358,14 +358,14 @@ describe("Together as a target", () => {
     );
   });
 
-  it("uses Together's limits: one upload of at most 5 GiB, one training and one validation file per job", async () => {
+  it("uses Together's limits: files of at most 50.1 GiB (in parts past 5 GiB), one training and one validation file per job", async () => {
     const path = await file("train.jsonl", lines(12, plain));
-    await expect(prepare([path], { outDir: join(tmp(), "out"), provider: "together", maxFileBytes: 6 * 2 ** 30 })).rejects.toThrow(
-      "--max-file-bytes 6442450944 is above Together's limit of 5,368,709,120 bytes per file",
+    await expect(prepare([path], { outDir: join(tmp(), "out"), provider: "together", maxFileBytes: 60 * 2 ** 30 })).rejects.toThrow(
+      "--max-file-bytes 64424509440 is above Together's limit of 53,794,465,382 bytes per file",
     );
     const plan = await prepare([path], { outDir: join(tmp(), "out"), provider: "together" });
     expect(plan.ok).toBe(true);
-    expect(plan.maxFileBytes).toBe(5 * 2 ** 30 - 1_000_000);
+    expect(plan.maxFileBytes).toBe(Math.floor(50.1 * 2 ** 30) - 1_000_000);
     // Shards of a small limit are two training files: too many for one Together job unless merged, and merged too big.
     const many = await prepare([path], { outDir: join(tmp(), "out2"), provider: "together", maxFileBytes: 600, merge: true });
     expect(many.ok).toBe(false);

@@ -15,8 +15,10 @@ import type { Store } from "../store.js";
  * shared files routes (their file objects carry Together's fields).
  */
 
-const FILE_TYPES = new Set(["jsonl", "csv", "parquet"]);
-const PURPOSES = new Set(["fine-tune", "eval", "batch-api"]);
+export const FILE_TYPES = new Set(["jsonl", "csv", "parquet"]);
+export const PURPOSES = new Set(["fine-tune", "eval", "batch-api"]);
+/** The `mimetype` a file of each `file_type` is stored with. */
+export const MIMETYPES: Readonly<Record<string, string>> = { jsonl: "application/jsonl", csv: "text/csv", parquet: "application/vnd.apache.parquet" };
 const FORM_LIMIT = 64 * 1024;
 
 /** Whether a `POST /v1/files` is Together's: the urlencoded form is its own mark (the others send multipart). */
@@ -24,9 +26,12 @@ export function isTogetherUpload(req: IncomingMessage): boolean {
   return (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
 }
 
-/** Whether a request is a PUT to a pre-signed upload URL: it needs no API key (the handler checks its signature). */
+/**
+ * Whether a request is a PUT to a pre-signed URL — a single upload's or a multipart upload's part: it needs no API
+ * key (the handler checks its signature).
+ */
 export function isPresignedPut(method: string, pathname: string): boolean {
-  return method === "PUT" && /^\/v1\/files\/[^/]+\/upload$/.test(pathname);
+  return method === "PUT" && /^\/v1\/files\/[^/]+\/(upload|parts)$/.test(pathname);
 }
 
 /** What the signature of an upload URL covers: the file id and everything that becomes the file's record. */
@@ -108,7 +113,7 @@ export async function receiveUpload(ctx: ServerContext, id: string, req: Incomin
       id,
       filename: fileName,
       purpose,
-      mimetype: fileType === "jsonl" ? "application/jsonl" : fileType === "csv" ? "text/csv" : "application/vnd.apache.parquet",
+      mimetype: MIMETYPES[fileType]!,
       file_type: fileType,
     });
     // Not `addFileOnce`: the client was given this id before sending, and retrieves the file by it.
