@@ -1,18 +1,21 @@
 // One timed pass over a file, in its own process so runs do not share a warmed-up heap:
-//   node bench/speed.js baseline FILE   — split lines + JSON.parse, the least any validator must do
-//   node bench/speed.js ftprep FILE     — ftprep's validateFile (library API, no CLI start-up)
-//   node bench/speed.js ftprep-nofigures FILE — the same without the report's figures (their cost's baseline)
-//   node bench/speed.js convert FILE OUT — ftprep's convertPaths to OpenAI chat (library API)
-// Prints {"mode","seconds","load_seconds","records","bytes"} as JSON: `seconds` from the start (module loading
-// included), `load_seconds` the part of it spent importing ftprep (0 for the bare loop).
+//   node bench/speed.js baseline FILE            — split lines + JSON.parse, the least any validator must do
+//   node bench/speed.js ftprep FILE [MODEL]      — ftprep's validateFile, one thread (library API, no CLI start-up)
+//   node bench/speed.js ftprep-nofigures FILE    — the same without the report's figures (their cost's baseline)
+//   node bench/speed.js workers N PATH [MODEL]   — validatePaths with N workers (a file or a directory)
+//   node bench/speed.js convert FILE OUT         — ftprep's convertPaths to OpenAI chat (library API)
+// MODEL counts tokens exactly with that model's tokenizer. Prints {"mode","seconds","load_seconds","records","bytes"}
+// as JSON: `seconds` is the work, timed once ftprep's modules (and a tokenizer) are loaded; `load_seconds` that
+// loading (0 for the bare loop).
 import { createReadStream, statSync } from "node:fs";
 
-const [mode, file, output] = process.argv.slice(2);
-const bytes = statSync(file).size;
-const start = performance.now();
+const [mode, ...args] = process.argv.slice(2);
 let records = 0;
 let load = 0;
+let start = performance.now();
+let file;
 if (mode === "baseline") {
+  file = args[0];
   let rest = Buffer.alloc(0);
   for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
     const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
@@ -25,16 +28,32 @@ if (mode === "baseline") {
     }
     rest = buf.subarray(pos);
   }
-} else if (mode === "ftprep" || mode === "ftprep-nofigures") {
-  const { validateFile } = await import("../dist/index.js");
+} else if (mode === "ftprep" || mode === "ftprep-nofigures" || mode === "workers") {
+  const workers = mode === "workers" ? Number(args.shift()) : 1;
+  const [path, model] = args;
+  file = path;
+  const { validateFile, validatePaths } = await import("../dist/index.js");
+  let tokens;
+  if (model) {
+    const { resolveTokenHook } = await import("../dist/tokens/hook.js");
+    tokens = await resolveTokenHook({ model });
+  }
   load = (performance.now() - start) / 1000;
-  const report = await validateFile(file, { figures: mode === "ftprep" });
-  records = report.records;
+  start = performance.now();
+  if (mode !== "workers") {
+    records = (await validateFile(path, { figures: mode === "ftprep", ...(tokens ? { tokens } : {}) })).records;
+  } else {
+    const summary = await validatePaths([path], { workers, ...(tokens ? { tokens } : {}) });
+    records = summary.files.reduce((n, f) => n + f.records, 0);
+  }
 } else if (mode === "convert") {
+  const [path, output] = args;
+  file = path;
   const { convertPaths } = await import("../dist/index.js");
-  const summary = await convertPaths([file], { to: "openai-chat", out: output });
+  const summary = await convertPaths([path], { to: "openai-chat", out: output });
   records = summary.totals.records_out;
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
+const bytes = statSync(file).isFile() ? statSync(file).size : 0;
 console.log(JSON.stringify({ mode, seconds: (performance.now() - start) / 1000, load_seconds: load, records, bytes }));

@@ -32,6 +32,8 @@ export { ShardWriter, shardName, SHARD_STATE_FILE, type WrittenFile, type ShardW
 export { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT, MULTIPART_MARGIN, defaultMaxFileBytes, type Provider } from "./guard/limits.js";
 export { parseByteSize, formatBytes } from "./guard/size.js";
 export { DigestSet } from "./validate/digest-set.js";
+export { WorkerError } from "./workers/pool.js";
+export { defaultWorkers, MIN_PARALLEL_BYTES, RANGE_BYTES } from "./workers/validate.js";
 export { startServer, DEFAULT_STORE, ListenError, type ServerOptions, type RunningServer, type RequestLogEntry } from "./server/server.js";
 export type { Faults } from "./server/faults.js";
 export { run, DEFAULT_OUT_DIR, type RunOptions, type RunResult } from "./pipeline/run.js";

@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FormatId } from "../src/types.js";
 import { type FileReport, validateFile, validateLines } from "../src/validate/file.js";
+import { ParallelValidation } from "../src/workers/validate.js";
 import { useTempDir } from "./helpers/temp.js";
 
 /**
@@ -26,16 +27,33 @@ const validRecords: string[] = readdirSync(join(root, "valid"))
 const FORMATS: (FormatId | "auto")[] = ["auto", "mistral-chat", "mistral-pretrain", "mistral-classifier", "openai-chat", "openai-dpo"];
 
 /**
- * The ways of validating one sequence of lines; each must give the same report. Today one (in-process, in order);
- * a worker pool joins this list as "N workers" when it exists, and every property below then compares it too.
+ * The ways of validating one sequence of lines; each must give the same report. Written to a file, the lines are
+ * also validated by one thread and by 2 worker threads (`validateEveryWay`), which must agree.
  */
 const VALIDATORS: { name: string; validate: (lines: Uint8Array[], format: FormatId | "auto", duplicates: boolean) => Promise<FileReport> }[] = [
   { name: "1 worker", validate: (lines, format, duplicates) => validateLines(lines, { format, duplicates, maxLineBytes: 1 << 20 }) },
 ];
 
+/** Two worker threads for the whole file, cutting files into byte ranges of at most 256 bytes: a cut every few lines. */
+let parallel: ParallelValidation;
+beforeAll(async () => {
+  parallel = await ParallelValidation.open(2, { rangeBytes: 256 });
+});
+afterAll(async () => {
+  await parallel.close();
+});
+
 async function validateEveryWay(lines: Uint8Array[], format: FormatId | "auto", duplicates: boolean): Promise<FileReport> {
   const [first, ...others] = await Promise.all(VALIDATORS.map((v) => v.validate(lines, format, duplicates)));
   for (const [i, report] of others.entries()) expect(report, VALIDATORS[i + 1]!.name).toEqual(first);
+  // The same lines as a file: one thread, and 2 workers on its byte ranges, give the same report.
+  const path = join(tmp(), "lines.jsonl");
+  const data = Buffer.concat(lines.flatMap((line) => [line, bytes("\n")]));
+  await writeFile(path, data);
+  const options = { format, duplicates, maxLineBytes: 1 << 20 };
+  const oneThread = await validateFile(path, options);
+  const finish = await parallel.start({ path, bytes: data.length, layout: "jsonl" }, options);
+  expect(await finish(), "2 workers").toEqual(oneThread);
   // The report is consistent with itself whatever the input.
   expect(first!.records).toBe(first!.valid + first!.invalid);
   expect(first!.records + first!.blankLines).toBe(lines.length);
@@ -99,7 +117,8 @@ describe("fuzz (seeded)", () => {
       }),
       { seed: SEED, numRuns: 250 },
     );
-  });
+    // Each run also writes a file and validates it twice (one thread, two workers): bounded by runs, not by time.
+  }, 120_000);
 
   it("reads any bytes as a .json file without throwing", async () => {
     const path = join(tmp(), "any.json");

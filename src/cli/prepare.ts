@@ -6,7 +6,7 @@ import { formatBytes } from "../guard/size.js";
 import type { Plan, PrepareOptions, SourcePlan } from "../pipeline/prepare.js";
 import { FORMATS, type FormatId, type ProviderName } from "../types.js";
 import type { Io } from "./io.js";
-import { byteSize, positiveInt, providerOption, targetFromFlags } from "./options.js";
+import { byteSize, positiveInt, providerOption, targetFromFlags, workersOption } from "./options.js";
 import { printFile, printHintSummary } from "./print.js";
 import { addTokenOptions, splitLines, splitTokens, type SplitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import type { TokenHook } from "../validate/token-stats.js";
@@ -36,6 +36,7 @@ interface PrepareFlags extends TokenFlags {
   maxIssues?: number;
   maxLineBytes?: number;
   html?: string;
+  workers?: number;
 }
 
 /** commander argument parser: a fraction from 0 to 1. */
@@ -70,7 +71,8 @@ export function addGuardOptions(command: Command): Command {
     .option("--validation <path>", "a file, directory or glob whose files are validation data (repeatable)", collect, [])
     .option("--report <file>", "write every issue to FILE as NDJSON")
     .option("--max-issues <n>", "issues kept as examples per code (default 20)", positiveInt)
-    .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize);
+    .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
+    .addOption(workersOption());
   return addHtmlOption(addTokenOptions(command));
 }
 
@@ -119,6 +121,7 @@ export function guardOptions(flags: Omit<PrepareFlags, "out" | "json" | "train" 
     ...(flags.report !== undefined ? { reportPath: flags.report } : {}),
     ...(flags.maxIssues !== undefined ? { maxIssues: flags.maxIssues } : {}),
     ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
   };
 }
 

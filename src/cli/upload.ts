@@ -70,6 +70,7 @@ const FLAG_OF: Partial<Record<keyof RunOptions, string>> = {
   reportPath: "report",
   maxIssues: "maxIssues",
   maxLineBytes: "maxLineBytes",
+  workers: "workers",
 };
 
 /** Builds `ftprep upload` or `ftprep run`: the same pipeline (run adds pipeline files and jobs later). */

@@ -5,7 +5,7 @@ import type { ValidationSummary } from "../pipeline/validate.js";
 import { FORMATS, type FormatId } from "../types.js";
 import type { FileReport } from "../validate/file.js";
 import { printFile, printHintSummary } from "./print.js";
-import { byteSize, positiveInt, providerOption, targetFromFlags } from "./options.js";
+import { byteSize, positiveInt, providerOption, targetFromFlags, workersOption } from "./options.js";
 import type { Io } from "./io.js";
 import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
@@ -25,6 +25,7 @@ interface ValidateFlags extends TokenFlags {
   duplicates?: boolean;
   quiet?: boolean;
   html?: string;
+  workers?: number;
 }
 
 /** Examples printed per code in human output when `--max-issues` is not given. */
@@ -43,7 +44,8 @@ export function validateCommand(io: Io): Command {
     .option("--max-line-bytes <size>", "longest line read (default 64MiB); longer lines are E_LINE_TOO_LONG", byteSize)
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
     .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
-    .option("--quiet", "no progress on stderr (errors are still printed)");
+    .option("--quiet", "no progress on stderr (errors are still printed)")
+    .addOption(workersOption());
   return addHtmlOption(addTokenOptions(command))
     .action(async (paths: string[], flags: ValidateFlags) => {
       const target = targetFromFlags(command, flags);
@@ -56,6 +58,7 @@ export function validateCommand(io: Io): Command {
         ...(tokens ? { tokens } : {}),
         target,
         duplicates: flags.duplicates ?? false,
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.maxIssues !== undefined ? { maxIssues: flags.maxIssues } : {}),
         ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
         ...(flags.report !== undefined ? { reportPath: flags.report } : {}),

@@ -22,6 +22,8 @@ import type { FileFailure } from "./validate.js";
 import { redactedJson } from "../redact.js";
 import { discoverDatasets, type PassEvent } from "./progress.js";
 import { removeStaleTemps, removeStaleTempsOf } from "../temp-files.js";
+import { readFileChunks } from "../read/file.js";
+import { defaultWorkers, ParallelValidation, rangeCount, workersCanRun } from "../workers/validate.js";
 
 /** Options of `prepare` (`ftprep prepare`). */
 export interface PrepareOptions {
@@ -68,6 +70,14 @@ export interface PrepareOptions {
   /** More paths discovery never walks or takes (the manifest, the store); `outDir` and `reportPath` always are. */
   exclude?: readonly string[];
   signal?: AbortSignal;
+  /**
+   * Threads that validate (default: one per core, or 1 for less than 32 MiB of input in all). A JSONL file of 16 MiB
+   * or more that is not written during its pass (not split, converted or carved) is validated by all of them in
+   * byte ranges while the main thread hashes it; the plan and every output file are the same whatever the number.
+   */
+  workers?: number;
+  /** Tuning (and tests): the size of the byte ranges (default 32 MiB). */
+  rangeBytes?: number;
 }
 
 /** What a planned upload file is. */
@@ -209,6 +219,13 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   let carved: ShardWriter | undefined;
   const carvedFrom: string[] = [];
   let carvedSpoiled: string | undefined;
+  const workers = options.workers ?? defaultWorkers(files.reduce((n, f) => n + f.bytes, 0));
+  if (!Number.isSafeInteger(workers) || workers < 1) throw new ConfigError(`Expected \`workers\` to be a positive integer, got ${String(workers)}`);
+  // Opened when a file first needs it: idle threads would only add to the peak memory of a run that shards.
+  let parallel: ParallelValidation | undefined;
+  const useWorkers = workers > 1 && workersCanRun({ ...(options.tokens ? { tokens: options.tokens } : {}) });
+  const openParallel = async (): Promise<ParallelValidation> =>
+    (parallel ??= await ParallelValidation.open(workers, { ...(options.signal ? { signal: options.signal } : {}), ...(options.rangeBytes !== undefined ? { rangeBytes: options.rangeBytes } : {}) }));
 
   try {
     for (const [index, file] of files.entries()) {
@@ -238,6 +255,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
           options,
           index,
           files: files.length,
+          parallel: useWorkers ? { open: openParallel, splits: (bytes: number) => rangeCount(bytes, workers, options.rangeBytes) > 1 } : undefined,
         });
         if (carveHere) {
           carvedFrom.push(file.path);
@@ -287,6 +305,8 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
     await carved?.abort();
     await report?.abort();
     throw error;
+  } finally {
+    await parallel?.close(options.signal?.reason);
   }
   return plan;
 }
@@ -357,6 +377,8 @@ async function applyJobRules(plan: Plan, spec: ProviderSpec, outputs: Map<string
   }
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 function planned(written: WrittenFile, source: string | undefined, split: Split, kind: OutputKind, weight = 1): PlannedFile {
   return { ...written, source, split, kind, weight };
 }
@@ -376,6 +398,8 @@ interface FileContext {
   /** The file's place among the sources, for progress. */
   index: number;
   files: number;
+  /** Worker threads, when the run has them. */
+  parallel: { open: () => Promise<ParallelValidation>; splits: (bytes: number) => boolean } | undefined;
 }
 
 /** One source file through the validating pass, and the second pass when a cleaned copy turns out to be needed. */
@@ -429,17 +453,43 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   };
 
   let report: FileReport;
+  const validateOptions = {
+    label: file.path,
+    target: ctx.target,
+    ...(ctx.options.maxIssues !== undefined ? { maxIssues: ctx.options.maxIssues } : {}),
+    maxLineBytes: ctx.maxLineBytes,
+    ...(ctx.options.tokens ? { tokens: ctx.options.tokens } : {}),
+    ...(ctx.splitting || compressed ? { maxRecordBytes: ctx.maxFileBytes } : {}),
+    ...(ctx.digests ? { digests: ctx.digests } : {}),
+    ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+    ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(redactedJson(issue)) } : {}),
+  };
   try {
-    report = await validateFile(file.path, {
-      label: file.path,
-      target: ctx.target,
-      ...(ctx.options.maxIssues !== undefined ? { maxIssues: ctx.options.maxIssues } : {}),
-      maxLineBytes: ctx.maxLineBytes,
-      ...(ctx.options.tokens ? { tokens: ctx.options.tokens } : {}),
-      ...(ctx.splitting || compressed ? { maxRecordBytes: ctx.maxFileBytes } : {}),
-      ...(ctx.digests ? { digests: ctx.digests } : {}),
-      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
-      ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(redactedJson(issue)) } : {}),
+    if (ctx.parallel && !writeInPass && !isJsonArray && !compressed && ctx.parallel.splits(size)) {
+      const parallel = await ctx.parallel.open();
+      // The workers validate the file's byte ranges while this thread hashes it; nothing is written in this pass, so
+      // the records that matter here are the ones to leave out: invalid ones and duplicates, told in order.
+      const finish = await parallel.start(
+        { path: file.path, bytes: size, layout: "jsonl" },
+        {
+          ...validateOptions,
+          onRejected: (line, duplicate, errorCodes) => onRecord({ line, raw: NO_BYTES, terminator: "\n", valid: duplicate, duplicate, errorCodes }),
+          onBatch: async () => {
+            if (ctx.report?.wantsFlush) await ctx.report.flush();
+          },
+        },
+      );
+      const hashing = (async () => {
+        for await (const bytes of readFileChunks(file.path, ctx.options.signal ? { signal: ctx.options.signal } : {})) {
+          hash.update(bytes);
+          progress?.({ type: "read", n: bytes.length });
+        }
+      })();
+      hashing.catch(() => undefined);
+      report = await finish();
+      await hashing;
+    } else report = await validateFile(file.path, {
+      ...validateOptions,
       layout: file.layout,
       compression: file.compression ?? "none",
       onChunk: progress

@@ -6,11 +6,12 @@ import { LineFileWriter } from "../guard/line-writer.js";
 import { datasetStem, isDatasetName } from "../read/source.js";
 import { tooFewExamples } from "../target/job-rules.js";
 import { targetOf, type TargetSpec } from "../target/target-spec.js";
-import type { ProviderName } from "../types.js";
+import type { Issue, ProviderName } from "../types.js";
 import { validateFile, type FileReport, type ValidateOptions } from "../validate/file.js";
 import { redactedJson } from "../redact.js";
 import { discoverDatasets, type PassEvent } from "./progress.js";
 import { removeStaleTempsOf } from "../temp-files.js";
+import { defaultWorkers, ParallelValidation, workersCanRun } from "../workers/validate.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
 export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label" | "layout" | "compression"> {
@@ -22,6 +23,14 @@ export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | 
   onFile?: (report: FileReport) => void;
   /** Told how discovery and each file's pass go (for progress displays). */
   onProgress?: (event: PassEvent) => void;
+  /**
+   * Threads that validate (default: one per core, or 1 for less than 32 MiB of input in all). With more than one,
+   * files are validated several at once and large JSONL files in byte ranges, merged into the same reports;
+   * `writeValidDir` and a token hook without `choice` (or with `onCount`) keep to one.
+   */
+  workers?: number;
+  /** Tuning (and tests): the size of the byte ranges large files are cut into for workers (default 32 MiB). */
+  rangeBytes?: number;
 }
 
 /** A file that could not be validated (unreadable, vanished…): an operational failure, not a data problem. */
@@ -73,6 +82,31 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   const summary: ValidationSummary = { provider: target.provider.name, files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
   const training: FileReport[] = [];
+  const workers = options.workers ?? defaultWorkers(files.reduce((n, f) => n + f.bytes, 0));
+  if (!Number.isSafeInteger(workers) || workers < 1) throw new TypeError(`Expected \`workers\` to be a positive integer, got ${String(workers)}`);
+  const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, workers: _n, rangeBytes, ...fileOptions } = options;
+  const parallel = workers > 1 && files.length > 0 && options.writeValidDir === undefined && workersCanRun(fileOptions)
+    ? await ParallelValidation.open(workers, { ...(options.signal ? { signal: options.signal } : {}), ...(rangeBytes !== undefined ? { rangeBytes } : {}) })
+    : undefined;
+  // With workers, files are started ahead of the one being merged, as many as keep every thread busy.
+  const started: (Promise<() => Promise<FileReport>> | undefined)[] = [];
+  const onIssue = report ? (issue: Issue) => report.writeLine(redactedJson(issue)) : undefined;
+  const startUpTo = (last: number): void => {
+    for (let i = started.length; i <= Math.min(last, files.length - 1); i++) {
+      const file = files[i]!;
+      const pending = parallel!.start(file, {
+        ...fileOptions,
+        target,
+        ...(onIssue ? { onIssue } : {}),
+        ...(progress ? { onRead: (n: number) => progress({ type: "read", n }) } : {}),
+        onBatch: async () => {
+          if (report?.wantsFlush) await report.flush();
+        },
+      });
+      pending.catch(() => undefined);
+      started.push(pending);
+    }
+  };
   try {
     for (const [index, file] of files.entries()) {
       let writer: LineFileWriter | undefined;
@@ -88,21 +122,29 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         const out = writer;
         const action = file.compression ? "decompress" : file.layout === "json-array" ? "convert" : "validate";
         progress?.({ type: "file", path: file.path, index, files: files.length, bytes: file.bytes, action });
-        const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, ...fileOptions } = options;
-        const result = await validateFile(file.path, {
-          ...fileOptions,
-          target,
-          label: file.path,
-          layout: file.layout,
-          compression: file.compression ?? "none",
-          ...(progress ? { onChunk: (bytes: Uint8Array) => progress({ type: "read", n: bytes.length }) } : {}),
-          ...(report ? { onIssue: (issue) => report.writeLine(redactedJson(issue)) } : {}),
-          ...(out ? { onRecord: (record) => record.valid && out.writeLine(record.raw) } : {}),
-          onBatch: async () => {
-            if (report?.wantsFlush) await report.flush();
-            if (out?.wantsFlush) await out.flush();
-          },
-        });
+        let result: FileReport;
+        if (parallel) {
+          startUpTo(index + 4 * workers);
+          const finish = await started[index]!;
+          started[index] = undefined;
+          result = await finish();
+          if (report?.wantsFlush) await report.flush();
+        } else {
+          result = await validateFile(file.path, {
+            ...fileOptions,
+            target,
+            label: file.path,
+            layout: file.layout,
+            compression: file.compression ?? "none",
+            ...(progress ? { onChunk: (bytes: Uint8Array) => progress({ type: "read", n: bytes.length }) } : {}),
+            ...(onIssue ? { onIssue } : {}),
+            ...(out ? { onRecord: (record) => record.valid && out.writeLine(record.raw) } : {}),
+            onBatch: async () => {
+              if (report?.wantsFlush) await report.flush();
+              if (out?.wantsFlush) await out.flush();
+            },
+          });
+        }
         if (out) {
           await out.close();
           result.written = { path: out.path, records: out.lines, dropped: result.records - out.lines };
@@ -127,6 +169,8 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   } catch (error) {
     await report?.abort();
     throw error;
+  } finally {
+    await parallel?.close(options.signal?.reason);
   }
   return summary;
 }

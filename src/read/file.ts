@@ -7,8 +7,12 @@ export const READ_CHUNK_BYTES = 256 * 1024;
 /** Options for reading a file as a stream of chunks. */
 export interface FileChunksOptions {
   signal?: AbortSignal;
-  /** Bytes per chunk (default 1 MiB). */
+  /** Bytes per chunk (default 256 KiB). */
   chunkBytes?: number;
+  /** Byte offset to start reading at (default 0). */
+  start?: number;
+  /** Byte offset to stop reading at, exclusive (default: the end of the file). */
+  end?: number;
 }
 
 /**
@@ -29,11 +33,20 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
   }
   const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let turn = 0;
+  let position = options.start ?? 0;
+  const end = options.end ?? Infinity;
+  // Reads at explicit positions only for a byte range: pipes and character devices cannot seek.
+  const positioned = options.start !== undefined || options.end !== undefined;
   const readNext = (): Promise<Uint8Array> => {
     const buffer = buffers[turn]!;
     turn = (turn + 1) % buffers.length;
-    return handle.read(buffer, 0, size, null).then(
-      ({ bytesRead }) => buffer.subarray(0, bytesRead),
+    const want = Math.min(size, end - position);
+    if (want <= 0) return Promise.resolve(buffer.subarray(0, 0));
+    return handle.read(buffer, 0, want, positioned ? position : null).then(
+      ({ bytesRead }) => {
+        position += bytesRead;
+        return buffer.subarray(0, bytesRead);
+      },
       (error: unknown) => {
         throw FileSystemError.from(path, "read", error);
       },

@@ -33,6 +33,11 @@ export interface Line {
 export interface ReadLinesOptions {
   /** Longest line kept, in bytes (default 64 MiB). */
   maxLineBytes?: number;
+  /**
+   * Whether the source is the start of a text, whose first bytes may be a byte-order mark (default true). False for
+   * a byte range from inside a file: its first bytes are a line's, BOM-like or not.
+   */
+  start?: boolean;
 }
 
 const LF = 0x0a;
@@ -65,7 +70,7 @@ export async function* readLineBatches(
   let tooLong = false;
   let lastByte = -1; // last content byte of the current line, to recognise "\r\n" when bytes were dropped
   let bom = false;
-  let head: Uint8Array | undefined = new Uint8Array(0); // first bytes, until the BOM question is settled
+  let head: Uint8Array | undefined = options.start === false ? undefined : new Uint8Array(0); // first bytes, until the BOM question is settled
 
   const finish = (piece: Uint8Array, terminated: boolean, batch: Line[]): void => {
     const total = partsLength + piece.length;

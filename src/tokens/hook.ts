@@ -63,6 +63,8 @@ export async function resolveTokenHook(choice: TokenChoice): Promise<TokenHook |
     count: (record, format, raw) => counter.count(record, format, raw),
     ...(maxTokens !== undefined ? { maxTokens } : {}),
     ...(choice.onCount ? { onCount: choice.onCount } : {}),
+    // What a worker thread resolves the same hook from.
+    choice: { ...(model !== undefined ? { model } : {}), ...(choice.tokenizer !== undefined ? { tokenizer: choice.tokenizer } : {}), ...(choice.maxTokens !== undefined ? { maxTokens: choice.maxTokens } : {}) },
     overLimit: trainerAction(info?.provider ?? (counter.tokenizer.endsWith("_base") ? "openai" : counter.method === "exact" ? "mistral" : undefined)),
   };
 }

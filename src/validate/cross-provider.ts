@@ -41,9 +41,20 @@ interface Tally {
   codes: Set<string>;
 }
 
+/**
+ * What a byte range's check found, as plain data: how many failing records it re-checked, and for each that another
+ * provider takes, its index among them with that provider, format and the target's error codes it failed with.
+ */
+export interface CrossSnapshot {
+  checked: number;
+  passes: [index: number, provider: ProviderName, format: FormatId, codes: string[]][];
+}
+
 /** Accumulates, over one file, which failing records another provider would take. */
 export class CrossProviderCheck {
   private checked = 0;
+  /** Kept only where a range's findings travel to a merge (`record` on). */
+  private readonly passes: CrossSnapshot["passes"] | undefined;
   private readonly tallies = new Map<ProviderName, Tally>();
   private readonly others;
 
@@ -52,8 +63,10 @@ export class CrossProviderCheck {
     private readonly fileFormat: FormatId,
     private readonly schemas: SchemaRegistry,
     private readonly limit = HINT_RECHECK_LIMIT,
+    record = false,
   ) {
     this.others = allProviders().filter((p) => p !== target.provider);
+    this.passes = record ? [] : undefined;
   }
 
   /** A record that failed the target's rules, with the issues it failed with. */
@@ -67,11 +80,31 @@ export class CrossProviderCheck {
       const findings = new Findings();
       checkRecord(record, format, findings, emptyStats(), this.schemas);
       if (findings.errors > 0) continue;
-      let tally = this.tallies.get(provider.name);
-      if (!tally) this.tallies.set(provider.name, (tally = { format, records: 0, codes: new Set() }));
-      tally.records++;
-      for (const issue of issues) if (ISSUE_CODES[issue.code].severity === "error") tally.codes.add(issue.code);
+      const codes = issues.filter((issue) => ISSUE_CODES[issue.code].severity === "error").map((issue) => issue.code);
+      this.passes?.push([this.checked - 1, provider.name, format, codes]);
+      this.tally(provider.name, format, codes);
     }
+  }
+
+  private tally(provider: ProviderName, format: FormatId, codes: readonly string[]): void {
+    let tally = this.tallies.get(provider);
+    if (!tally) this.tallies.set(provider, (tally = { format, records: 0, codes: new Set() }));
+    tally.records++;
+    for (const code of codes) tally.codes.add(code);
+  }
+
+  snapshot(): CrossSnapshot {
+    return { checked: this.checked, passes: this.passes ?? [] };
+  }
+
+  /**
+   * Adds what the check of the byte range that follows found: its re-checked records count while this file has
+   * re-checked fewer than the limit, as if one check had gone through both.
+   */
+  absorb(part: CrossSnapshot): void {
+    const room = Math.max(0, this.limit - this.checked);
+    for (const [index, provider, format, codes] of part.passes) if (index < room) this.tally(provider, format, codes);
+    this.checked += Math.min(room, part.checked);
   }
 
   /** The hints for a file with `invalid` invalid records: one per provider that would take some of them. */

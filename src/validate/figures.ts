@@ -86,6 +86,14 @@ export interface RecordTokens {
 }
 
 /** Gathers a file's figures, one valid record at a time. */
+/** A tally's state as plain data: what a worker sends for its byte range, to be absorbed in file order. */
+export interface FigureSnapshot {
+  sums: [records: number, tokensTotal: number, overLimit: number, recordsWithTools: number, recordsWithCalls: number, calls: number, others: number];
+  histograms: [tokens: HistogramJson, share: HistogramJson, messages: HistogramJson, turns: HistogramJson, callsPerRecord: HistogramJson];
+  roles: [string, number][];
+  toolNames: [string, number][];
+}
+
 export class FigureTally {
   records = 0;
   tokensTotal = 0;
@@ -196,6 +204,38 @@ export class FigureTally {
     // mistral-finetune trains only the last assistant message of a record with tools; OpenAI trains each by weight.
     const share = (onlyLast ? lastTrained : trained) / counted.chars;
     this.share.add(counted.chars > 0 ? Math.min(1, share) : 0);
+  }
+
+  snapshot(): FigureSnapshot {
+    return {
+      sums: [this.records, this.tokensTotal, this.overLimit, this.recordsWithTools, this.recordsWithCalls, this.calls, this.others],
+      histograms: [this.tokens.toJSON(), this.share.toJSON(), this.messages.toJSON(), this.turns.toJSON(), this.callsPerRecord.toJSON()],
+      roles: [...this.roles],
+      toolNames: [...this.toolNames],
+    };
+  }
+
+  /**
+   * Adds the figures of the byte range that follows: sums, histograms, roles in the order first seen, tool names
+   * as one pass counts them (the first `TOOL_NAMES_KEPT` distinct names; exact unless one range alone has more).
+   */
+  absorb(part: FigureSnapshot): void {
+    const [records, tokensTotal, overLimit, recordsWithTools, recordsWithCalls, calls, others] = part.sums;
+    this.records += records;
+    this.tokensTotal += tokensTotal;
+    this.overLimit += overLimit;
+    this.recordsWithTools += recordsWithTools;
+    this.recordsWithCalls += recordsWithCalls;
+    this.calls += calls;
+    this.others += others;
+    [this.tokens, this.share, this.messages, this.turns, this.callsPerRecord].forEach((h, i) => h.merge(Histogram.fromJSON(part.histograms[i]!)));
+    for (const [role, n] of part.roles) this.roles.set(role, (this.roles.get(role) ?? 0) + n);
+    for (const [name, n] of part.toolNames) {
+      const seen = this.toolNames.get(name);
+      if (seen !== undefined) this.toolNames.set(name, seen + n);
+      else if (this.toolNames.size < TOOL_NAMES_KEPT) this.toolNames.set(name, n);
+      else this.others += n;
+    }
   }
 
   private role(role: string): void {

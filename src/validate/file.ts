@@ -1,8 +1,10 @@
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { FileSystemError } from "../errors.js";
 import { readFileChunks } from "../read/file.js";
 import { readJsonArrayElements } from "../read/json-array.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
+import type { ByteRange } from "../read/ranges.js";
 import { describeNonText, SNIFF_BYTES } from "../read/sniff.js";
 import { type Compression, compressionOf, CorruptInputError, decompress } from "../read/source.js";
 import { OPENAI } from "../target/openai.js";
@@ -10,13 +12,13 @@ import { targetOf, type TargetSpec } from "../target/target-spec.js";
 import type { FormatId, Issue, ProviderName, Severity } from "../types.js";
 import { ISSUE_CODES, type IssueCode } from "./codes.js";
 import { DigestSet } from "./digest-set.js";
-import { CrossProviderCheck, type ProviderHint } from "./cross-provider.js";
+import { CrossProviderCheck, type CrossSnapshot, type ProviderHint } from "./cross-provider.js";
 import { type LineOutcome, parseLine, type ParsedLine, validateParsed } from "./line.js";
 import { detectFormat } from "./record.js";
-import { schemaRegistry } from "./schema-registry.js";
-import { emptyStats, estimateTokens, type RecordStats } from "./stats.js";
-import { type EstimatedTokenStats, type TokenHook, type TokenStats, TokenTally } from "./token-stats.js";
-import { FigureTally, type Figures, type RecordTokens } from "./figures.js";
+import { schemaRegistry, type SchemaRegistry } from "./schema-registry.js";
+import { emptyStats, estimateTokens, mergeStats, type RecordStats } from "./stats.js";
+import { type EstimatedTokenStats, type TallySnapshot, type TokenHook, type TokenStats, TokenTally } from "./token-stats.js";
+import { FigureTally, type FigureSnapshot, type Figures, type RecordTokens } from "./figures.js";
 import { issueSnippet, type Snippet } from "./snippet.js";
 
 import { DEFAULT_MAX_ISSUES } from "../defaults.js";
@@ -166,6 +168,16 @@ class FileValidation {
   private readonly kept: ReportedIssue[] = [];
   private readonly digests: DigestSet | undefined;
   private sawCrlf = false;
+  /** A byte range's pass: digests of valid records are logged for the merge instead of looked up here. */
+  digestLog: DigestLog | undefined;
+  /** A byte range's pass: "no records" is the whole file's finding, made at the merge. */
+  partial = false;
+  /** The line of the W_CRLF reported, or 0. */
+  private crlfLine = 0;
+  /** A byte range's pass for `prepare`: each invalid record's line and error codes, for the merge's `onRejected`. */
+  rejectLog: { lines: number[]; codes: string[] } | undefined;
+  /** A merge for `prepare`: told each invalid or duplicate record, in order. */
+  onRejected: ((line: number, duplicate: boolean, errorCodes: readonly IssueCode[]) => void) | undefined;
 
   /** Set when failing records are re-checked against the other providers' formats. */
   cross: CrossProviderCheck | undefined;
@@ -207,6 +219,7 @@ class FileValidation {
     if (line.bom) this.issue(line.number, "W_BOM", "", "the file starts with a UTF-8 byte-order mark (stripped)");
     if (line.terminator === "\r\n" && !this.sawCrlf) {
       this.sawCrlf = true;
+      this.crlfLine = line.number;
       this.issue(line.number, "W_CRLF", "", "the file uses \\r\\n line endings (accepted; reported at the first only)");
     }
     if (line.terminator === "") this.issue(line.number, "W_NO_FINAL_NEWLINE", "", "the last line has no final \\n (accepted)");
@@ -223,15 +236,20 @@ class FileValidation {
     let duplicate = false;
     if (outcome.errors > 0) {
       this.invalid++;
+      if (this.rejectLog) {
+        this.rejectLog.lines.push(number);
+        this.rejectLog.codes.push(errorCodesOf(outcome).join(","));
+      }
     } else {
-      if (outcome.digest && this.digests && !this.digests.add(outcome.digest)) {
+      if (outcome.digest && this.digestLog) this.digestLog.push(number, outcome.digest, entry.line.offset, entry.line.length);
+      else if (outcome.digest && this.digests && !this.digests.add(outcome.digest)) {
         duplicate = true;
         this.issue(number, "W_DUPLICATE", "", "the record is identical to an earlier record");
       }
       this.valid++;
     }
     if (this.onRecord) {
-      const errorCodes = outcome.errors > 0 ? [...new Set(outcome.issues!.filter((d) => ISSUE_CODES[d.code].severity === "error").map((d) => d.code))] : [];
+      const errorCodes = outcome.errors > 0 ? errorCodesOf(outcome) : [];
       this.onRecord({ line: number, raw: rawOf(entry), terminator: entry.line.terminator, valid: outcome.errors === 0, duplicate, errorCodes });
     }
   }
@@ -239,8 +257,109 @@ class FileValidation {
   /** Set when the file's structure could not be read (E_JSON_ARRAY): "no records" would only repeat it. */
   unreadable = false;
 
+  /**
+   * Folds in the pass over the byte range that follows what this validation has seen (`part`, its lines numbered
+   * from 1, now from `offset + 1`), as the single pass would have: counts and sums add up; W_CRLF stays the first
+   * one's; each valid record's digest is looked up here, in order, and a duplicate becomes W_DUPLICATE where the
+   * single pass puts it (after the line's other issues, before its W_TOO_MANY_TOKENS); examples are kept per code
+   * up to the limit, in file order. `log` replays every issue of the range, in order, for `onIssue`.
+   */
+  async absorb(
+    part: RangeResult,
+    offset: number,
+    log?: AsyncIterable<RangeIssue>,
+    onBatch?: () => Promise<void>,
+    readLine?: (offset: number, length: number) => string,
+  ): Promise<void> {
+    const dropCrlf = part.crlfLine > 0 && this.sawCrlf;
+    if (part.crlfLine > 0) this.sawCrlf = true;
+    const duplicates: number[] = [];
+    const spans = new Map<number, number>();
+    if (part.digests) {
+      const { lines, bytes } = part.digests;
+      for (let i = 0; i < lines.length; i++) {
+        if (this.digests && !this.digests.add(bytes.subarray(16 * i, 16 * i + 16))) {
+          duplicates.push(lines[i]!);
+          spans.set(lines[i]!, i);
+        }
+      }
+    }
+    this.records += part.records;
+    this.valid += part.valid;
+    this.invalid += part.invalid;
+    this.bytes += part.bytes;
+    this.blankLines += part.blankLines;
+    this.errors += part.errors;
+    this.warnings += part.warnings - (dropCrlf ? 1 : 0) + duplicates.length;
+    // Examples: the i-th issue of a code in this range is the file's (count before it + i)-th. The first issue of
+    // every code is among the examples, so codes enter `counts` in the order they first occur, as in one pass.
+    const before = { ...this.counts };
+    const within: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const issue of placeDuplicates(part.kept, duplicates, dropCrlf)) {
+      const k = (within[issue.code] = (within[issue.code] ?? 0) + 1);
+      if ((before[issue.code] ?? 0) + k <= this.maxIssues) {
+        const kept = { ...issue, line: issue.line + offset };
+        // One pass shows the duplicate record's start: read back from the file, for the few examples kept.
+        const at = issue.code === "W_DUPLICATE" ? spans.get(issue.line) : undefined;
+        if (at !== undefined && readLine) {
+          const length = part.digests!.spans[2 * at + 1]!;
+          if (length > 0) kept.snippet = issueSnippet(readLine(part.start + part.digests!.spans[2 * at]!, length), issue.path, issue.message);
+        }
+        this.kept.push(kept);
+      }
+      this.counts[issue.code] ??= 0;
+    }
+    for (const [code, n] of Object.entries(part.counts)) this.counts[code] = (this.counts[code] ?? 0) + n - (dropCrlf && code === "W_CRLF" ? 1 : 0);
+    if (duplicates.length > 0) this.counts.W_DUPLICATE = (this.counts.W_DUPLICATE ?? 0) + duplicates.length;
+    if (this.onIssue && log) {
+      let n = 0;
+      for await (const issue of placeDuplicatesAsync(log, duplicates, dropCrlf)) {
+        this.onIssue({ code: issue.code, severity: issue.severity, file: this.file, line: issue.line + offset, path: issue.path, message: issue.message });
+        // The consumer's backpressure, as often as one pass gives it (a batch of lines has about this many).
+        if (++n % REPLAY_BATCH === 0) await onBatch?.();
+      }
+    }
+    this.cross?.absorb(part.cross);
+    if (this.onRejected) {
+      // Invalid and duplicate records, in line order (a duplicate is valid: the two lists never share a line).
+      const invalid = part.rejected ?? { lines: [], codes: [] };
+      let d = 0;
+      for (let i = 0; i <= invalid.lines.length; i++) {
+        const line = i < invalid.lines.length ? invalid.lines[i]! : Infinity;
+        while (d < duplicates.length && duplicates[d]! < line) this.onRejected(duplicates[d++]! + offset, true, []);
+        if (i < invalid.lines.length) this.onRejected(line + offset, false, invalid.codes[i]!.split(",") as IssueCode[]);
+      }
+    }
+  }
+
+  /** This pass as a part of a file, for `absorb` (see `validateRange`). */
+  rangeResult(stats: RecordStats, tally: TokenTally | undefined, figures: FigureTally, lines: number): RangeResult {
+    return {
+      start: 0,
+      format: this.format,
+      lines,
+      records: this.records,
+      valid: this.valid,
+      invalid: this.invalid,
+      bytes: this.bytes,
+      errors: this.errors,
+      warnings: this.warnings,
+      blankLines: this.blankLines,
+      counts: { ...this.counts },
+      kept: this.kept,
+      crlfLine: this.crlfLine,
+      unreadable: this.unreadable,
+      stats,
+      figures: figures.snapshot(),
+      cross: this.cross!.snapshot(),
+      ...(tally ? { tally: tally.snapshot() } : {}),
+      ...(this.digestLog ? { digests: this.digestLog.packed() } : {}),
+      ...(this.rejectLog ? { rejected: this.rejectLog } : {}),
+    };
+  }
+
   finish(stats: RecordStats, figures: FigureTally): FileReport {
-    if (this.records === 0 && !this.unreadable) {
+    if (this.records === 0 && !this.unreadable && !this.partial) {
       this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
     }
     const fileStats: FileStats = {
@@ -274,9 +393,92 @@ class FileValidation {
   }
 }
 
+/** The distinct error codes of an invalid record's outcome. */
+function errorCodesOf(outcome: LineOutcome): IssueCode[] {
+  return [...new Set(outcome.issues!.filter((d) => ISSUE_CODES[d.code].severity === "error").map((d) => d.code))];
+}
+
 /** A record's bytes as read (a `.json` array element's source text, whitespace outside strings dropped). */
 function rawOf(entry: Entry): Uint8Array {
   return entry.line.bytes;
+}
+
+const NO_SCHEMAS: SchemaRegistry = {
+  record: () => {
+    throw new Error("a merge checks no record");
+  },
+  checkJsonSchema: () => {
+    throw new Error("a merge checks no record");
+  },
+};
+
+/** Issues replayed from a part's log between two calls of `onBatch`. */
+const REPLAY_BATCH = 1024;
+
+/** An issue of a byte range's pass, its line numbered within the range. */
+export type RangeIssue = ReportedIssue;
+
+/** W_DUPLICATE of a line, placed as one pass does: after the line's other issues, before its W_TOO_MANY_TOKENS. */
+function duplicateIssue(line: number): RangeIssue {
+  return { line, code: "W_DUPLICATE", severity: "warning", path: "", message: "the record is identical to an earlier record" };
+}
+
+function comesAfterDuplicate(issue: RangeIssue, line: number): boolean {
+  // Line 0: a finding about the whole file, made after its last record.
+  return issue.line === 0 || issue.line > line || (issue.line === line && issue.code === "W_TOO_MANY_TOKENS");
+}
+
+/** A range's issues in order with its duplicates' W_DUPLICATE placed among them (and its W_CRLF left out if dropped). */
+function* placeDuplicates(issues: Iterable<RangeIssue>, duplicates: readonly number[], dropCrlf: boolean): Generator<RangeIssue> {
+  let d = 0;
+  for (const issue of issues) {
+    while (d < duplicates.length && comesAfterDuplicate(issue, duplicates[d]!)) yield duplicateIssue(duplicates[d++]!);
+    if (!(dropCrlf && issue.code === "W_CRLF")) yield issue;
+  }
+  while (d < duplicates.length) yield duplicateIssue(duplicates[d++]!);
+}
+
+async function* placeDuplicatesAsync(issues: AsyncIterable<RangeIssue>, duplicates: readonly number[], dropCrlf: boolean): AsyncGenerator<RangeIssue> {
+  let d = 0;
+  for await (const issue of issues) {
+    while (d < duplicates.length && comesAfterDuplicate(issue, duplicates[d]!)) yield duplicateIssue(duplicates[d++]!);
+    if (!(dropCrlf && issue.code === "W_CRLF")) yield issue;
+  }
+  while (d < duplicates.length) yield duplicateIssue(duplicates[d++]!);
+}
+
+/** The digests of a range's valid records with their line numbers, packed for the trip to the merge. */
+export class DigestLog {
+  private lines = new Uint32Array(1024);
+  private bytes = new Uint8Array(16 * 1024);
+  /** Each record's byte offset and length in the file: a W_DUPLICATE example's snippet is read back from there. */
+  private spans = new Float64Array(2 * 1024);
+  private count = 0;
+
+  /** A digest as `crypto.hash(…, "binary")` returns it: 16 latin1 characters. */
+  push(line: number, digest: string, offset: number, length: number): void {
+    if (this.count === this.lines.length) {
+      const lines = new Uint32Array(this.count * 2);
+      lines.set(this.lines);
+      this.lines = lines;
+      const spans = new Float64Array(this.count * 4);
+      spans.set(this.spans);
+      this.spans = spans;
+      const bytes = new Uint8Array(this.count * 32);
+      bytes.set(this.bytes);
+      this.bytes = bytes;
+    }
+    this.lines[this.count] = line;
+    this.spans[2 * this.count] = offset;
+    this.spans[2 * this.count + 1] = length;
+    const at = 16 * this.count;
+    for (let i = 0; i < 16; i++) this.bytes[at + i] = digest.charCodeAt(i);
+    this.count++;
+  }
+
+  packed(): { lines: Uint32Array; bytes: Uint8Array; spans: Float64Array } {
+    return { lines: this.lines.slice(0, this.count), bytes: this.bytes.slice(0, 16 * this.count), spans: this.spans.slice(0, 2 * this.count) };
+  }
 }
 
 /** Counts a valid record's tokens into the tally; over the limit, W_TOO_MANY_TOKENS. */
@@ -319,18 +521,51 @@ async function validateEntries(
   options: ValidateOptions,
   afterEntries?: (validation: FileValidation) => void,
 ): Promise<FileReport> {
+  const pass = await runPass(batches, file, options, afterEntries);
+  return reportOf(pass);
+}
+
+/** What a validation pass leaves: the fold of its lines, their statistics and token tally, and how many lines it read. */
+interface Pass {
+  validation: FileValidation;
+  stats: RecordStats;
+  tally: TokenTally | undefined;
+  figures: FigureTally;
+  lines: number;
+}
+
+function reportOf(pass: Pass): FileReport {
+  const report = pass.validation.finish(pass.stats, pass.figures);
+  if (pass.tally) report.stats.tokens = pass.tally.finish();
+  else report.stats.tokens = { method: "estimate", tokenizer: null, records: report.valid, total: report.stats.estimatedTokens };
+  return report;
+}
+
+async function runPass(
+  batches: AsyncIterable<Entry[]>,
+  file: string,
+  options: ValidateOptions,
+  afterEntries?: (validation: FileValidation) => void,
+  partial: false | { rejected: boolean } = false,
+): Promise<Pass> {
   const schemas = schemaRegistry();
   const target = targetOf(options);
   const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
   const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
-  const digests = options.digests ?? (options.duplicates ? new DigestSet() : undefined);
-  const duplicates = digests !== undefined;
+  // A byte range's pass logs its valid records' digests for the merge, which looks them up in file order.
+  const digests = partial ? undefined : (options.digests ?? (options.duplicates ? new DigestSet() : undefined));
+  const duplicates = partial ? options.digests !== undefined || options.duplicates === true : digests !== undefined;
   const maxRecordBytes = options.maxRecordBytes;
   const stats = emptyStats();
   let validation: FileValidation | undefined;
   const start = (format: FormatId): FileValidation => {
     const v = new FileValidation(file, format, maxIssues, options.onIssue, digests, options.onRecord);
-    v.cross = new CrossProviderCheck(target, format, schemas);
+    v.cross = new CrossProviderCheck(target, format, schemas, undefined, partial !== false);
+    if (partial) {
+      v.partial = true;
+      if (duplicates) v.digestLog = new DigestLog();
+      if (partial.rejected) v.rejectLog = { lines: [], codes: [] };
+    }
     return v;
   };
 
@@ -380,8 +615,10 @@ async function validateEntries(
   };
   if (target.format !== "auto") validation = start(target.format);
 
+  let lines = 0;
   for await (const batch of batches) {
     options.signal?.throwIfAborted();
+    lines += batch.length;
     for (const entry of batch) {
       if (validation) {
         process(validation, entry);
@@ -400,11 +637,8 @@ async function validateEntries(
   }
   validation ??= settle();
   afterEntries?.(validation);
-  const report = validation.finish(stats, figures);
-  if (tally) report.stats.tokens = tally.finish();
-  else report.stats.tokens = { method: "estimate", tokenizer: null, records: report.valid, total: report.stats.estimatedTokens };
   await options.onBatch?.();
-  return report;
+  return { validation, stats, tally, figures, lines };
 }
 
 async function* tap(chunks: AsyncIterable<Uint8Array>, see: (bytes: Uint8Array) => void): AsyncGenerator<Uint8Array> {
@@ -418,8 +652,8 @@ async function* lineEntries(lines: AsyncIterable<Line[]>): AsyncGenerator<Entry[
   for await (const batch of lines) yield batch.map((line) => ({ number: line.number, line }));
 }
 
-/** Validates a `.json` file holding one top-level array: element i is "line" i + 1, its source bytes the record's. */
-async function validateJsonArrayFile(path: string, bytes: number, options: ValidateOptions): Promise<FileReport> {
+/** A `.json` file holding one top-level array: element i is "line" i + 1, its source bytes the record's. */
+async function jsonArrayPass(path: string, bytes: number, options: ValidateOptions, partial: false | { rejected: boolean }): Promise<Pass> {
   let failure: string | undefined;
   let elements = 0;
   const maxElementBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -436,22 +670,19 @@ async function validateJsonArrayFile(path: string, bytes: number, options: Valid
       if (batch.length > 0) yield batch;
     }
   }
-  const report = await validateEntries(entries(), options.label ?? path, options, (v) => {
+  const pass = await runPass(entries(), options.label ?? path, options, (v) => {
     if (failure !== undefined) {
       v.issue(0, "E_JSON_ARRAY", "", `not a readable JSON array (after ${elements} element(s)): ${failure}`);
       v.unreadable = true;
     }
-  });
-  report.bytes = bytes;
-  return report;
+  }, partial);
+  pass.validation.bytes = bytes;
+  return pass;
 }
 
-/**
- * Validates one dataset file: JSONL line by line, or a `.json` file holding one array, element by element.
- * Memory stays flat whatever the file's size. Throws `FileSystemError` when the file cannot be read; every
- * problem of the data itself is an issue in the returned report.
- */
-export async function validateFile(path: string, options: ValidateOptions = {}): Promise<FileReport> {
+
+/** The one pass over a file (or, with `range`, over a byte range of a plain JSONL file). */
+async function filePass(path: string, options: ValidateOptions, partial: false | { rejected: boolean }, range?: ByteRange): Promise<Pass> {
   let size: number;
   try {
     const info = await stat(path);
@@ -462,16 +693,22 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
   }
   const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
   const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
-  if (layout === "json-array") return validateJsonArrayFile(path, size, options);
-  let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+  if (layout === "json-array") return jsonArrayPass(path, size, options, partial);
+  const first = range === undefined || range.start === 0;
+  let chunks: AsyncIterable<Uint8Array> =
+    range === undefined && size <= SMALL_FILE_BYTES
+      ? wholeFile(path, options.signal)
+      : readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(range ?? {}) });
   if (options.onChunk) chunks = tap(chunks, options.onChunk);
   // Line numbers and offsets are those of the decompressed text.
   let corrupt: string | undefined;
   if (compression !== undefined) chunks = untilCorrupt(decompress(chunks, compression), (message) => (corrupt = message));
   let notText: string | undefined;
-  chunks = unlessBinary(chunks, (what) => (notText = what));
+  // A whole file's head is sniffed; a byte range's never is, even the first: the caller cut the file into ranges
+  // because the file's head, sniffed over the same `SNIFF_BYTES` as one pass (`detectFileFormat`), was text.
+  if (range === undefined) chunks = unlessBinary(chunks, (what) => (notText = what));
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  return validateEntries(lineEntries(readLineBatches(chunks, { maxLineBytes })), options.label ?? path, options, (v) => {
+  return runPass(lineEntries(readLineBatches(chunks, { maxLineBytes, start: first })), options.label ?? path, options, (v) => {
     if (notText !== undefined) {
       v.issue(0, "E_NOT_JSONL", "", `not JSONL: the file looks like ${notText}`);
       v.unreadable = true;
@@ -480,7 +717,157 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
       v.issue(0, "E_DECOMPRESS", "", `${corrupt}; the ${v.records} record(s) before it were checked`);
       v.unreadable = true;
     }
-  });
+  }, partial);
+}
+
+/**
+ * The format one pass over a plain JSONL file would detect, from the same look-ahead (the first `DETECT_RECORDS`
+ * records or `DETECT_BYTES` bytes of lines); undefined when the file's head is not text (then it goes whole to
+ * one pass, which says so). For validating byte ranges apart: each must know the format before it starts.
+ */
+export async function detectFileFormat(path: string, options: ValidateOptions): Promise<FormatId | undefined> {
+  const target = targetOf(options);
+  const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
+  let notText = false;
+  const chunks = unlessBinary(readFileChunks(path, options.signal ? { signal: options.signal } : {}), () => (notText = true));
+  const records: Record<string, unknown>[] = [];
+  let bytes = 0;
+  look: for await (const batch of readLineBatches(chunks, { maxLineBytes })) {
+    for (const line of batch) {
+      const parsed = parseLine(line, maxLineBytes);
+      if (parsed.kind === "record") records.push(parsed.value);
+      bytes += line.length;
+      if (records.length >= DETECT_RECORDS || bytes >= DETECT_BYTES) break look;
+    }
+  }
+  if (notText) return undefined;
+  return target.format !== "auto" ? target.format : detectFormat(records, target.provider);
+}
+
+/**
+ * Files up to this size are read in one synchronous call: a directory of many small files would otherwise spend
+ * more time in the round trips of opening, reading and closing each through the thread pool than in validating.
+ */
+const SMALL_FILE_BYTES = 256 * 1024;
+
+async function* wholeFile(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  signal?.throwIfAborted();
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
+  }
+  if (bytes.length > 0) yield bytes;
+}
+
+/**
+ * Validates one dataset file: JSONL line by line, or a `.json` file holding one array, element by element.
+ * Memory stays flat whatever the file's size. Throws `FileSystemError` when the file cannot be read; every
+ * problem of the data itself is an issue in the returned report.
+ */
+export async function validateFile(path: string, options: ValidateOptions = {}): Promise<FileReport> {
+  return reportOf(await filePass(path, options, false));
+}
+
+/**
+ * What validating a part of a file leaves for the merge that makes the file's report out of its parts (see
+ * `mergeRanges`): plain data, so a worker thread can send it. Line numbers are the part's own, from 1.
+ */
+export interface RangeResult {
+  format: FormatId;
+  /** The part's first byte in the file (its lines' offsets count from there). */
+  start: number;
+  /** Lines read (blank ones included): the next part's line 1 is the file's line `lines + 1` after this one's. */
+  lines: number;
+  records: number;
+  valid: number;
+  invalid: number;
+  bytes: number;
+  errors: number;
+  warnings: number;
+  blankLines: number;
+  counts: Record<string, number>;
+  /** The first issues of each code, up to the limit, in order. */
+  kept: RangeIssue[];
+  /** The line of this part's W_CRLF, or 0. */
+  crlfLine: number;
+  /** The file's structure could not be read (E_NOT_JSONL, E_DECOMPRESS, E_JSON_ARRAY). */
+  unreadable: boolean;
+  stats: RecordStats;
+  figures: FigureSnapshot;
+  cross: CrossSnapshot;
+  tally?: TallySnapshot;
+  /** With duplicates looked for: each valid record's line and digest (16 bytes each), in order. */
+  digests?: { lines: Uint32Array; bytes: Uint8Array; spans: Float64Array };
+  /** When asked (`prepare`): each invalid record's line and its distinct error codes (comma-separated), in order. */
+  rejected?: { lines: number[]; codes: string[] };
+}
+
+/**
+ * Validates a part of a file for a merge: a byte range of a plain JSONL file (`range`, at line boundaries; with
+ * `options.format` set, since detection looks at the file's head), or the whole file (compressed, `.json`). Issues
+ * go to `options.onIssue` with the part's line numbers; duplicates are looked up at the merge, not here.
+ */
+export async function validateRange(path: string, range: ByteRange | undefined, options: ValidateOptions, want: { rejected?: boolean } = {}): Promise<RangeResult> {
+  const pass = await filePass(path, options, { rejected: want.rejected === true }, range);
+  return { ...pass.validation.rangeResult(pass.stats, pass.tally, pass.figures, pass.lines), start: range?.start ?? 0 };
+}
+
+/**
+ * The report of a file validated in parts, each `validateRange`'s, in file order: exactly the report one pass
+ * gives (see `FileValidation.absorb`). `logs[i]`, when given, replays part i's issues in order for `onIssue`.
+ */
+export async function mergeRanges(
+  parts: readonly (RangeResult | Promise<RangeResult>)[],
+  options: ValidateOptions & {
+    label: string;
+    /** The plain JSONL file the ranges are of: kept W_DUPLICATE examples' snippets are read back from it. */
+    source?: string;
+    onRejected?: (line: number, duplicate: boolean, errorCodes: readonly IssueCode[]) => void;
+  },
+  logs?: readonly (AsyncIterable<RangeIssue> | undefined)[],
+): Promise<FileReport> {
+  const target = targetOf(options);
+  const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
+  const digests = options.digests ?? (options.duplicates ? new DigestSet() : undefined);
+  const stats = emptyStats();
+  const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
+  const figures = new FigureTally(options.tokens?.method ?? "estimate", options.tokens?.tokenizer ?? null, options.tokens?.maxTokens, digests !== undefined);
+  let v: FileValidation | undefined;
+  let offset = 0;
+  let fd: number | undefined;
+  const source = options.source;
+  const readLine = source === undefined ? undefined : (at: number, length: number): string => {
+    fd ??= openSync(source, "r");
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, at);
+    return buffer.toString("utf8");
+  };
+  try {
+  // Each part is folded in as soon as it and those before it are done, while later ones may still be running.
+  for (const [i, pending] of parts.entries()) {
+    const part = await pending;
+    options.signal?.throwIfAborted();
+    if (!v) {
+      v = new FileValidation(options.label, part.format, maxIssues, options.onIssue, digests, undefined);
+      // The merge re-checks no record: the registry (and its schema compilation) is never needed here.
+      v.cross = new CrossProviderCheck(target, part.format, NO_SCHEMAS);
+      v.onRejected = options.onRejected;
+    }
+    await v.absorb(part, offset, logs?.[i], options.onBatch, readLine);
+    mergeStats(stats, part.stats);
+    if (tally && part.tally) tally.absorb(part.tally, offset);
+    figures.absorb(part.figures);
+    if (part.unreadable) v.unreadable = true;
+    offset += part.lines;
+    await options.onBatch?.();
+  }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (!v) throw new TypeError("Expected at least one part to merge");
+  return reportOf({ validation: v, stats, tally, figures, lines: offset });
 }
 
 /** Ends the stream where the compressed data turns out to be invalid, and says why (a finding, not a failure). */

@@ -19,6 +19,11 @@ export interface TokenHook {
   readonly overLimit?: string;
   /** Told every counted record, in order (for per-record output). */
   readonly onCount?: (file: string, line: number, tokens: number, trainable: number, estimated?: boolean) => void;
+  /**
+   * What the hook was resolved from, as plain data, so a worker thread can resolve the same hook for itself
+   * (`src/tokens`' `resolveTokenHook` sets it). A hook without it counts on the main thread only.
+   */
+  readonly choice?: { model?: string; tokenizer?: string; maxTokens?: number };
 }
 
 /** A file counted by no tokenizer: the estimate's total only (ceil(characters ÷ 4) + 3 per message). */
@@ -83,6 +88,18 @@ export function mergeHistograms(histograms: Iterable<ReadonlyMap<number, number>
   return out;
 }
 
+/** A tally's state as plain data: what a worker sends for its byte range (line numbers the range's own). */
+export interface TallySnapshot {
+  records: number;
+  total: number;
+  trainable: number;
+  billable: number;
+  overLimit: number;
+  estimatedRecords: number;
+  histogram: [tokens: number, records: number][];
+  longest: { line: number; tokens: number }[];
+}
+
 export class TokenTally {
   records = 0;
   total = 0;
@@ -108,6 +125,29 @@ export class TokenTally {
       longest.sort((a, b) => b.tokens - a.tokens || a.line - b.line);
       if (longest.length > LONGEST_KEPT) longest.pop();
     }
+  }
+
+  snapshot(): TallySnapshot {
+    const { records, total, trainable, billable, overLimit, estimatedRecords, longest } = this;
+    return { records, total, trainable, billable, overLimit, estimatedRecords, histogram: [...this.histogram], longest: [...longest] };
+  }
+
+  /**
+   * Adds the tally of the byte range that follows what this one has seen, whose line 1 is line `lineOffset + 1`
+   * here: sums, histograms, and the longest records of both (each range's longest include the file's among them).
+   */
+  absorb(part: TallySnapshot, lineOffset: number): void {
+    this.records += part.records;
+    this.total += part.total;
+    this.trainable += part.trainable;
+    this.billable += part.billable;
+    this.overLimit += part.overLimit;
+    this.estimatedRecords += part.estimatedRecords;
+    for (const [tokens, n] of part.histogram) this.histogram.set(tokens, (this.histogram.get(tokens) ?? 0) + n);
+    const longest = this.longest;
+    for (const { line, tokens } of part.longest) longest.push({ line: line + lineOffset, tokens });
+    longest.sort((a, b) => b.tokens - a.tokens || a.line - b.line);
+    longest.length = Math.min(longest.length, LONGEST_KEPT);
   }
 
   finish(): TokenStats {

@@ -1,0 +1,143 @@
+import { type ResourceLimits, Worker } from "node:worker_threads";
+import { FtprepError } from "../errors.js";
+
+/**
+ * A small pool of worker threads running one kind of task, one task per thread at a time, in the order given.
+ * Written here rather than taken from piscina or tinypool: what ftprep needs beyond a queue — progress messages
+ * from a running task, a task's failure naming what it was doing when its thread died, and stopping every thread
+ * at once on abort — is most of such a pool anyway, and neither offers the second.
+ */
+
+/** A worker thread died (crashed, ran out of memory, was killed) while it ran a task: an operational error. */
+export class WorkerError extends FtprepError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_WORKER", message, options);
+  }
+}
+
+/** What a worker script posts back for a task. */
+export type WorkerReply<T> = { id: number; progress: number } | { id: number; result: T } | { id: number; error: { code?: string; message: string; path?: string } };
+
+interface Job {
+  id: number;
+  task: unknown;
+  describe: string;
+  onProgress: ((n: number) => void) | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Tasks sent to the thread and not answered yet. */
+  jobs: Map<number, Job>;
+}
+
+/**
+ * Tasks a thread holds at once: the next is already there when one ends, so a thread never waits for the main
+ * thread's answer to get more work (on a busy machine that round trip can take longer than a small file's work).
+ */
+const TASKS_PER_THREAD = 2;
+
+export interface WorkerPoolOptions {
+  /** Per-thread memory limits (`worker_threads`' `resourceLimits`). */
+  resourceLimits?: ResourceLimits;
+  /** Turns a task's error reply into the error its caller sees (default: an `FtprepError` with the reply's code). */
+  reviveError?: (error: { code?: string; message: string; path?: string }) => Error;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed: unknown = undefined;
+
+  constructor(
+    readonly size: number,
+    private readonly script: URL,
+    private readonly options: WorkerPoolOptions = {},
+  ) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new TypeError(`Expected \`workers\` to be a positive integer, got ${String(size)}`);
+  }
+
+  /** The threads running now (for tests that kill one). */
+  get threads(): readonly Worker[] {
+    return this.slots.map((s) => s.worker);
+  }
+
+  /**
+   * Starts every thread now, before there is work: a thread takes a moment to load its modules, better spent while
+   * the caller still looks for files and cuts them. Idle threads do not keep the process alive.
+   */
+  warm(): void {
+    while (this.closed === undefined && this.slots.length < this.size) this.spawn().worker.unref();
+  }
+
+  /** Runs a task on the next free thread; `describe` names it in the error if its thread dies. */
+  run<T>(task: unknown, describe: string, onProgress?: (n: number) => void): Promise<T> {
+    if (this.closed !== undefined) return Promise.reject(this.closed);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, task, describe, onProgress, resolve: resolve as (value: unknown) => void, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.closed === undefined) {
+      let slot = this.slots.find((s) => s.jobs.size === 0);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      slot ??= this.slots.find((s) => s.jobs.size < TASKS_PER_THREAD);
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      slot.jobs.set(job.id, job);
+      // A thread at work keeps the process alive; an idle one does not.
+      slot.worker.ref();
+      slot.worker.postMessage({ id: job.id, task: job.task });
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.script, this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {});
+    const slot: Slot = { worker, jobs: new Map() };
+    this.slots.push(slot);
+    worker.on("message", (reply: WorkerReply<unknown>) => {
+      const job = slot.jobs.get(reply.id);
+      if (!job) return;
+      if ("progress" in reply) {
+        job.onProgress?.(reply.progress);
+        return;
+      }
+      slot.jobs.delete(reply.id);
+      if (slot.jobs.size === 0) worker.unref();
+      if ("result" in reply) job.resolve(reply.result);
+      else job.reject(this.options.reviveError?.(reply.error) ?? new FtprepError(reply.error.code ?? "ERR_WORKER", reply.error.message));
+      this.dispatch();
+    });
+    let failure: Error | undefined;
+    worker.on("error", (error) => {
+      failure = error;
+    });
+    worker.on("exit", (code) => {
+      const index = this.slots.indexOf(slot);
+      if (index !== -1) this.slots.splice(index, 1);
+      const jobs = [...slot.jobs.values()];
+      slot.jobs.clear();
+      if (this.closed === undefined) {
+        const why = failure ? failure.message.split("\n")[0] : `the thread exited with code ${code}`;
+        for (const job of jobs) job.reject(new WorkerError(`a worker thread died while ${job.describe}: ${why}`, { cause: failure }));
+      }
+      this.dispatch();
+    });
+    return slot;
+  }
+
+  /** Stops every thread at once; tasks not finished are rejected with `reason`. */
+  async close(reason: unknown = new FtprepError("ERR_WORKER", "the worker pool was closed")): Promise<void> {
+    if (this.closed !== undefined) return;
+    this.closed = reason;
+    const pending = [...this.queue.splice(0), ...this.slots.flatMap((s) => [...s.jobs.values()])];
+    for (const job of pending) job.reject(reason);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}

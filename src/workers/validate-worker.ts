@@ -1,0 +1,79 @@
+import { parentPort } from "node:worker_threads";
+import { FileSystemError } from "../errors.js";
+import { LineFileWriter } from "../guard/line-writer.js";
+import { targetFor } from "../target/target-spec.js";
+import type { RangeResult, ValidateOptions } from "../validate/file.js";
+import { validateRange } from "../validate/file.js";
+import type { TokenHook } from "../validate/token-stats.js";
+import type { ValidateTask } from "./validate-task.js";
+
+/**
+ * The worker thread of the validation pool: validates the part of a file it is given, reading it from disk itself
+ * (no record passes through the main thread), and posts back the part's result for the merge, its issues in a
+ * file, and the bytes it has read as it goes.
+ */
+
+const port = parentPort;
+if (!port) throw new Error("validate-worker.js runs as a worker thread");
+
+/** Progress is posted at most this often, in bytes. */
+const PROGRESS_BYTES = 4 * 1024 * 1024;
+
+const hooks = new Map<string, Promise<TokenHook | undefined>>();
+function tokenHook(choice: NonNullable<ValidateTask["tokens"]>): Promise<TokenHook | undefined> {
+  const key = JSON.stringify(choice);
+  let hook = hooks.get(key);
+  if (!hook) {
+    hook = import("../tokens/hook.js").then(({ resolveTokenHook }) => resolveTokenHook(choice));
+    hooks.set(key, hook);
+  }
+  return hook;
+}
+
+async function run(id: number, task: ValidateTask): Promise<RangeResult> {
+  const log = task.logPath !== undefined ? await LineFileWriter.create(task.logPath) : undefined;
+  let unreported = 0;
+  const hook = task.tokens ? await tokenHook(task.tokens) : undefined;
+  const options: ValidateOptions = {
+    target: targetFor(task.provider, task.format),
+    duplicates: task.duplicates,
+    ...(task.figures === false ? { figures: false } : {}),
+    layout: task.layout,
+    compression: task.compression,
+    label: task.path,
+    ...(task.maxIssues !== undefined ? { maxIssues: task.maxIssues } : {}),
+    ...(task.maxLineBytes !== undefined ? { maxLineBytes: task.maxLineBytes } : {}),
+    ...(task.maxRecordBytes !== undefined ? { maxRecordBytes: task.maxRecordBytes } : {}),
+    ...(hook ? { tokens: hook } : {}),
+    ...(log ? { onIssue: (i) => log.writeLine(JSON.stringify([i.line, i.code, i.path, i.message])) } : {}),
+    onChunk: (bytes) => {
+      unreported += bytes.length;
+      if (unreported >= PROGRESS_BYTES) {
+        port!.postMessage({ id, progress: unreported });
+        unreported = 0;
+      }
+    },
+    onBatch: async () => {
+      if (log?.wantsFlush) await log.flush();
+    },
+  };
+  try {
+    const result = await validateRange(task.path, task.range, options, { rejected: task.rejected === true });
+    await log?.close();
+    if (unreported > 0) port!.postMessage({ id, progress: unreported });
+    return result;
+  } catch (error) {
+    await log?.abort();
+    throw error;
+  }
+}
+
+port.on("message", ({ id, task }: { id: number; task: ValidateTask }) => {
+  run(id, task).then(
+    (result) => port.postMessage({ id, result }, result.digests ? [result.digests.lines.buffer as ArrayBuffer, result.digests.bytes.buffer as ArrayBuffer] : []),
+    (error: unknown) => {
+      const e = error as { code?: string; message?: string };
+      port.postMessage({ id, error: { code: e.code ?? "ERR_WORKER", message: e.message ?? String(error), ...(error instanceof FileSystemError ? { path: error.path } : {}) } });
+    },
+  );
+});

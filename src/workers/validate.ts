@@ -1,0 +1,194 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileSystemError, FtprepError } from "../errors.js";
+import { readFileChunks } from "../read/file.js";
+import { readLineBatches } from "../read/lines.js";
+import { type ByteRange, lineRanges } from "../read/ranges.js";
+import type { Compression } from "../read/source.js";
+import { targetOf } from "../target/target-spec.js";
+import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
+import { detectFileFormat, type FileReport, mergeRanges, type RangeIssue, type RangeResult, validateFile, type ValidateOptions } from "../validate/file.js";
+import { WorkerPool } from "./pool.js";
+import type { ValidateTask } from "./validate-task.js";
+
+/**
+ * Validation on every core: the files of a run go to a pool of worker threads, several at once, and a large plain
+ * JSONL file is cut into byte ranges at line ends, each validated by a worker reading it from disk. The main
+ * thread then merges each file's parts, in file order, into exactly the report one pass gives (`mergeRanges`):
+ * duplicates are looked up there, in order, from the digests the workers send; every issue is replayed in order
+ * from the file each worker wrote it to.
+ */
+
+/** Below this many bytes of input in all, one thread validates (starting workers costs more than they save). */
+export const MIN_PARALLEL_BYTES = 32 * 1024 * 1024;
+/**
+ * Ranges are at most about this large (files from half this size on are cut; smaller ones go whole to one worker): the main thread folds each range in (duplicates, the issue replay) as soon
+ * as it and those before it are done, while the workers go on with later ranges.
+ */
+export const RANGE_BYTES = 32 * 1024 * 1024;
+
+/** How many ranges a file of `size` bytes is cut into for `workers` threads (`rangeBytes`: see `RANGE_BYTES`). */
+export function rangeCount(size: number, workers: number, rangeBytes = RANGE_BYTES): number {
+  const minSplit = rangeBytes / 2;
+  if (workers < 2 || size < minSplit) return 1;
+  return Math.max(Math.min(workers, Math.floor(size / (minSplit / 2))), Math.ceil(size / rangeBytes));
+}
+
+/** The number of workers a run uses when not told: every core, or one for input too small to pay for more. */
+export function defaultWorkers(totalBytes: number): number {
+  return totalBytes < MIN_PARALLEL_BYTES ? 1 : availableParallelism();
+}
+
+/** The compiled worker script (under a TypeScript runner — the tests — the one `npm run build` wrote). */
+function workerScript(): URL {
+  const here = new URL("./validate-worker.js", import.meta.url);
+  return existsSync(fileURLToPath(here)) ? here : new URL("../../dist/workers/validate-worker.js", import.meta.url);
+}
+
+/** A file to validate, as discovery describes it. */
+export interface FileToValidate {
+  path: string;
+  bytes: number;
+  layout: "jsonl" | "json-array";
+  compression?: Compression | undefined;
+}
+
+/** Options that reach the workers; hooks other than these run on the main thread, at the merge. */
+export type ParallelOptions = Omit<ValidateOptions, "onRecord" | "onChunk" | "layout" | "compression" | "label">;
+
+/** Whether these options can be validated in workers: every record hook must be one a worker can rebuild. */
+export function workersCanRun(options: ValidateOptions): boolean {
+  if (options.onRecord || options.onChunk) return false;
+  const tokens = options.tokens;
+  return tokens === undefined || (tokens.choice !== undefined && tokens.onCount === undefined);
+}
+
+async function* logIssues(path: string): AsyncGenerator<RangeIssue> {
+  for await (const batch of readLineBatches(readFileChunks(path))) {
+    for (const line of batch) {
+      if (line.length === 0) continue;
+      const [number, code, pointer, message] = JSON.parse(Buffer.from(line.bytes).toString("utf8")) as [number, IssueCode, string, string];
+      yield { line: number, code, severity: ISSUE_CODES[code].severity, path: pointer, message };
+    }
+  }
+}
+
+function describePart(path: string, range: ByteRange | undefined): string {
+  return range ? `validating ${path} (bytes ${range.start}–${range.end})` : `validating ${path}`;
+}
+
+export class ParallelValidation {
+  private logs = 0;
+
+  private constructor(
+    private readonly pool: WorkerPool,
+    private readonly dir: string,
+    private readonly rangeBytes: number,
+  ) {}
+
+  /** Starts `workers` threads (as work arrives) and a private directory for the parts' issue logs. */
+  static async open(workers: number, options: { signal?: AbortSignal; rangeBytes?: number } = {}): Promise<ParallelValidation> {
+    const pool = new WorkerPool(workers, workerScript(), {
+      reviveError: (e) => (e.code === "ERR_FS" && e.path !== undefined ? new FileSystemError(e.path, e.message) : new FtprepError(e.code ?? "ERR_WORKER", e.message)),
+    });
+    let dir: string;
+    try {
+      dir = await mkdtemp(join(tmpdir(), "ftprep-parts-"));
+    } catch (error) {
+      throw FileSystemError.from(tmpdir(), "write", error);
+    }
+    const parallel = new ParallelValidation(pool, dir, options.rangeBytes ?? RANGE_BYTES);
+    pool.warm();
+    // Ctrl-C or an abort stops every thread at once; what they were doing rejects with the abort's reason.
+    options.signal?.addEventListener("abort", () => void pool.close(options.signal!.reason), { once: true });
+    return parallel;
+  }
+
+  /** The threads of the pool. */
+  get size(): number {
+    return this.pool.size;
+  }
+
+  /** Whether a file of `bytes` bytes is cut into ranges (else one worker takes it whole). */
+  splits(bytes: number): boolean {
+    return rangeCount(bytes, this.pool.size, this.rangeBytes) > 1;
+  }
+
+  /** The pool's threads (for tests that kill one). */
+  get threads() {
+    return this.pool.threads;
+  }
+
+  /**
+   * Starts validating a file: its parts are queued at once. Returns the function that waits for them and merges
+   * them into the file's report; call those in file order (a split's duplicate table is shared, in order).
+   */
+  async start(
+    file: FileToValidate,
+    options: ParallelOptions & { onRead?: (n: number) => void; onRejected?: (line: number, duplicate: boolean, errorCodes: readonly IssueCode[]) => void },
+  ): Promise<() => Promise<FileReport>> {
+    const target = targetOf(options);
+    const fileOptions: ValidateOptions = { ...options, layout: file.layout, compression: file.compression ?? "none" };
+    let ranges: (ByteRange | undefined)[] = [undefined];
+    let format = target.format;
+    const count = rangeCount(file.bytes, this.pool.size, this.rangeBytes);
+    const splittable = file.layout === "jsonl" && file.compression === undefined && count > 1;
+    if (splittable) {
+      // Every range must know the format before it starts: detected here, from the same look-ahead as one pass.
+      const detected = await detectFileFormat(file.path, fileOptions);
+      // Classifier label tallies keep the first 1,000 values seen: exact only in one pass.
+      if (detected !== undefined && detected !== "mistral-classifier") {
+        format = detected;
+        ranges = await lineRanges(file.path, file.bytes, count);
+      }
+    }
+    const duplicates = options.duplicates === true || options.digests !== undefined;
+    if (ranges.length === 1 && ranges[0] === undefined && duplicates && !options.onRejected) {
+      // A whole file with duplicates looked for is validated here, in file order, when its turn comes: its kept
+      // W_DUPLICATE examples show the record, which the merge can read back only from a plain file's byte ranges.
+      return () => validateFile(file.path, fileOptions);
+    }
+    const tokens = options.tokens?.choice;
+    const parts = ranges.map((range) => {
+      const logPath = options.onIssue ? join(this.dir, `${++this.logs}.ndjson`) : undefined;
+      const task: ValidateTask = {
+        path: file.path,
+        ...(range ? { range } : {}),
+        provider: target.provider.name,
+        format,
+        duplicates: options.duplicates === true || options.digests !== undefined,
+        ...(options.figures === false ? { figures: false } : {}),
+        layout: file.layout,
+        compression: file.compression ?? "none",
+        ...(options.maxIssues !== undefined ? { maxIssues: options.maxIssues } : {}),
+        ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+        ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
+        ...(tokens ? { tokens } : {}),
+        ...(logPath !== undefined ? { logPath } : {}),
+        ...(options.onRejected ? { rejected: true } : {}),
+      };
+      const result = this.pool.run<RangeResult>(task, describePart(file.path, range), options.onRead);
+      // Settled here so a failure waits for `finish` without being an unhandled rejection meanwhile.
+      result.catch(() => undefined);
+      return { result, logPath };
+    });
+    return async () => {
+      try {
+        const logs = parts.map((p) => (p.logPath !== undefined ? logIssues(p.logPath) : undefined));
+        return await mergeRanges(parts.map((p) => p.result), { ...options, label: file.path, source: file.path }, logs);
+      } finally {
+        await Promise.all(parts.map((p) => p.result.catch(() => undefined)));
+        await Promise.all(parts.map((p) => (p.logPath !== undefined ? rm(p.logPath, { force: true }) : undefined)));
+      }
+    };
+  }
+
+  /** Stops the threads and removes the parts' directory (and any log a stopped thread left in it). */
+  async close(reason?: unknown): Promise<void> {
+    await this.pool.close(reason);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

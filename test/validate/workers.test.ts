@@ -1,0 +1,102 @@
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { validatePaths, type ValidatePathsOptions } from "../../src/pipeline/validate.js";
+import { WorkerError } from "../../src/workers/pool.js";
+import { ParallelValidation } from "../../src/workers/validate.js";
+import { zstdFrame } from "../helpers/compress.js";
+import { mixedData } from "../helpers/mixed-data.js";
+import { chatLines } from "../helpers/records.js";
+import { useTempDir } from "../helpers/temp.js";
+
+/**
+ * Validation in worker threads gives exactly what one thread gives: the complete summary (every report, in order)
+ * and the NDJSON report, byte for byte, with 1, 2 and 4 workers, on files cut into many small byte ranges (so cuts
+ * fall next to every kind of line: errors, duplicates across ranges, multi-byte UTF-8, CRLF, blank lines), with
+ * compressed and `.json` files going whole to one worker. A worker that dies is an error naming its file and
+ * range; an abort stops every worker and leaves no temporary file.
+ */
+
+const tmp = useTempDir("workers", "all");
+
+async function dataset(): Promise<string> {
+  const dir = join(tmp(), "data");
+  await mkdir(join(dir, "nested"), { recursive: true });
+  await writeFile(join(dir, "a-train.jsonl"), mixedData(1500, { seed: 21, bom: true, longLine: 400 }));
+  await writeFile(join(dir, "b.jsonl"), mixedData(900, { seed: 22, unterminated: true }));
+  await writeFile(join(dir, "c.jsonl.gz"), gzipSync(mixedData(300, { seed: 23 })));
+  await writeFile(join(dir, "d.jsonl.zst"), zstdFrame(mixedData(300, { seed: 24 })));
+  await writeFile(join(dir, "e.json"), `[${chatLines(40).trim().split("\n").join(",\n")}]`);
+  await writeFile(join(dir, "nested", "f.jsonl"), "");
+  await writeFile(join(dir, "nested", "g.jsonl"), chatLines(400) + chatLines(50));
+  return dir;
+}
+
+async function run(dir: string, workers: number, extra: Partial<ValidatePathsOptions> = {}): Promise<{ summary: string; report: string }> {
+  const reportPath = join(tmp(), `report-${workers}-${Math.random().toString(36).slice(2)}.ndjson`);
+  const summary = await validatePaths([dir], { workers, rangeBytes: 4096, duplicates: true, maxIssues: 3, maxLineBytes: 300, reportPath, ...extra });
+  return { summary: JSON.stringify(summary), report: await readFile(reportPath, "utf8") };
+}
+
+describe("validating with worker threads", () => {
+  it("gives the same summary and report with 1, 2 and 4 workers", async () => {
+    const dir = await dataset();
+    const one = await run(dir, 1);
+    expect(one.report.split("\n").length).toBeGreaterThan(1000);
+    for (const code of ["W_DUPLICATE", "W_CRLF", "W_BOM", "E_UTF8", "E_JSON", "W_BLANK_LINE", "E_LINE_TOO_LONG", "W_NO_FINAL_NEWLINE", "E_FILE_EMPTY"]) {
+      expect(one.report, code).toContain(`"${code}"`);
+    }
+    for (const workers of [2, 4]) {
+      const many = await run(dir, workers);
+      expect(many.summary, `${workers} workers`).toBe(one.summary);
+      expect(many.report, `${workers} workers`).toBe(one.report);
+    }
+  });
+
+  it("gives the same token counts (a tokenizer loaded in each worker)", async () => {
+    const dir = join(tmp(), "tokens");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "t.jsonl"), mixedData(400, { seed: 31 }));
+    const { resolveTokenHook } = await import("../../src/tokens/hook.js");
+    const tokens = await resolveTokenHook({ tokenizer: "o200k_base", maxTokens: 40 });
+    const one = await run(dir, 1, { tokens: tokens!, provider: "openai" });
+    expect(one.summary).toContain('"method":"cookbook"');
+    expect(one.report).toContain("W_TOO_MANY_TOKENS");
+    const two = await run(dir, 2, { tokens: tokens!, provider: "openai" });
+    expect(two.summary).toBe(one.summary);
+    expect(two.report).toBe(one.report);
+  });
+
+  it("a worker that dies is an error naming its file and range, and the others go on", async () => {
+    const path = join(tmp(), "killed.jsonl");
+    await writeFile(path, chatLines(2000));
+    const parallel = await ParallelValidation.open(2, { rangeBytes: 16 * 1024 });
+    try {
+      const finish = await parallel.start({ path, bytes: (await readFile(path)).length, layout: "jsonl" }, {});
+      await parallel.threads[0]!.terminate();
+      await expect(finish()).rejects.toThrow(WorkerError);
+      await expect(finish()).rejects.toThrow(/a worker thread died while validating .*killed\.jsonl \(bytes \d+–\d+\)/);
+      // The pool replaces the thread: the next file is validated.
+      const again = await parallel.start({ path, bytes: (await readFile(path)).length, layout: "jsonl" }, {});
+      expect((await again()).records).toBe(2000);
+    } finally {
+      await parallel.close();
+    }
+  });
+
+  it("an abort stops every worker at once and leaves no temporary file", async () => {
+    const dir = join(tmp(), "abort");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "big.jsonl"), chatLines(60_000, 0, 30));
+    const before = (await readdir(tmpdir())).filter((n) => n.startsWith("ftprep-parts-"));
+    const controller = new AbortController();
+    const reportPath = join(dir, "report.ndjson");
+    const pending = validatePaths([join(dir, "big.jsonl")], { workers: 2, rangeBytes: 256 * 1024, reportPath, signal: controller.signal, onProgress: (e) => e.type === "read" && controller.abort() });
+    await expect(pending).rejects.toThrow(/abort/i);
+    const after = (await readdir(tmpdir())).filter((n) => n.startsWith("ftprep-parts-"));
+    expect(after.filter((n) => !before.includes(n))).toEqual([]);
+    expect(await readdir(dir)).toEqual(["big.jsonl"]);
+  });
+});
