@@ -21,7 +21,7 @@ const JOB_ENV = [PROVIDER, ...KEYS, DEBUG];
 /** Keyed by the command's path below `ftprep` ("validate", "jobs create"). */
 export const EPILOGS: Record<string, Epilog> = {
   validate: {
-    examples: ["ftprep validate fixtures/datasets/mistral-chat", "ftprep validate --provider openai --json fixtures/datasets/openai-chat", "ftprep validate --model open-mistral-nemo fixtures/datasets/mistral-function-calling"],
+    examples: ["ftprep validate fixtures/datasets/mistral-chat", "ftprep validate --provider openai --json fixtures/datasets/openai-tools", "ftprep validate --model open-mistral-nemo fixtures/datasets/mistral-function-calling"],
     env: [PROVIDER, DEBUG],
     exit: DATA_EXIT,
   },
@@ -31,7 +31,7 @@ export const EPILOGS: Record<string, Epilog> = {
     exit: DATA_EXIT,
   },
   upload: {
-    examples: ["ftprep upload fixtures/datasets/mistral-chat", "ftprep upload --provider openai fixtures/datasets/openai-chat --manifest openai-manifest.json", "ftprep upload --provider together fixtures/datasets/together-chat --manifest together-manifest.json"],
+    examples: ["ftprep upload fixtures/datasets/mistral-chat", "ftprep upload --provider openai fixtures/datasets/openai-tools --manifest openai-manifest.json", "ftprep upload --provider together fixtures/datasets/together-chat --manifest together-manifest.json"],
     env: [PROVIDER, ...KEYS, DEBUG],
     exit: RUN_EXIT,
   },
@@ -56,7 +56,7 @@ export const EPILOGS: Record<string, Epilog> = {
     exit: "0 stopped by SIGINT/SIGTERM, 2 usage error, 3 the port could not be taken or the store opened",
   },
   fix: {
-    examples: ["ftprep fix fixtures/datasets/openai-chat/train.jsonl -o fixed/train.jsonl --provider mistral", "ftprep fix fixtures/datasets/openai-chat -o fixed --provider mistral --seed 1 --dry-run"],
+    examples: ["ftprep fix fixtures/datasets/openai-tools/train.jsonl -o fixed/train.jsonl --provider mistral", "ftprep fix fixtures/datasets/openai-tools -o fixed --provider mistral --seed 1 --dry-run"],
     env: [PROVIDER, DEBUG],
     exit: "0 output valid, 1 records still invalid, 2 usage error, 3 a file could not be read or written",
   },
@@ -71,7 +71,7 @@ export const EPILOGS: Record<string, Epilog> = {
     exit: "0 written, 2 usage error (not a --json output or manifest), 3 a file could not be read or written",
   },
   tokens: {
-    examples: ["ftprep tokens --model open-mistral-nemo fixtures/datasets/mistral-function-calling", "ftprep tokens --model gpt-4o-mini-2024-07-18 fixtures/datasets/openai-chat"],
+    examples: ["ftprep tokens --model open-mistral-nemo fixtures/datasets/mistral-function-calling", "ftprep tokens --model gpt-4o-mini-2024-07-18 fixtures/datasets/openai-tools"],
     env: [DEBUG],
     exit: "0 counted, 2 usage error, 3 a file could not be read",
   },

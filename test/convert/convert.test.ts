@@ -103,7 +103,7 @@ describe("ftprep convert: round trips on the fixtures", () => {
       expect(readJsonl(openai)).toHaveLength(original.length);
     });
   }
-  const openai = ["datasets/openai-chat/train.jsonl", "datasets/openai-chat/validation.jsonl", "valid/openai-chat.jsonl"];
+  const openai = ["datasets/openai-tools/train.jsonl", "datasets/openai-tools/validation.jsonl", "valid/openai-chat.jsonl"];
   for (const name of openai) {
     it(`OpenAI → Mistral → OpenAI: ${name}`, async () => {
       const input = join(fixtures, name);

@@ -212,7 +212,7 @@ describe("ftprep jobs", () => {
     await writeFile(
       path,
       JSON.stringify({
-        sources: [{ path: join(repo, "fixtures/datasets/openai-chat") }],
+        sources: [{ path: join(repo, "fixtures/datasets/openai-tools") }],
         provider: { name: "openai", base_url: `${server.url}/v1` },
         manifest: join(dir, "m.json"),
         out_dir: join(dir, "out"),

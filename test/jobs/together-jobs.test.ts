@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { jobRequest, jobState } from "../../src/jobs/jobs.js";
 import { MISTRAL_JOBS } from "../../src/jobs/mistral.js";
@@ -9,6 +11,8 @@ import { useServers } from "../helpers/server.js";
 import { useTempDir } from "../helpers/temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
+const exec = promisify(execFile);
+const bin = join(repo, "bin", "ftprep.js");
 const tmp = useTempDir("together-jobs");
 const serve = useServers();
 
@@ -212,5 +216,42 @@ describe("Mistral's jobs as legacy", () => {
     expect(MISTRAL_JOBS.notice!("https://api.mistral.ai/")).toBeDefined();
     expect(MISTRAL_JOBS.notice!("https://mistral.example.com")).toBeUndefined();
     expect(MISTRAL_JOBS.notice!("http://127.0.0.1:8910")).toBeUndefined();
+  });
+});
+
+describe("OpenAI-style chat to a finished Together job, with no key and no network (the quick start's path)", () => {
+  it("validate-and-upload --provider together on fixtures/datasets/openai-chat, then jobs create --json and jobs wait to completed, all on the embedded server", async () => {
+    const cwd = tmp();
+    // No key of any provider and no base URL: the embedded local server is the target, as on a fresh machine.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: cwd };
+    const ftprep = (...args: string[]) =>
+      exec(process.execPath, [bin, ...args], { cwd, env }).catch((e: { code: number; stdout: string; stderr: string }) => e as { code?: number; stdout: string; stderr: string });
+
+    const run = await ftprep("run", "--provider", "together", join(repo, "fixtures/datasets/openai-chat"));
+    expect((run as { code?: number }).code ?? 0).toBe(0);
+    expect(run.stdout).toMatch(/openai-chat\/train\.jsonl: together-chat, 12 records \(12 valid, 0 invalid\)/);
+    expect(run.stdout).toMatch(/openai-chat\/validation\.jsonl: together-chat, 4 records \(4 valid, 0 invalid\)/);
+    expect(run.stdout).toContain("2 uploaded, 0 found already uploaded");
+    expect(run.stderr).toContain("no TOGETHER_API_KEY and no base URL: using the embedded local Files API");
+
+    const model = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference";
+    const created = await ftprep("jobs", "create", "--provider", "together", "--manifest", "ftprep-manifest.json", "--model", model, "--json");
+    expect((created as { code?: number }).code ?? 0).toBe(0);
+    const job = JSON.parse(created.stdout) as { id: string; status: string; training_file: string; validation_file: string };
+    const m = (await readManifest(join(cwd, "ftprep-manifest.json")))!;
+    expect(job.status).toBe("pending");
+    expect([job.training_file, job.validation_file]).toEqual([m.files.find((f) => f.split === "train")!.remote.id, m.files.find((f) => f.split === "validation")!.remote.id]);
+
+    const waited = await ftprep("jobs", "wait", job.id, "--manifest", "ftprep-manifest.json", "--poll-ms", "200");
+    expect((waited as { code?: number }).code ?? 0).toBe(0);
+    expect(waited.stdout).toMatch(new RegExp(`^job ${job.id}: completed → ftprep-local/`));
+    expect((await readManifest(join(cwd, "ftprep-manifest.json")))!.jobs.map((j) => [j.id, j.provider, j.status])).toEqual([[job.id, "together", "completed"]]);
+  }, 60_000);
+
+  it("the same folder's tool-calling and developer-role cousin (fixtures/datasets/openai-tools) is refused by Together's rules, with the reason per record", async () => {
+    const result = await runCli("validate", "--provider", "together", "--json", join(repo, "fixtures/datasets/openai-tools/train.jsonl"));
+    expect(result.code).toBe(1);
+    const doc = JSON.parse(result.stdout) as { files: { invalid: number; counts: Record<string, number> }[] };
+    expect(doc.files[0]!.invalid).toBe(12);
   });
 });

@@ -14,8 +14,8 @@ import { useTempDir } from "../helpers/temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const fixture = (p: string) => join(repo, "fixtures", p);
-const TRAIN = fixture("datasets/openai-chat/train.jsonl");
-const VALIDATION = fixture("datasets/openai-chat/validation.jsonl");
+const TRAIN = fixture("datasets/openai-tools/train.jsonl");
+const VALIDATION = fixture("datasets/openai-tools/validation.jsonl");
 const INVALID = fixture("invalid/openai-chat-rules.jsonl");
 const TOKEN = "test-key";
 const VALIDATION_MS = 1000;

@@ -41,7 +41,7 @@ describe("token counting on the command line", () => {
   });
 
   it("OpenAI models: the cookbook count, and a training estimate in billable tokens", async () => {
-    const { stdout } = await runCli("validate", "--json", "--model", "gpt-4o-mini-2024-07-18", "--epochs", "3", "--batch-size", "4", fixture("datasets/openai-chat/train.jsonl"));
+    const { stdout } = await runCli("validate", "--json", "--model", "gpt-4o-mini-2024-07-18", "--epochs", "3", "--batch-size", "4", fixture("datasets/openai-tools/train.jsonl"));
     const doc = JSON.parse(stdout) as { files: { stats: { tokens: Record<string, unknown> } }[]; tokens: { training: Record<string, unknown> } };
     // The cookbook's own functions give 592 / 159 for this file (see test/tokens/openai-record.test.ts).
     expect(doc.files[0]!.stats.tokens).toMatchObject({ method: "cookbook", tokenizer: "o200k_base", total: 592, trainable: 159, billable: 592 });

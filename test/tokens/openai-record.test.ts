@@ -22,9 +22,9 @@ describe("OpenAI records, counted the cookbook's way (o200k_base)", () => {
     for (const [record, tokens, trainable] of RECORDS) expect(counter.count(record as Record<string, unknown>, "openai-chat")).toEqual({ tokens, trainable });
   });
 
-  it("matches the cookbook's totals on fixtures/datasets/openai-chat/train.jsonl (592 tokens, 159 trainable)", async () => {
+  it("matches the cookbook's totals on fixtures/datasets/openai-tools/train.jsonl (592 tokens, 159 trainable)", async () => {
     const counter = await bundledCounter("o200k_base");
-    const lines = (await readFile("fixtures/datasets/openai-chat/train.jsonl", "utf8")).split("\n").filter(Boolean);
+    const lines = (await readFile("fixtures/datasets/openai-tools/train.jsonl", "utf8")).split("\n").filter(Boolean);
     let tokens = 0;
     let trainable = 0;
     for (const line of lines) {

@@ -199,7 +199,7 @@ describe("run: validate → guard → upload → manifest", () => {
 
   it("runs an OpenAI-flavoured dataset to the OpenAI routes", async () => {
     const server = await serve({ store: join(tmp(), "store") });
-    const result = await run([join(repo, "fixtures/datasets/openai-chat")], {
+    const result = await run([join(repo, "fixtures/datasets/openai-tools")], {
       provider: "openai",
       baseUrl: `${server.url}/v1`,
       apiKey: "k",
