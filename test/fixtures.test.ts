@@ -71,13 +71,22 @@ describe("valid fixtures", () => {
   for (const dataset of readdirSync(join(root, "datasets"))) {
     for (const name of readdirSync(join(root, "datasets", dataset))) {
       // A dataset directory is named by its format, or by a kind of data of that format (function calling is chat).
-      const format = dataset === "mistral-function-calling" ? "mistral-chat" : dataset;
+      const format = ({ "mistral-function-calling": "mistral-chat", "openai-tools": "openai-chat" } as Record<string, string>)[dataset] ?? dataset;
       it(`datasets/${dataset}/${name} is ${format} and produces no issue`, async () => {
         const report = await validateOnce(join(root, "datasets", dataset, name), { duplicates: true, ...validOptions(dataset) });
         expect(report.format).toBe(format);
         expect(report.issues).toEqual([]);
       });
     }
+  }
+
+  // OpenAI chat without what only OpenAI takes is Together chat too: the quick start trains it on Together.
+  for (const name of readdirSync(join(root, "datasets", "openai-chat"))) {
+    it(`datasets/openai-chat/${name} is also together-chat and produces no issue for Together`, async () => {
+      const report = await validateOnce(join(root, "datasets", "openai-chat", name), { duplicates: true, provider: "together" });
+      expect(report.format).toBe("together-chat");
+      expect(report.issues).toEqual([]);
+    });
   }
 });
 
