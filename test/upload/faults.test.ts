@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -118,6 +119,47 @@ describe.each(PROVIDERS)("fault suite: $name", (provider) => {
     expect(result.upload).toMatchObject({ failed: [], aborted: false });
     expect(result.upload!.retries).toBeGreaterThan(0);
     await expectExactlyOnce(store, join(root, "m.json"), 9);
+  });
+
+  it("never twice: a second run sends nothing, and a fresh manifest finds every file by name and size instead of sending it", async () => {
+    const root = tmp();
+    const data = await dataset(root, 3);
+    const server = await serve({ store: join(root, "store") });
+    const first = await run([data], options(server, root));
+    expect(first.upload).toMatchObject({ failed: [], uploaded: 4 });
+    const again = await run([data], options(server, root));
+    expect(again.upload).toMatchObject({ failed: [], uploaded: 0, skipped: 4 });
+    const fresh = await run([data], options(server, root, { manifestPath: join(root, "m2.json") }));
+    expect(fresh.upload).toMatchObject({ failed: [], uploaded: 0, adopted: 4 });
+    await expectExactlyOnce(server.store, join(root, "m.json"), 4);
+    await expectExactlyOnce(server.store, join(root, "m2.json"), 4);
+  });
+
+  it("resume after SIGKILL: a run killed halfway leaves a valid manifest, and the next run uploads only the rest", async () => {
+    const root = tmp();
+    const data = await dataset(root, 8, 200);
+    const server = await serve({ store: join(root, "store"), faults: { latencyMs: 30 } });
+    const manifestPath = join(root, "m.json");
+    const bin = join(import.meta.dirname, "..", "..", "bin", "ftprep.js");
+    const args = [bin, "run", data, "--provider", provider.name, "--base-url", provider.baseUrl(server), "--api-key", "k", "--manifest", manifestPath, "--out", join(root, "out"), "--concurrency", "2", "--quiet"];
+    const child = spawn(process.execPath, args, { stdio: "ignore" });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    // Killed once the manifest records some uploads, but not all.
+    for (;;) {
+      const manifest = await readManifest(manifestPath).catch(() => undefined);
+      if (manifest && manifest.files.length >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    const before = (await readManifest(manifestPath))!;
+    expect(checkManifest(before)).toBeUndefined();
+    expect(before.files.length).toBeLessThan(9);
+
+    const result = await run([data], options(server, root));
+    expect(result.upload!.failed).toEqual([]);
+    expect(result.upload!.skipped).toBe(before.files.length);
+    await expectExactlyOnce(server.store, manifestPath, 9);
   });
 
   it.each(["empty", "bytes", "filename", "purpose", "id"] as const)(
