@@ -4,7 +4,7 @@ import type { Io } from "./io.js";
  * The machine-readable side of the CLI: every `--json` document and NDJSON line goes through `jsonLine`, which
  * writes ftprep's own keys in snake_case. The library keeps its camelCase TypeScript types (`blankLines`,
  * `maxFileBytes`…); the conversion happens here, once, at the output boundary, and each document is described by a
- * schema in `schemas/` (`*-output.schema.json`).
+ * schema in `schemas/` (`*-result.schema.json`, `*-line.schema.json`, `failure.schema.json`).
  */
 
 /**

@@ -5,6 +5,7 @@ import { snakeCaseKey, snakeCaseKeys } from "../../src/cli/json-output.js";
 import { runCli } from "../helpers/cli.js";
 import { chatLines } from "../helpers/records.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
+import { OUTPUT_SCHEMAS, outputSchemaErrors } from "../helpers/output-schemas.js";
 import { useTempDir } from "../helpers/temp.js";
 
 /**
@@ -31,6 +32,25 @@ function camelKeys(value: unknown, path = ""): string[] {
   ]);
 }
 
+/** The first object below the top of `value` that is ftprep's own (not a data-keyed map), depth first. */
+function firstNestedObject(value: unknown, top = true): Record<string, unknown> | undefined {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = firstNestedObject(item, false);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  if (!top) return value as Record<string, unknown>;
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (DATA_KEYED.has(key)) continue;
+    const found = firstNestedObject(v, false);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** The documents a command printed on stdout: one with --json, one per line for NDJSON. */
 function documents(stdout: string): unknown[] {
   return stdout
@@ -53,6 +73,8 @@ describe("the output boundary's key conversion", () => {
 interface Case {
   /** What the command prints for this case. */
   name: string;
+  /** Its schema in `schemas/`. */
+  schema: string;
   args: () => string[];
   code: number;
   /** NDJSON on stdout (tokens) instead of one document; a file of NDJSON written by the command (--report). */
@@ -75,6 +97,10 @@ describe("snake_case keys in every machine-readable output, produced for real", 
     await mkdir(join(dir(), "prep"));
     await writeFile(join(dir(), "prep", "train.jsonl"), `${chatLines(40)}${chatLines(1)}{"messages": []}\n`);
     await copyFile(fixture("valid/mistral-classifier.jsonl"), join(dir(), "classifier-train.jsonl"));
+    await writeFile(
+      join(dir(), "pipeline.json"),
+      JSON.stringify({ sources: [{ path: join(dir(), "data") }], manifest: join(dir(), "m4.json"), out_dir: join(dir(), "o4"), job: { model: "open-mistral-7b", hyperparameters: { training_steps: 2 }, auto_start: true, wait: true, poll_ms: 5 } }),
+    );
     manifest = join(dir(), "m.json");
     const uploaded = await runCli("upload", join(dir(), "data"), "--base-url", server.url, "--api-key", "k", "--manifest", manifest, "--out", join(dir(), "out"), "--json");
     expect(uploaded.code).toBe(0);
@@ -89,36 +115,42 @@ describe("snake_case keys in every machine-readable output, produced for real", 
 
   const key = ["--api-key", "k"];
   const cases: Case[] = [
-    { name: "validate --json (ok)", args: () => ["validate", fixture("datasets/mistral-chat"), "--json"], code: 0 },
+    { name: "validate --json (ok)", schema: "validate-result.schema.json", args: () => ["validate", fixture("datasets/mistral-chat"), "--json"], code: 0 },
     {
       name: "validate --json (errors, hints, exact tokens, --write-valid)",
+      schema: "validate-result.schema.json",
       args: () => ["validate", fixture("datasets/openai-tools"), fixture("invalid"), "--model", "open-mistral-7b", "--write-valid", join(dir(), "valid"), "--json"],
       code: 1,
     },
-    { name: "validate --json (classifier labels, --duplicates)", args: () => ["validate", join(dir(), "classifier-train.jsonl"), "--duplicates", "--json"], code: 0 },
-    { name: "validate --report (NDJSON)", args: () => ["validate", fixture("invalid"), "--report", join(dir(), "issues.ndjson"), "--json"], code: 1, reportFile: () => join(dir(), "issues.ndjson") },
-    { name: "validate --json (failure document)", args: () => ["validate", join(dir(), "missing.jsonl"), "--json"], code: 3 },
+    { name: "validate --json (classifier labels, --duplicates)", schema: "validate-result.schema.json", args: () => ["validate", join(dir(), "classifier-train.jsonl"), "--duplicates", "--json"], code: 0 },
+    { name: "validate --report (NDJSON)", schema: "report-line.schema.json", args: () => ["validate", fixture("invalid"), "--report", join(dir(), "issues.ndjson"), "--json"], code: 1, reportFile: () => join(dir(), "issues.ndjson") },
+    { name: "validate --json (failure document)", schema: "validate-result.schema.json", args: () => ["validate", join(dir(), "missing.jsonl"), "--json"], code: 3 },
     {
       name: "prepare --json (split, dedupe, skip-invalid)",
+      schema: "prepare-result.schema.json",
       args: () => ["prepare", join(dir(), "prep"), "--out", join(dir(), "p1"), "--skip-invalid", "--dedupe", "--validation-split", "0.1", "--json"],
       code: 0,
     },
-    { name: "prepare --json (not ready)", args: () => ["prepare", fixture("invalid"), "--out", join(dir(), "p2"), "--json"], code: 1 },
-    { name: "prepare --json (usage failure document)", args: () => ["prepare", fixture("datasets/mistral-chat"), "--out", join(dir(), "p3"), "--seed", "3", "--json"], code: 2 },
-    { name: "upload --json", args: () => ["upload", fixture("datasets/mistral-chat"), "--base-url", server.url, ...key, "--manifest", join(dir(), "m2.json"), "--out", join(dir(), "o2"), "--json"], code: 0 },
-    { name: "run --dry-run --json", args: () => ["run", fixture("datasets/mistral-chat"), "--base-url", server.url, ...key, "--manifest", join(dir(), "m2.json"), "--out", join(dir(), "o2"), "--dry-run", "--json"], code: 0 },
-    { name: "run --json (refused key: failure document)", args: () => ["run", fixture("datasets/mistral-chat"), "--base-url", `${server.url}/nowhere`, ...key, "--manifest", join(dir(), "m3.json"), "--json"], code: 3 },
-    { name: "jobs create --dry-run --json", args: () => ["jobs", "create", "--manifest", manifest, "--model", "open-mistral-7b", "--base-url", server.url, ...key, "--dry-run", "--json"], code: 0 },
-    { name: "jobs status --json", args: () => ["jobs", "status", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--json"], code: 0 },
-    { name: "jobs start --json", args: () => ["jobs", "start", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--json"], code: 0 },
-    { name: "jobs wait --json", args: () => ["jobs", "wait", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--poll-ms", "5", "--json"], code: 0 },
-    { name: "jobs cancel --json (already ended)", args: () => ["jobs", "cancel", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--json"], code: 3 },
-    { name: "jobs status --json (unknown job: failure document)", args: () => ["jobs", "status", "no-such-job", "--base-url", server.url, ...key, "--json"], code: 3 },
-    { name: "tokens (NDJSON)", args: () => ["tokens", fixture("datasets/mistral-function-calling"), "--model", "open-mistral-nemo"], code: 0, ndjson: true },
-    { name: "fix --json", args: () => ["fix", fixture("datasets/openai-tools/train.jsonl"), "-o", join(dir(), "fixed.jsonl"), "--json"], code: 0 },
-    { name: "convert --json", args: () => ["convert", fixture("datasets/openai-tools/train.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "converted.jsonl"), "--json"], code: 0 },
-    { name: "convert --json (failure document)", args: () => ["convert", join(dir(), "missing.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "c2.jsonl"), "--json"], code: 3 },
+    { name: "prepare --json (not ready)", schema: "prepare-result.schema.json", args: () => ["prepare", fixture("invalid"), "--out", join(dir(), "p2"), "--json"], code: 1 },
+    { name: "prepare --json (usage failure document)", schema: "prepare-result.schema.json", args: () => ["prepare", fixture("datasets/mistral-chat"), "--out", join(dir(), "p3"), "--seed", "3", "--json"], code: 2 },
+    { name: "upload --json", schema: "run-result.schema.json", args: () => ["upload", fixture("datasets/mistral-chat"), "--base-url", server.url, ...key, "--manifest", join(dir(), "m2.json"), "--out", join(dir(), "o2"), "--json"], code: 0 },
+    { name: "run --dry-run --json", schema: "run-result.schema.json", args: () => ["run", fixture("datasets/mistral-chat"), "--base-url", server.url, ...key, "--manifest", join(dir(), "m2.json"), "--out", join(dir(), "o2"), "--dry-run", "--json"], code: 0 },
+    { name: "run --json (refused key: failure document)", schema: "run-result.schema.json", args: () => ["run", fixture("datasets/mistral-chat"), "--base-url", `${server.url}/nowhere`, ...key, "--manifest", join(dir(), "m3.json"), "--json"], code: 3 },
+    { name: "run --pipeline --json (a job, waited for)", schema: "run-result.schema.json", args: () => ["run", "--pipeline", join(dir(), "pipeline.json"), "--base-url", server.url, ...key, "--json"], code: 0 },
+    { name: "jobs create --dry-run --json", schema: "jobs-result.schema.json", args: () => ["jobs", "create", "--manifest", manifest, "--model", "open-mistral-7b", "--base-url", server.url, ...key, "--dry-run", "--json"], code: 0 },
+    { name: "jobs status --json", schema: "jobs-result.schema.json", args: () => ["jobs", "status", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--json"], code: 0 },
+    { name: "jobs start --json", schema: "jobs-result.schema.json", args: () => ["jobs", "start", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--json"], code: 0 },
+    { name: "jobs wait --json", schema: "jobs-result.schema.json", args: () => ["jobs", "wait", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--poll-ms", "5", "--json"], code: 0 },
+    { name: "jobs cancel --json (already ended)", schema: "jobs-result.schema.json", args: () => ["jobs", "cancel", jobId, "--manifest", manifest, "--base-url", server.url, ...key, "--json"], code: 3 },
+    { name: "jobs status --json (unknown job: failure document)", schema: "jobs-result.schema.json", args: () => ["jobs", "status", "no-such-job", "--base-url", server.url, ...key, "--json"], code: 3 },
+    { name: "tokens (NDJSON)", schema: "tokens-line.schema.json", args: () => ["tokens", fixture("datasets/mistral-function-calling"), "--model", "open-mistral-nemo"], code: 0, ndjson: true },
+    { name: "fix --json", schema: "fix-result.schema.json", args: () => ["fix", fixture("datasets/openai-tools/train.jsonl"), "-o", join(dir(), "fixed.jsonl"), "--json"], code: 0 },
+    { name: "convert --json", schema: "convert-result.schema.json", args: () => ["convert", fixture("datasets/openai-tools/train.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "converted.jsonl"), "--json"], code: 0 },
+    { name: "fix --json (failure document)", schema: "fix-result.schema.json", args: () => ["fix", join(dir(), "missing.jsonl"), "-o", join(dir(), "f2.jsonl"), "--json"], code: 3 },
+    { name: "convert --json (failure document)", schema: "convert-result.schema.json", args: () => ["convert", join(dir(), "missing.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "c2.jsonl"), "--json"], code: 3 },
   ];
+
+  const printed = new Map<string, unknown[]>();
 
   // In order: the job is started, waited for, then cancelled once it has ended.
   it.each(cases.map((c) => [c.name, c] as const))("%s", async (_, c) => {
@@ -128,5 +160,20 @@ describe("snake_case keys in every machine-readable output, produced for real", 
     expect(docs.length).toBeGreaterThan(0);
     if (!c.ndjson && !c.reportFile) expect(docs).toHaveLength(1);
     expect(docs.flatMap((d) => camelKeys(d))).toEqual([]);
+    expect(docs.flatMap((d) => outputSchemaErrors(c.schema, d))).toEqual([]);
+    printed.set(c.name, docs);
+  });
+
+  it("covers every output schema, and each schema refuses a camelCase key, at the top and nested", () => {
+    expect(new Set(cases.map((c) => c.schema))).toEqual(new Set(OUTPUT_SCHEMAS.filter((name) => name !== "failure.schema.json")));
+    for (const c of cases) {
+      const doc = printed.get(c.name)![0] as Record<string, unknown>;
+      expect(outputSchemaErrors(c.schema, { ...doc, blankLines: 0 }), c.name).not.toEqual([]);
+      const nested = structuredClone(doc);
+      const inner = firstNestedObject(nested);
+      if (inner === undefined || c.schema === "jobs-result.schema.json") continue; // a provider's job object: its own keys below the top
+      inner.maxFileBytes = 1;
+      expect(outputSchemaErrors(c.schema, nested), `${c.name}: ${JSON.stringify(inner)}`).not.toEqual([]);
+    }
   });
 });

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Ajv } from "ajv";
-import { loadSchemaFile } from "../../src/schema-files.js";
+import { outputSchemaErrors } from "../helpers/output-schemas.js";
 
 /** Records of a JSONL file (blank lines skipped). */
 export function readJsonl(path: string): Record<string, unknown>[] {
@@ -15,12 +14,9 @@ export function jsonl(records: readonly unknown[]): string {
   return records.map((r) => `${JSON.stringify(r)}\n`).join("");
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-
 /** Checks a `--json` document against the command's schema in `schemas/`; returns ajv's errors (empty when valid). */
 export function schemaErrors(command: "fix" | "convert", document: unknown): string[] {
-  const validate = ajv.getSchema(`https://ftprep.dev/schemas/${command}-result.schema.json`) ?? ajv.compile(loadSchemaFile(`${command}-result.schema.json`));
-  return validate(document) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ""}`);
+  return outputSchemaErrors(`${command}-result.schema.json`, document);
 }
 
 interface Message {
