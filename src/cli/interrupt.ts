@@ -27,7 +27,7 @@ export async function interruptible<T>(
     // Whatever ends the work once it is aborted is the abort's doing; a usage error still reads as one.
     if (progress && controller.signal.aborted && !(error instanceof ConfigError)) {
       progress.finish();
-      const tail = progress.inUpload ? "" : "; nothing was uploaded, temporary files removed";
+      const tail = progress.pastUpload ? "" : "; nothing was uploaded, temporary files removed";
       throw new AbortedError(`stopped ${progress.describe()}${tail}`, { cause: error });
     }
     throw error;

@@ -9,6 +9,8 @@ import { ApiError, GoneError } from "../providers/errors.js";
 import type { ProviderName, RemoteJob } from "../providers/types.js";
 import { PROVIDER_NAMES } from "../types.js";
 import type { Io } from "./io.js";
+import { interruptible } from "./interrupt.js";
+import { Progress } from "./progress.js";
 import { printJson } from "./json-output.js";
 import { duration, formatDuration, positiveInt, REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP } from "./options.js";
 import { jobEstimate, jobEstimateLines } from "../tokens/job-estimate.js";
@@ -225,7 +227,11 @@ export function jobsCommand(io: Io): Command {
     .action(async (id: string, flags: TargetFlags & { pollMs?: number; timeout?: number; start?: boolean }) => {
       await withTarget(io, flags, await loadManifest(flags.manifest, io), async (target) => {
         let first = true;
-        const { state, job, outcome } = await waitForJob(target.provider, id, {
+        // Nothing drawn (the status lines say it), but followed: Ctrl-C ends with one line saying where the job is.
+        const progress = new Progress(io, false, { silent: true });
+        progress.job({ status: "status not yet known" }, id);
+        const { state, job, outcome } = await interruptible(progress, (signal) => waitForJob(target.provider, id, {
+          signal,
           ...(flags.pollMs !== undefined ? { intervalMs: flags.pollMs } : {}),
           ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
           ...(flags.start ? { start: true } : {}),
@@ -237,11 +243,12 @@ export function jobsCommand(io: Io): Command {
               const limit = flags.timeout !== undefined ? `; giving up after ${formatDuration(flags.timeout)}` : "";
               io.stderr(`waiting for job ${id}${model} on ${target.baseUrl} to end (${endStatuses(target.provider.name).join(", ")})${limit}\n`);
             }
+            progress.job(s, id);
             io.stderr(`job ${id}: ${s.status}\n`);
           },
           onEvent: (event) => io.stderr(`  ${event.at} ${event.message}\n`),
           onNotice: (message) => io.stderr(`ftprep: ${message}\n`),
-        });
+        }));
         if (flags.json) printJson(io, job);
         else if (outcome === "done") printJob(io, job, target.provider.name);
         if (outcome === "needs_start") {

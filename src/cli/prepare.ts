@@ -11,7 +11,7 @@ import { printFile, printHintSummary } from "./print.js";
 import { addTokenOptions, splitLines, splitTokens, type SplitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import type { TokenHook } from "../validate/token-stats.js";
 import { interruptible } from "./interrupt.js";
-import { Progress } from "./progress.js";
+import { PROGRESS_FLAG, progressDisplay } from "./progress.js";
 import { printJson } from "./json-output.js";
 import { addHtmlOption, writeHtmlReport } from "./report.js";
 import { figuresBySplit } from "../validate/figures.js";
@@ -32,6 +32,7 @@ interface PrepareFlags extends TokenFlags {
   validation: string[];
   json?: boolean;
   quiet?: boolean;
+  progress?: boolean;
   report?: string;
   maxIssues?: number;
   maxLineBytes?: number;
@@ -72,7 +73,8 @@ export function addGuardOptions(command: Command): Command {
     .option("--report <file>", "write every issue to FILE as NDJSON")
     .option("--max-issues <n>", "issues kept as examples per code (default 20)", positiveInt)
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
-    .addOption(workersOption());
+    .addOption(workersOption())
+    .option(...PROGRESS_FLAG);
   return addHtmlOption(addTokenOptions(command));
 }
 
@@ -129,7 +131,7 @@ export function guardOptions(flags: Omit<PrepareFlags, "out" | "json" | "train" 
 export function prepareCommand(io: Io): Command {
   const command = new Command("prepare")
     .description("validate, then size-guard: print the plan of upload-ready files (originals, cleaned copies, shards)")
-    .argument("[paths...]", "files, directories or globs (split from file names: *train* → train; val*, eval*, dev* → validation)")
+    .argument("[paths...]", "files, directories or globs (split from file names: *train* → train; val*, eval*, dev*, *_validation, *-valid… → validation)")
     .requiredOption("--out <dir>", "where cleaned copies, conversions and shards are written")
     .option("--json", "print the plan as one JSON document on stdout")
     .option("--quiet", "no progress on stderr (errors are still printed)");
@@ -140,7 +142,7 @@ export function prepareCommand(io: Io): Command {
     const target = targetFromFlags(command, flags);
     const { prepare } = await import("../pipeline/prepare.js");
     const tokens = await tokenHook(flags);
-    const progress = new Progress(io, Boolean(process.stderr.isTTY), { silent: Boolean(flags.quiet) });
+    const progress = progressDisplay(io, flags);
     const plan = await interruptible(progress, (signal) => prepare(inputs, {
       ...guardOptions(flags),
       ...(tokens ? { tokens } : {}),

@@ -16,9 +16,12 @@ export function estimateLine(report: FileReport): string {
 /** A file report for people: a summary line, then per code its count and the first `examples` issues. */
 export function printFile(io: Io, report: FileReport, examples: number): void {
   const verdict = report.errors > 0 ? `${report.errors} error(s), ${report.warnings} warning(s)` : report.warnings > 0 ? `ok, ${report.warnings} warning(s)` : "ok";
-  io.stdout(
-    `${printable(report.path)}: ${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)} — ${verdict}\n`,
-  );
+  // A file that is not JSONL at all has no format and no records to speak of: E_NOT_JSONL below says what it is.
+  const content =
+    report.counts.E_NOT_JSONL !== undefined
+      ? `not JSONL, ${formatBytes(report.bytes)}`
+      : `${report.format}, ${report.records} records (${report.valid} valid, ${report.invalid} invalid), ${formatBytes(report.bytes)}, ${estimateLine(report)}`;
+  io.stdout(`${printable(report.path)}: ${content} — ${verdict}\n`);
   const t = report.stats.tokens;
   if (isCounted(t) && t.records > 0) {
     const longest = t.longest.map((l) => `line ${l.line}: ${l.tokens}`).join(", ");

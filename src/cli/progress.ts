@@ -17,6 +17,18 @@ export interface ProgressOptions {
   silent?: boolean;
 }
 
+/**
+ * The display a command shows: progress is drawn when stderr is a terminal, or off one when `--progress` asks for
+ * it (plain lines: one per step, a progress line at most every 5 s); never with `--quiet`. Silent, it still
+ * follows the phases, for the one-line summary of an interrupted run.
+ */
+export function progressDisplay(io: Io, flags: { quiet?: boolean | undefined; progress?: boolean | undefined }, tty = Boolean(process.stderr.isTTY)): Progress {
+  return new Progress(io, tty, { silent: Boolean(flags.quiet) || !(tty || flags.progress) });
+}
+
+/** The `--progress` flag of the commands that show progress. */
+export const PROGRESS_FLAG = ["--progress", "show progress on stderr even when it is not a terminal (a line per step, a progress line at most every 5 s)"] as const;
+
 /** Redraws of the live line, at most this often: a terminal is not a log. */
 const REDRAW_MS = 100;
 
@@ -69,6 +81,7 @@ export class Progress {
   private readonly attemptBytes = new Map<string, number>();
   private readonly retriesOf = new Map<string, number>();
   private uploading = false;
+  private waitingForJob = false;
 
   private readonly io: Io;
 
@@ -93,6 +106,11 @@ export class Progress {
   /** Whether the upload phase has begun. */
   get inUpload(): boolean {
     return this.uploading;
+  }
+
+  /** Whether files may have been sent or a job is being followed: a stop then leaves something behind it. */
+  get pastUpload(): boolean {
+    return this.uploading || this.waitingForJob;
   }
 
   private meter(): string {
@@ -141,14 +159,16 @@ export class Progress {
   pass(event: PassEvent): void {
     switch (event.type) {
       case "discover-start":
-        this.stage = "during discovery";
-        // Off a terminal the first file found is the first line: an input that holds none stays a one-line error.
-        this.lastLine = Number.NEGATIVE_INFINITY;
-        this.draw("discovering dataset files…", true);
+        this.stage = "during discovery (0 files found so far)";
+        // Off a terminal, a count only once discovery has lasted `intervalMs`: a count printed at the first file
+        // found ("1 file") and then overtaken by "found 2 dataset files" says something untrue.
+        this.lastLine = this.now();
+        if (this.tty) this.draw("discovering dataset files…", true);
+        else this.io.stderr("discovering dataset files…\n");
         break;
       case "discover":
         this.stage = `during discovery (${plural(event.files, "file", "files")} found so far)`;
-        this.tick(`discovering: ${plural(event.files, "file", "files")}, ${formatBytes(event.bytes)}`);
+        this.tick(`discovering: ${plural(event.files, "file", "files")} found so far, ${formatBytes(event.bytes)}`);
         break;
       case "discovered":
         this.startMeter(event.bytes);
@@ -241,7 +261,8 @@ export class Progress {
   }
 
   /** A job being waited for (its id, when known). */
-  job(state: JobState, id?: string): void {
+  job(state: Pick<JobState, "status">, id?: string): void {
+    this.waitingForJob = true;
     const follow = id !== undefined ? `ftprep jobs wait ${id}` : "ftprep jobs wait with the id in the manifest";
     this.stage = `while waiting for the job${id !== undefined ? ` ${id}` : ""} (${state.status}); it goes on at the provider (${follow})`;
   }

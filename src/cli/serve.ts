@@ -23,6 +23,7 @@ interface ServeFlags {
   resetCount?: number;
   retireJobs?: boolean;
   lie?: NonNullable<Faults["lie"]>;
+  queuedMs?: number;
   validationMs?: number;
   trainingMs?: number;
   log?: string | true;
@@ -68,6 +69,7 @@ export function serveCommand(io: Io): Command {
     .option("--reset-count <n>", "how many uploads --reset-after-bytes resets (default 1)", positiveInt)
     .addOption(new Option("--lie <kind>", "answer uploads with a wrong file object (stored all the same): empty, bytes, filename, purpose, id").choices(["empty", "bytes", "filename", "purpose", "id"]))
     .option("--retire-jobs", "answer 410 Gone on Mistral's fine-tuning job routes, as Mistral's public API does")
+    .option("--queued-ms <ms>", "how long a new job sits in QUEUED before it validates (default 0)", positiveInt)
     .option("--validation-ms <ms>", "how long a job validates (default 2000)", positiveInt)
     .option("--training-ms <ms>", "how long a job trains (default 10000)", positiveInt)
     .option("--log [file]", "log every request, one line each (method, path, status, bytes, ms; never a key): to stderr, or appended to FILE")
@@ -95,6 +97,7 @@ export function serveCommand(io: Io): Command {
         faults,
         ...(flags.token !== undefined ? { token: flags.token } : {}),
         jobs: {
+          ...(flags.queuedMs !== undefined ? { queuedMs: flags.queuedMs } : {}),
           ...(flags.validationMs !== undefined ? { validationMs: flags.validationMs } : {}),
           ...(flags.trainingMs !== undefined ? { trainingMs: flags.trainingMs } : {}),
         },

@@ -12,7 +12,7 @@ import { addGuardOptions, guardInputs, guardOptions, planFigures, planTokens, pr
 import { writeHtmlReport } from "./report.js";
 import { type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
-import { Progress } from "./progress.js";
+import { progressDisplay } from "./progress.js";
 
 interface UploadFlags extends TokenFlags {
   pipeline?: string;
@@ -30,6 +30,7 @@ interface UploadFlags extends TokenFlags {
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
+  progress?: boolean;
   split: boolean;
   merge?: boolean;
   format: FormatId | "auto";
@@ -110,8 +111,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       const source = command.getOptionValueSource(option);
       return source === "cli" || source === "env";
     };
-    // Quiet or --json: the phases are still followed (for the summary of an interrupted run), but nothing is shown.
-    const progress = new Progress(io, Boolean(process.stderr.isTTY) && !flags.json, { silent: Boolean(flags.quiet || flags.json) });
+    const progress = progressDisplay(io, flags);
     const onStop = (): void => {
       if (!flags.quiet && progress.inUpload) io.stderr("\nftprep: stopping: no new uploads; cancelling the running ones…\n");
     };

@@ -9,7 +9,7 @@ import { byteSize, positiveInt, providerOption, targetFromFlags, workersOption }
 import type { Io } from "./io.js";
 import { addTokenOptions, splitLines, splitTokens, type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
-import { Progress } from "./progress.js";
+import { PROGRESS_FLAG, progressDisplay } from "./progress.js";
 import { printJson } from "./json-output.js";
 import { addHtmlOption, writeHtmlReport } from "./report.js";
 import { figuresBySplit } from "../validate/figures.js";
@@ -26,6 +26,7 @@ interface ValidateFlags extends TokenFlags {
   quiet?: boolean;
   html?: string;
   workers?: number;
+  progress?: boolean;
 }
 
 /** Examples printed per code in human output when `--max-issues` is not given. */
@@ -45,13 +46,14 @@ export function validateCommand(io: Io): Command {
     .option("--write-valid <dir>", "write each file's valid records, byte for byte, to DIR under the same name")
     .option("--duplicates", "also report records identical to an earlier one (W_DUPLICATE; about 32 bytes of memory per record)")
     .option("--quiet", "no progress on stderr (errors are still printed)")
-    .addOption(workersOption());
+    .addOption(workersOption())
+    .option(...PROGRESS_FLAG);
   return addHtmlOption(addTokenOptions(command))
     .action(async (paths: string[], flags: ValidateFlags) => {
       const target = targetFromFlags(command, flags);
       const { validatePaths } = await import("../pipeline/validate.js");
       const tokens = await tokenHook(flags);
-      const progress = new Progress(io, Boolean(process.stderr.isTTY), { silent: Boolean(flags.quiet) });
+      const progress = progressDisplay(io, flags);
       const summary = await interruptible(progress, (signal) => validatePaths(paths, {
         signal,
         onProgress: (e) => progress.pass(e),

@@ -88,12 +88,16 @@ interface EntryKind {
 
 const UNREADABLE_NAME = "the name is not valid UTF-8 (shown with \\xNN for its bytes); rename it";
 const NOT_A_DATASET = "not a dataset file (*.jsonl, *.jsonl.gz, *.jsonl.zst, *.json)";
-/** `val*` (so `valid*`, `validation*`), `eval*`, `dev*`. */
-const VALIDATION_NAME = /^(val|eval|dev)/i;
+/**
+ * A name that starts with `val`, `eval` or `dev` (so `valid*`, `validation*`), or has one of the words `val`, `valid`,
+ * `validation`, `eval`, `evaluation`, `dev` after a `-`, `_`, `.` or space (`foo_validation.jsonl`, `x-valid.jsonl`,
+ * `sft.dev.jsonl`). Words only, mid-name: `interval.jsonl` and `my-devices.jsonl` are not validation.
+ */
+const VALIDATION_NAME = /^(val|eval|dev)|[-_. ](val|valid|validation|eval|evaluation|dev)([-_. ]|$)/i;
 
 /**
- * Split role from a file name: a name containing `train` → training; else `val*`, `valid*`, `validation*`,
- * `eval*`, `dev*` → validation; anything else → training. Flags and pipeline files override it.
+ * Split role from a file name: a name containing `train` → training; else a validation name (above) →
+ * validation; anything else → training. Flags and pipeline files override it.
  */
 export function splitFromName(path: string): Split {
   const name = basename(path);

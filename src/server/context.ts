@@ -28,7 +28,7 @@ export interface ServerContext {
   limits: ServerLimits;
   /** The clock jobs advance on, in milliseconds. */
   now: () => number;
-  jobTimings: { validationMs: number; queueMs: number; trainingMs: number };
+  jobTimings: { queuedMs: number; validationMs: number; queueMs: number; trainingMs: number };
   /** Registers background work (a job's validation) so `settled()` can wait for it. */
   track: (work: Promise<unknown>) => void;
 }

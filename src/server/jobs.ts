@@ -53,14 +53,16 @@ export interface Step {
 
 /** The job's history up to now: every status it has reached, with when (the shared lifecycle's words). */
 export function timeline(ctx: ServerContext, job: StoredJob): Step[] {
-  const { validationMs, queueMs, trainingMs } = ctx.jobTimings;
+  const { queuedMs, validationMs, queueMs, trainingMs } = ctx.jobTimings;
+  // A job waits in QUEUED for `queuedMs` (as Mistral's do until a worker takes them), then validates.
+  const validating = job.created_ms + queuedMs;
   const steps: Step[] = [
     { status: "QUEUED", ms: job.created_ms },
-    { status: "VALIDATING", ms: job.created_ms },
+    { status: "VALIDATING", ms: validating },
   ];
   const v = job.validation;
   if (v) {
-    const validated = Math.max(job.created_ms + validationMs, v.done_ms);
+    const validated = Math.max(validating + validationMs, v.done_ms);
     if (!v.ok) {
       steps.push({ status: "FAILED_VALIDATION", ms: validated, data: { error: v.reasons.join("; "), reasons: v.reasons } });
     } else {

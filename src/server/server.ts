@@ -47,8 +47,11 @@ export interface ServerOptions {
   token?: string;
   /** Fault switches (mutable later through `server.faults`). */
   faults?: Faults;
-  /** How long a job validates, waits in the queue once validated, and trains, in milliseconds of `now` (defaults 2 s, 0, 10 s). */
-  jobs?: { validationMs?: number; queueMs?: number; trainingMs?: number };
+  /**
+   * How long a new job sits in QUEUED, validates, waits in the queue once validated, and trains, in milliseconds of
+   * `now` (defaults 0, 2 s, 0, 10 s).
+   */
+  jobs?: { queuedMs?: number; validationMs?: number; queueMs?: number; trainingMs?: number };
   /** The clock jobs advance on, in milliseconds (default `Date.now`). */
   now?: () => number;
   /** Size limits (defaults: the real APIs' — 512 MB per file, 64 MB per upload part, 8 GB per upload). */
@@ -283,7 +286,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     faults: injector,
     limits: { ...SERVER_LIMITS, ...options.limits },
     now: options.now ?? Date.now,
-    jobTimings: { validationMs: options.jobs?.validationMs ?? 2000, queueMs: options.jobs?.queueMs ?? 0, trainingMs: options.jobs?.trainingMs ?? 10_000 },
+    jobTimings: { queuedMs: options.jobs?.queuedMs ?? 0, validationMs: options.jobs?.validationMs ?? 2000, queueMs: options.jobs?.queueMs ?? 0, trainingMs: options.jobs?.trainingMs ?? 10_000 },
     track,
   };
 

@@ -712,6 +712,8 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
     if (notText !== undefined) {
       v.issue(0, "E_NOT_JSONL", "", `not JSONL: the file looks like ${notText}`);
       v.unreadable = true;
+      // Nothing was read as lines: the size is the file's (a compressed file's text is what was looked at).
+      if (compression === undefined) v.bytes = size;
     }
     if (corrupt !== undefined) {
       v.issue(0, "E_DECOMPRESS", "", `${corrupt}; the ${v.records} record(s) before it were checked`);

@@ -110,8 +110,8 @@ describe("Ctrl-C in every phase: the one-line summary, exit 3, no temporary file
       await mkdir(dir, { recursive: true });
       await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(join(dir, `f${f}.json`), "[]")));
     }
-    const run = ftprep(["prepare", data, "--out", join(root, "out")], root);
-    expect(await interrupt(run, /^discovering: /m)).toBe(3);
+    const run = ftprep(["prepare", data, "--out", join(root, "out"), "--progress"], root);
+    expect(await interrupt(run, /^discovering dataset files…$/m)).toBe(3);
     oneLineSummary(run.stderr(), /^ftprep: stopped during discovery \(\d+ files? found so far\); nothing was uploaded, temporary files removed$/);
     expect(run.stderr()).not.toMatch(/^\s+at /m);
     expect(await temporaryFiles(root)).toEqual([]);
@@ -121,7 +121,7 @@ describe("Ctrl-C in every phase: the one-line summary, exit 3, no temporary file
   it("during validation (ftprep validate --write-valid --report on a .jsonl.gz)", async () => {
     const root = tmp();
     await bigJsonlGz(join(root, "big.jsonl.gz"), 400);
-    const run = ftprep(["validate", "big.jsonl.gz", "--write-valid", "valid", "--report", "issues.ndjson"], root);
+    const run = ftprep(["validate", "big.jsonl.gz", "--write-valid", "valid", "--report", "issues.ndjson", "--progress"], root);
     expect(await interrupt(run, /^decompressing and validating big\.jsonl\.gz/m)).toBe(3);
     oneLineSummary(run.stderr(), /^ftprep: stopped while decompressing and validating big\.jsonl\.gz \(file 1 of 1(; .* read)?\); nothing was uploaded, temporary files removed$/);
     expect(await temporaryFiles(root)).toEqual([]);
@@ -132,7 +132,7 @@ describe("Ctrl-C in every phase: the one-line summary, exit 3, no temporary file
   it("during sharding (ftprep prepare of a file over --max-file-bytes)", async () => {
     const root = tmp();
     await bigJsonl(join(root, "big.jsonl"), 150);
-    const run = ftprep(["prepare", "big.jsonl", "--out", "out", "--max-file-bytes", "5MB"], root);
+    const run = ftprep(["prepare", "big.jsonl", "--out", "out", "--max-file-bytes", "5MB", "--progress"], root);
     await run.reach(/^validating and splitting big\.jsonl/m);
     // Wait for the first shard on disk, so the interruption lands while shards are being written.
     for (;;) {
@@ -152,7 +152,7 @@ describe("Ctrl-C in every phase: the one-line summary, exit 3, no temporary file
     await mkdir(data);
     for (let i = 0; i < 8; i++) await writeFile(join(data, `part${i}-train.jsonl`), chatLines(100, i * 1000));
     const server = await serve({ store: join(root, "store"), faults: { latencyMs: 40 } });
-    const run = ftprep(["run", "data", "--base-url", server.url, "--manifest", "m.json", "--out", "out", "--concurrency", "1"], root, { MISTRAL_API_KEY: "k" });
+    const run = ftprep(["run", "data", "--base-url", server.url, "--manifest", "m.json", "--out", "out", "--concurrency", "1", "--progress"], root, { MISTRAL_API_KEY: "k" });
     expect(await interrupt(run, /^uploaded data\/part0-train\.jsonl → /m)).toBe(3);
     oneLineSummary(run.stdout(), /^stopped: \d+ uploaded, /);
     expect((await readManifest(join(root, "m.json")))!.files.length).toBeLessThan(8);

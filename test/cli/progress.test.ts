@@ -1,6 +1,11 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { Io } from "../../src/cli/io.js";
-import { fitToWidth, Progress } from "../../src/cli/progress.js";
+import { fitToWidth, Progress, progressDisplay } from "../../src/cli/progress.js";
+
+const exec = promisify(execFile);
 
 function io(): Io & { text: () => string } {
   let out = "";
@@ -122,7 +127,22 @@ describe("progress of discovery and validation", () => {
     progress.pass({ type: "discovered", files: 100, bytes: 1000, skipped: 0 });
     progress.pass({ type: "file", path: "big.jsonl", index: 0, files: 100, bytes: 10, action: "split" });
     for (let i = 0; i < 10; i++) progress.pass({ type: "read", n: 1 });
-    expect(sink.text().split("\n")).toEqual(["discovering: 1 file, 10 B", "found 100 dataset files (1.0 kB)", "validating and splitting big.jsonl (1/100, 10 B)", ""]);
+    // No count at the first file found ("1 file", then "found 100"): a count only once discovery has lasted 5 s.
+    expect(sink.text().split("\n")).toEqual(["discovering dataset files…", "found 100 dataset files (1.0 kB)", "validating and splitting big.jsonl (1/100, 10 B)", ""]);
+  });
+
+  it("off a terminal, a discovery that lasts says how many files it has found so far, every 5 s", () => {
+    const sink = io();
+    const time = clock();
+    const progress = new Progress(sink, false, { now: time.now, intervalMs: 5000 });
+    progress.pass({ type: "discover-start" });
+    expect(progress.describe()).toBe("during discovery (0 files found so far)");
+    progress.pass({ type: "discover", files: 1, bytes: 10 });
+    time.advance(5000);
+    progress.pass({ type: "discover", files: 2, bytes: 20 });
+    progress.pass({ type: "discover", files: 3, bytes: 30 });
+    progress.pass({ type: "discovered", files: 3, bytes: 30, skipped: 0 });
+    expect(sink.text().split("\n")).toEqual(["discovering dataset files…", "discovering: 2 files found so far, 20 B", "found 3 dataset files (30 B)", ""]);
   });
 
   it("never lets the live line wrap: it is cut to the terminal's width", () => {
@@ -155,5 +175,40 @@ describe("progress of discovery and validation", () => {
     progress.finish();
     expect(sink.text()).toBe("");
     expect(progress.describe()).toBe("while validating x.jsonl (file 1 of 1)");
+  });
+});
+
+describe("where progress is drawn: on a terminal, or with --progress; never with --quiet", () => {
+  const repo = join(import.meta.dirname, "..", "..");
+  const dataset = join(repo, "fixtures", "datasets", "mistral-chat");
+  const ftprep = (...args: string[]) => exec(process.execPath, [join(repo, "bin", "ftprep.js"), ...args]);
+
+  it("off a terminal (a pipe, CI), validate --json prints its document and nothing on stderr", async () => {
+    const { stdout, stderr } = await ftprep("validate", dataset, "--json");
+    expect(JSON.parse(stdout)).toMatchObject({ ok: true });
+    expect(stderr).toBe("");
+  });
+
+  it("with --progress off a terminal: a line per step", async () => {
+    const { stderr } = await ftprep("validate", dataset, "--json", "--progress");
+    expect(stderr.split("\n")).toEqual([
+      "discovering dataset files…",
+      "found 2 dataset files (11.0 kB)",
+      `validating ${join(dataset, "train.jsonl")} (1/2, 9.0 kB)`,
+      `validating ${join(dataset, "validation.jsonl")} (2/2, 2.0 kB)`,
+      "",
+    ]);
+    expect((await ftprep("validate", dataset, "--progress", "--quiet")).stderr).toBe("");
+  });
+
+  it("on a terminal unless --quiet", () => {
+    const sink = io();
+    progressDisplay(sink, {}, true).pass({ type: "discover-start" });
+    expect(sink.text()).toContain("discovering dataset files…");
+    const quiet = io();
+    progressDisplay(quiet, { quiet: true }, true).pass({ type: "discover-start" });
+    const pipe = io();
+    progressDisplay(pipe, {}, false).pass({ type: "discover-start" });
+    expect(quiet.text() + pipe.text()).toBe("");
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { formatBytes } from "../../src/guard/size.js";
 import { describe, expect, it } from "vitest";
 import { discoverFiles } from "../../src/discover/discover.js";
 import { readManifest } from "../../src/manifest/manifest.js";
@@ -179,5 +180,7 @@ describe("E_NOT_JSONL: a file that is plainly not JSONL", () => {
     expect(out.match(/E_NOT_JSONL/g)!.length).toBeLessThanOrEqual(2);
     expect(out).not.toContain("E_UTF8");
     expect(out).toMatch(/a-train\.jsonl: mistral-chat, 1 records/);
+    // Not labelled with the format it would have been checked as: it has none. Its size is the file's.
+    expect(stdout).toContain(`${join(dir, "b.jsonl")}: not JSONL, ${formatBytes(gzipMembers(chatLines(50)).length)} — 1 error(s), 0 warning(s)\n`);
   });
 });
