@@ -131,7 +131,15 @@ export async function main(argv: readonly string[], out: Io = processIo()): Prom
     // An InvalidArgumentError that reaches here was thrown by an action, not by commander's parsing: not yet printed.
     if (error instanceof CommanderError && !(error instanceof InvalidArgumentError)) {
       // Help and version exit with 0; every other parse error has already been printed by commander, in one line.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (error.exitCode === 0) return EXIT.ok;
+      // `--json` promises one document on stdout, a mistyped option included (the action never ran to say so).
+      const args = argv.slice(2);
+      const end = args.indexOf("--");
+      if ((end === -1 ? args : args.slice(0, end)).includes("--json")) {
+        const message = error.message.replace(/^error: /, "").replace(/\n\(Did you mean (.*)\?\)/, " (did you mean $1?)").replace(/\s*\n\s*/g, " ").trim();
+        printJson(io, { ok: false, exit_code: EXIT.usage, failures: [{ code: "ERR_CONFIG", message }] });
+      }
+      return EXIT.usage;
     }
     const usage = error instanceof ConfigError || error instanceof InvalidArgumentError;
     const code = usage ? EXIT.usage : EXIT.operational;

@@ -124,6 +124,7 @@ describe("snake_case keys in every machine-readable output, produced for real", 
     },
     { name: "validate --json (classifier labels, --duplicates)", schema: "validate-result.schema.json", args: () => ["validate", join(dir(), "classifier-train.jsonl"), "--duplicates", "--json"], code: 0 },
     { name: "validate --report (NDJSON)", schema: "report-line.schema.json", args: () => ["validate", fixture("invalid"), "--report", join(dir(), "issues.ndjson"), "--json"], code: 1, reportFile: () => join(dir(), "issues.ndjson") },
+    { name: "validate --json (a mistyped option: failure document)", schema: "validate-result.schema.json", args: () => ["validate", "--json", "--fromat", "x", fixture("valid")], code: 2 },
     { name: "validate --json (failure document)", schema: "validate-result.schema.json", args: () => ["validate", join(dir(), "missing.jsonl"), "--json"], code: 3 },
     {
       name: "prepare --json (split, dedupe, skip-invalid)",
@@ -147,6 +148,7 @@ describe("snake_case keys in every machine-readable output, produced for real", 
     { name: "fix --json", schema: "fix-result.schema.json", args: () => ["fix", fixture("datasets/openai-tools/train.jsonl"), "-o", join(dir(), "fixed.jsonl"), "--json"], code: 0 },
     { name: "convert --json", schema: "convert-result.schema.json", args: () => ["convert", fixture("datasets/openai-tools/train.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "converted.jsonl"), "--json"], code: 0 },
     { name: "fix --json (failure document)", schema: "fix-result.schema.json", args: () => ["fix", join(dir(), "missing.jsonl"), "-o", join(dir(), "f2.jsonl"), "--json"], code: 3 },
+    { name: "convert --json (a bad choice: failure document)", schema: "convert-result.schema.json", args: () => ["convert", fixture("valid/openai-chat.jsonl"), "--to", "nope", "-o", join(dir(), "c3.jsonl"), "--json"], code: 2 },
     { name: "convert --json (failure document)", schema: "convert-result.schema.json", args: () => ["convert", join(dir(), "missing.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "c2.jsonl"), "--json"], code: 3 },
   ];
 
