@@ -173,7 +173,7 @@ describe("the README's shell examples, run as written", () => {
     expect(ran.length).toBeGreaterThan(20);
   });
 
-  it("npx ftprep resolves to this package's bin, offline (what the shim above stands for)", async () => {
+  it("npx ftprep resolves to this package's bin, offline (what the shim above stands for)", { timeout: 90_000 }, async () => {
     const { stdout } = await exec("npx", ["--offline", "ftprep", "--version"], { cwd: repo, env: { ...process.env, npm_config_update_notifier: "false" } });
     const pkg = JSON.parse(await readFile(join(repo, "package.json"), "utf8")) as { version: string };
     expect(stdout.trim()).toBe(pkg.version);
