@@ -19,7 +19,7 @@ const fixture = (path: string) => join(repo, "fixtures", path);
 const tmp = useTempDir("json-contract", "all");
 
 /** Maps keyed by data (issue codes, roles, label values, formats, repair kinds, a provider's request): any key. */
-const DATA_KEYED = new Set(["counts", "by_code", "messages_by_role", "labels", "source_formats", "changes", "unconvertible", "request", "hyperparameters", "estimate"]);
+const DATA_KEYED = new Set(["counts", "by_code", "messages_by_role", "roles", "labels", "source_formats", "changes", "unconvertible", "request", "hyperparameters", "estimate"]);
 const SNAKE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 /** Every key of `value` that is not snake_case, as a JSON-pointer-like path ("/plan/sources/0/report/blankLines"). */
