@@ -79,7 +79,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * A shown output line as a pattern over a printed line: `…` is anything; the local server's port, today's date in a
- * model name and a job's status between two commands vary; job ids are this run's (`ids`: README id → this run's).
+ * model name, event timestamps and a job's status between two commands vary; job ids are this run's (`ids`: README id → this run's).
  */
 function linePattern(shown: string, ids: Map<string, string>): RegExp {
   let text = shown;
@@ -91,6 +91,7 @@ function linePattern(shown: string, ids: Map<string, string>): RegExp {
       escape(part)
         .replace(/127\\\.0\\\.0\\\.1:\d+/g, "127\\.0\\.0\\.1:\\d+")
         .replace(/:20\d{6}:/g, ":\\d{8}:")
+        .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\\\.\d+)?Z/g, "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?Z")
         .replace(/\\\((QUEUED|VALIDATING|VALIDATED|RUNNING|SUCCESS)\\\)/g, "\\((?:QUEUED|VALIDATING|VALIDATED|RUNNING|SUCCESS)\\)")
         .replace(UUID, "([0-9a-f-]{36})"),
     )
@@ -141,6 +142,7 @@ describe("the README's shell examples, run as written", () => {
 
   it("runs every one that can run offline, each printing what the README shows", { timeout: 240_000 }, async () => {
     const ids = new Map<string, string>();
+    let lastJob: string | undefined;
     const ran: string[] = [];
     const problems: string[] = [];
     for (const example of all) {
@@ -148,7 +150,10 @@ describe("the README's shell examples, run as written", () => {
       let command = example.command;
       for (const { prefix } of PREFIXES) if (command.startsWith(prefix)) command = command.slice(prefix.length);
       for (const [readmeId, realId] of ids) command = command.split(readmeId).join(realId);
+      // A job id the README abbreviates in a command (`jobs wait ft-…`) is the one the last `jobs create` printed.
+      if (lastJob !== undefined) command = command.replace(/(?<=\s)[\w]+-…(?=\s|$)/g, lastJob);
       const { code, output } = await runLine(command, work, env);
+      lastJob = /^job (\S+) created/m.exec(output)?.[1] ?? lastJob;
       ran.push(command);
       const where = `README.md:${example.line}: ${command}`;
       if (code === null || code > 3) problems.push(`${where}: exit ${code}\n${output}`);
