@@ -93,6 +93,7 @@ function linePattern(shown: string, ids: Map<string, string>): RegExp {
         .replace(/:20\d{6}:/g, ":\\d{8}:")
         .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\\\.\d+)?Z/g, "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?Z")
         .replace(/\\\((QUEUED|VALIDATING|VALIDATED|RUNNING|SUCCESS)\\\)/g, "\\((?:QUEUED|VALIDATING|VALIDATED|RUNNING|SUCCESS)\\)")
+        .replace(/: (QUEUED|VALIDATING|VALIDATED|RUNNING|pending|queued|running|validating_files)$/, ": (?:QUEUED|VALIDATING|VALIDATED|RUNNING|pending|queued|running|validating_files)")
         .replace(UUID, "([0-9a-f-]{36})"),
     )
     .join(".*");
