@@ -29,13 +29,16 @@ export interface SplitCount {
 }
 
 export interface JobTraining {
-  basis: "openai-billing" | "mistral-data-tokens";
-  /** Epochs: given, or (OpenAI `auto`) the cookbook's rule; null when the hyperparameters do not say. */
+  basis: "openai-billing" | "mistral-data-tokens" | "together-data-tokens";
+  /**
+   * Epochs: given, or (OpenAI `auto`) the cookbook's rule, or (Together) its default `n_epochs` of 1; null when the
+   * hyperparameters do not say.
+   */
   epochs: number | null;
-  epochs_from: "hyperparameters" | "cookbook-auto" | null;
+  epochs_from: "hyperparameters" | "cookbook-auto" | "provider-default" | null;
   /** Optimiser steps, when known: OpenAI ceil(records ÷ batch_size) × epochs; Mistral's training_steps. */
   steps: number | null;
-  /** OpenAI: billable tokens × epochs; Mistral: data tokens × epochs. */
+  /** OpenAI: billable tokens × epochs; Mistral and Together: data tokens × epochs. */
   tokens: number | null;
 }
 
@@ -87,6 +90,9 @@ export function cookbookAutoEpochs(examples: number): number {
 const numeric = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 /** The estimate for a job of `model` with `hyperparameters` on the manifest's files. */
+/** Together's `n_epochs` when the create call does not give it. */
+const TOGETHER_DEFAULT_EPOCHS = 1;
+
 export function jobEstimate(manifest: Manifest, model: string, hyperparameters: Record<string, number | string>): JobEstimate {
   const train = splitCount(manifest, "train") ?? emptySplit();
   const validation = splitCount(manifest, "validation");
@@ -102,6 +108,17 @@ export function jobEstimate(manifest: Manifest, model: string, hyperparameters: 
       epochs_from: given !== undefined ? "hyperparameters" : epochs !== null ? "cookbook-auto" : null,
       steps: epochs !== null && batch !== undefined && train.records > 0 ? Math.ceil(train.records / batch) * epochs : null,
       tokens: epochs !== null && train.billable !== null ? train.billable * epochs : null,
+    };
+  } else if (manifest.provider === "together") {
+    // Together's create call takes `n_epochs` (default 1) and prices the tokens of the data times the epochs.
+    const given = numeric(hyperparameters.n_epochs);
+    const epochs = given ?? TOGETHER_DEFAULT_EPOCHS;
+    training = {
+      basis: "together-data-tokens",
+      epochs,
+      epochs_from: given !== undefined ? "hyperparameters" : "provider-default",
+      steps: null,
+      tokens: train.counted_files === train.files && train.files > 0 ? Math.round(train.total * epochs) : null,
     };
   } else {
     const epochs = numeric(hyperparameters.epochs) ?? null;

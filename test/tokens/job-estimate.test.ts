@@ -54,6 +54,20 @@ describe("jobs create --dry-run: the before-the-run estimate from the manifest's
     expect(jobEstimate(m, "gpt-4o-mini-2024-07-18", {}).train).toMatchObject({ files: 3, counted_files: 2, trainable: null, billable: null });
   });
 
+  it("Together: its own n_epochs (default 1) × the data tokens, labelled Together's, not Mistral's", () => {
+    const m: Manifest = newManifest({ provider: "together", base_url: "http://x", target: "http://x", embedded_store: null, options: {} }, "0.0.0");
+    m.sources = [
+      {
+        path: "t.jsonl", sha256: "0".repeat(64), bytes: 1, records: 4, valid: 4, invalid: 0, split: "train", format: "together-chat", skip_invalid: false,
+        tokens: { method: "estimate", tokenizer: null, records: 4, total: 1000, trainable: 300, billable: null, p50: 250, p95: 300, max: 300, over_limit: 0, limit: null, longest: [] },
+      },
+    ] as unknown as Manifest["sources"];
+    const model = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference";
+    expect(jobEstimate(m, model, {}).training).toEqual({ basis: "together-data-tokens", epochs: 1, epochs_from: "provider-default", steps: null, tokens: 1000 });
+    // `epochs` is Mistral's name: Together reads n_epochs only.
+    expect(jobEstimate(m, model, { n_epochs: 3, epochs: 7 }).training).toEqual({ basis: "together-data-tokens", epochs: 3, epochs_from: "hyperparameters", steps: null, tokens: 3000 });
+  });
+
   it("the cookbook's auto epochs: 3, raised to reach 100 examples (at most 25), lowered to stay under 25,000 (at least 1)", () => {
     expect([1, 3, 10, 33, 34, 100, 8333, 8334, 12_500, 30_000].map(cookbookAutoEpochs)).toEqual([25, 25, 10, 3, 3, 3, 3, 2, 2, 1]);
   });
