@@ -85,3 +85,8 @@ export { figuresBySplit, mergeFigures, FigureTally, type Figures } from "./valid
 export { Histogram, type HistogramJson } from "./validate/histogram.js";
 export type { Snippet } from "./validate/snippet.js";
 export type { UploadOutcome } from "./upload/outcomes.js";
+export { configureObjectStorage, objectStorage, statObject, readObject, listObjects } from "./storage/object-storage.js";
+export { S3Client, ObjectChangedError, type ObjectInfo, type S3ClientOptions } from "./storage/s3-client.js";
+export { resolveS3Config, type S3Config, type S3ConfigInput, type AwsCredentials } from "./storage/aws-config.js";
+export { ObjectUpload } from "./storage/object-upload.js";
+export { isObjectUrl, parseObjectUrl, joinLocation, type ObjectLocation } from "./storage/s3-url.js";

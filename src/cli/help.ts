@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { S3_ENV } from "./storage-options.js";
 
 /** What `--help` of each command ends with: examples that run as written from the repository, the environment it reads, its exit codes. */
 export interface Epilog {
@@ -22,22 +23,22 @@ const JOB_ENV = [PROVIDER, ...KEYS, DEBUG];
 export const EPILOGS: Record<string, Epilog> = {
   validate: {
     examples: ["ftprep validate fixtures/datasets/mistral-chat", "ftprep validate --provider openai --json fixtures/datasets/openai-tools", "ftprep validate --model open-mistral-nemo fixtures/datasets/mistral-function-calling"],
-    env: [PROVIDER, DEBUG],
+    env: [PROVIDER, ...S3_ENV, DEBUG],
     exit: DATA_EXIT,
   },
   prepare: {
     examples: ["ftprep prepare fixtures/datasets/mistral-chat --out prepared", "ftprep prepare fixtures/datasets/mistral-chat --out prepared --no-split --validation-split 0.1 --seed 7"],
-    env: [PROVIDER, DEBUG],
+    env: [PROVIDER, ...S3_ENV, DEBUG],
     exit: DATA_EXIT,
   },
   upload: {
     examples: ["ftprep upload fixtures/datasets/mistral-chat", "ftprep upload --provider openai fixtures/datasets/openai-tools --manifest openai-manifest.json", "ftprep upload --provider together fixtures/datasets/together-chat --manifest together-manifest.json"],
-    env: [PROVIDER, ...KEYS, DEBUG],
+    env: [PROVIDER, ...KEYS, ...S3_ENV, DEBUG],
     exit: RUN_EXIT,
   },
   run: {
     examples: ["ftprep run fixtures/datasets/mistral-chat", "ftprep run --dry-run --json fixtures/datasets/mistral-chat", "ftprep run --pipeline pipelines/mistral-chat.json"],
-    env: [PROVIDER, ...KEYS, DEBUG],
+    env: [PROVIDER, ...KEYS, ...S3_ENV, DEBUG],
     exit: RUN_EXIT,
   },
   "jobs create": {

@@ -11,6 +11,7 @@ import { fixCommand } from "./fix.js";
 import { addHelpEpilogs } from "./help.js";
 import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
+import { applyStorageFlags } from "./storage-options.js";
 import { runCommand, uploadCommand } from "./upload.js";
 import { tokensCommand } from "./tokens.js";
 import { validateCommand } from "./validate.js";
@@ -59,6 +60,7 @@ export function buildProgram(io: Io): Command {
   program.hook("preAction", (_program, action) => {
     io.command = commandPath(action);
     io.json = Boolean(action.opts().json);
+    applyStorageFlags(action.opts());
   });
   return program;
 }

@@ -1,3 +1,4 @@
+import { addStorageOptions } from "./storage-options.js";
 import { printable } from "../printable.js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError } from "../errors.js";
@@ -75,6 +76,7 @@ export function addGuardOptions(command: Command): Command {
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
     .addOption(workersOption())
     .option(...PROGRESS_FLAG);
+  addStorageOptions(command);
   return addHtmlOption(addTokenOptions(command));
 }
 

@@ -1,3 +1,4 @@
+import { addStorageOptions } from "./storage-options.js";
 import { printable } from "../printable.js";
 import { Command, Option } from "commander";
 import { DEFAULT_MAX_ISSUES } from "../defaults.js";
@@ -48,6 +49,7 @@ export function validateCommand(io: Io): Command {
     .option("--quiet", "no progress on stderr (errors are still printed)")
     .addOption(workersOption())
     .option(...PROGRESS_FLAG);
+  addStorageOptions(command);
   return addHtmlOption(addTokenOptions(command))
     .action(async (paths: string[], flags: ValidateFlags) => {
       const target = targetFromFlags(command, flags);

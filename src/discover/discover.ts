@@ -6,6 +6,9 @@ import { describeErrno, FileSystemError } from "../errors.js";
 import { printable } from "../printable.js";
 import { classifyJsonHead } from "../read/sniff.js";
 import { type Compression, compressionOf, isDatasetName } from "../read/source.js";
+import { NotFoundError } from "../providers/errors.js";
+import { isObjectUrl, listObjects, readObject, statObject } from "../storage/object-storage.js";
+import { parseObjectUrl } from "../storage/s3-url.js";
 
 export { isDatasetName };
 
@@ -30,6 +33,8 @@ export interface DiscoveredFile {
   layout: "jsonl" | "json-array";
   /** Set for `.jsonl.gz` / `.jsonl.zst`: read through the decompressor. */
   compression?: Compression;
+  /** An `s3://` object's ETag as listed (its identity, with the size, for a plan's unit ids). */
+  etag?: string;
 }
 
 /** Options of `discoverFiles`. */
@@ -145,10 +150,17 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
   const seenDirs = new Set<string>();
   const excluded = new Set<string>();
   for (const path of options.exclude ?? []) {
+    if (isObjectUrl(path)) {
+      excluded.add(path);
+      continue;
+    }
     excluded.add(resolve(path));
     excluded.add(await realpath(path).catch(() => resolve(path)));
   }
-  const isExcluded = (path: string, real: string): boolean => excluded.has(resolve(path)) || excluded.has(real);
+  const isExcluded = (path: string, real: string): boolean => {
+    if (isObjectUrl(path)) return [...excluded].some((e) => isObjectUrl(e) && (path === e || path.startsWith(e.endsWith("/") ? e : `${e}/`)));
+    return excluded.has(resolve(path)) || excluded.has(real);
+  };
   let foundBytes = 0;
 
   let weight = 1;
@@ -238,9 +250,74 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       else skipped.push({ path, reason: isFile ? NOT_A_DATASET : "not a regular file" });
   };
 
+  /** An s3:// object found by listing or named: taken like a file (no links, no real path but its URL). */
+  const addObject = async (url: string, rel: string, bytes: number, etag: string, split: Split | undefined): Promise<void> => {
+    options.signal?.throwIfAborted();
+    const compression = compressionOf(url);
+    let layout: DiscoveredFile["layout"] = "jsonl";
+    if (compression === undefined && url.toLowerCase().endsWith(".json")) {
+      const parts: Uint8Array[] = [];
+      for await (const chunk of readObject(url, { start: 0, end: Math.min(bytes, JSON_HEAD_BYTES + 1), etag, signal: options.signal })) parts.push(Uint8Array.from(chunk));
+      const all = Buffer.concat(parts);
+      const kind = classifyJsonHead(all.subarray(0, JSON_HEAD_BYTES), bytes <= JSON_HEAD_BYTES);
+      if (kind.kind === "other") {
+        skipped.push({ path: url, reason: kind.reason });
+        return;
+      }
+      layout = kind.kind;
+    }
+    found.push({ path: url, relative: rel, realPath: url, split: split ?? splitFromName(url), weight, bytes, layout, ...(compression ? { compression } : {}), ...(etag ? { etag } : {}), viaLink: false });
+    foundBytes += bytes;
+    options.onProgress?.({ files: found.length, bytes: foundBytes });
+  };
+
+  /**
+   * `s3://bucket/prefix/` (or an empty key): every object below, listed page by page, as a folder is walked — dataset
+   * names taken, hidden segments and node_modules never, the rest skipped with the reason. `s3://bucket/key` that
+   * names an object is that object, whatever its name; one that names none is read as the folder `key/`.
+   */
+  const walkObjects = async (url: string, split: Split | undefined): Promise<void> => {
+    const { key } = parseObjectUrl(url);
+    if (key !== "" && !key.endsWith("/")) {
+      try {
+        const info = await statObject(url, options.signal);
+        await addObject(url, basename(key), info.size, info.etag, split);
+        return;
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      url = `${url}/`;
+    }
+    const prefix = parseObjectUrl(url).key;
+    let any = false;
+    for await (const object of listObjects(url, options.signal)) {
+      any = true;
+      const rel = object.key.slice(prefix.length);
+      const segments = rel.split("/");
+      const name = segments.at(-1)!;
+      if (name === "" ) continue; // a "folder" placeholder object
+      if (segments.some((segment) => segment.startsWith("."))) {
+        skipped.push({ path: object.url, reason: "hidden (a name in its key starts with a dot): never walked" });
+      } else if (segments.slice(0, -1).some((segment) => NEVER_WALKED.has(segment))) {
+        skipped.push({ path: object.url, reason: "node_modules is never walked" });
+      } else if (isExcluded(object.url, object.url)) {
+        skipped.push({ path: object.url, reason: "an output of ftprep (the manifest, the report or the output directory)" });
+      } else if (isDataset(name)) {
+        await addObject(object.url, rel, object.size, object.etag, split);
+      } else {
+        skipped.push({ path: object.url, reason: NOT_A_DATASET });
+      }
+    }
+    if (!any) skipped.push({ path: url, reason: "no object has this prefix" });
+  };
+
   for (const input of inputs) {
     const { path: target, split } = typeof input === "string" ? { path: input, split: undefined } : input;
     weight = typeof input === "string" ? 1 : (input.weight ?? 1);
+    if (isObjectUrl(target)) {
+      await walkObjects(target, split);
+      continue;
+    }
     if (isDynamicPattern(target)) {
       const base = globBase(target);
       const matches = (await glob(target, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false, absolute: isAbsolute(target), ignore: ["**/node_modules/**"] })).sort();

@@ -1,7 +1,11 @@
 import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { FileSystemError } from "../errors.js";
+import { deleteObject, moveObject } from "../storage/object-storage.js";
+import { ObjectUpload } from "../storage/object-upload.js";
+import { isObjectUrl, joinLocation } from "../storage/s3-url.js";
 import { tempPathFor } from "../temp-files.js";
 
 /** A file the shard writer left in its directory. */
@@ -34,6 +38,10 @@ export interface ShardWriterOptions {
 interface Part {
   temp: string;
   handle: FileHandle | undefined;
+  /** With an `s3://` directory: the multipart upload of the part's temporary object, until it is complete. */
+  object?: ObjectUpload | undefined;
+  /** The temporary object is complete (it is moved to its name by `finish`). */
+  sealed?: boolean;
   bytes: number;
   records: number;
   hash: Hash;
@@ -79,6 +87,8 @@ export class ShardWriter {
   private bufferPart: Part | undefined;
   private readonly target: number;
   private dirReady = false;
+  /** The directory is an `s3://` prefix: parts stream to the bucket by multipart upload instead of to disk. */
+  private readonly remote: boolean;
 
   constructor(private readonly options: ShardWriterOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 2) {
@@ -88,6 +98,7 @@ export class ShardWriter {
     const parts = Math.max(1, Math.ceil(expected / options.maxBytes));
     this.target = Math.ceil(expected / parts);
     this.buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    this.remote = isObjectUrl(options.dir);
   }
 
   /** Records written so far. */
@@ -106,7 +117,11 @@ export class ShardWriter {
     let part = this.parts.at(-1);
     if (part === undefined || (part.records > 0 && (part.bytes + size > this.options.maxBytes || part.bytes >= this.target))) {
       part = { temp: "", handle: undefined, bytes: 0, records: 0, hash: createHash("sha256") };
-      part.temp = tempPathFor(join(this.options.dir, `${this.options.name}.part-${this.parts.length + 1}`));
+      const base = `${this.options.name}.part-${this.parts.length + 1}`;
+      // A hidden temporary name either way: discovery never takes it, and a bucket's is moved to its name at the end.
+      part.temp = this.remote
+        ? joinLocation(this.options.dir, `.${base}.ftprep-${process.pid}-${randomBytes(6).toString("hex")}.tmp`)
+        : tempPathFor(join(this.options.dir, base));
       this.parts.push(part);
     }
     if (this.bufferPart !== part || this.used + size > this.buffer.length) this.cut();
@@ -142,6 +157,7 @@ export class ShardWriter {
   async flush(): Promise<void> {
     this.cut();
     if (this.segments.length === 0) return;
+    if (this.remote) return this.flushRemote();
     try {
       if (!this.dirReady) {
         await mkdir(this.options.dir, { recursive: true });
@@ -159,9 +175,55 @@ export class ShardWriter {
     }
   }
 
+  /**
+   * Sends what is buffered to the parts' uploads. A part is complete once a later part has data, so only the
+   * current part's upload (one part buffer) is open at a time, whatever the number of shards.
+   */
+  private async flushRemote(): Promise<void> {
+    for (const segment of this.segments.splice(0)) {
+      const { part, buffer, length } = segment;
+      for (const earlier of this.parts) {
+        if (earlier === part) break;
+        await this.seal(earlier);
+      }
+      part.object ??= new ObjectUpload(part.temp);
+      await part.object.write(buffer.subarray(0, length));
+      part.hash.update(buffer.subarray(0, length));
+      if (buffer.length === BUFFER_BYTES && this.pool.length < 2) this.pool.push(buffer);
+    }
+  }
+
+  private async seal(part: Part): Promise<void> {
+    if (part.sealed) return;
+    part.object ??= new ObjectUpload(part.temp);
+    await part.object.finish();
+    part.object = undefined;
+    part.sealed = true;
+  }
+
+  /** With an `s3://` directory: completes each part's upload and moves it to its name (no reuse: objects are rewritten). */
+  private async finishRemote(): Promise<WrittenFile[]> {
+    const count = this.parts.length;
+    const written: WrittenFile[] = [];
+    try {
+      for (const part of this.parts) await this.seal(part);
+      for (const [i, part] of this.parts.entries()) {
+        const path = joinLocation(this.options.dir, shardName(this.options.name, i + 1, count));
+        await moveObject(part.temp, path);
+        part.temp = "";
+        written.push({ path, part: i + 1, parts: count, records: part.records, bytes: part.bytes, sha256: part.hash.digest("hex"), reused: false });
+      }
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    return written;
+  }
+
   /** Flushes, closes and moves every part into place; returns the files, in order. */
   async finish(): Promise<WrittenFile[]> {
     await this.flush();
+    if (this.remote) return this.finishRemote();
     const count = this.parts.length;
     const statePath = join(this.options.dir, SHARD_STATE_FILE);
     const state = count > 0 ? await readState(statePath) : undefined;
@@ -199,6 +261,14 @@ export class ShardWriter {
   /** Drops everything written: closes and removes the temporary files. */
   async abort(): Promise<void> {
     this.segments.length = 0;
+    if (this.remote) {
+      for (const part of this.parts) {
+        await part.object?.abort();
+        part.object = undefined;
+        if (part.sealed && part.temp !== "") await deleteObject(part.temp).catch(() => undefined);
+      }
+      return;
+    }
     for (const part of this.parts) {
       await part.handle?.close().catch(() => undefined);
       part.handle = undefined;

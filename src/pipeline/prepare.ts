@@ -1,14 +1,15 @@
 import { createHash } from "node:crypto";
-import { stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname } from "node:path";
 import { type DiscoverInput, type DiscoveredFile, type SkippedPath, type Split } from "../discover/discover.js";
-import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
+import { ConfigError, FtprepError } from "../errors.js";
 import { copyRecords } from "../guard/copy.js";
 import { defaultMaxFileBytes, type Provider } from "../guard/limits.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { LineSet } from "../guard/line-set.js";
 import { ShardWriter, type WrittenFile } from "../guard/shard-writer.js";
+import { fileSize } from "../read/file.js";
 import { DEFAULT_MAX_LINE_BYTES } from "../read/lines.js";
+import { dirnameLocation, isObjectUrl, joinLocation } from "../storage/s3-url.js";
 import { datasetStem } from "../read/source.js";
 import { checkMaxFileBytes, tooFewExamples } from "../target/job-rules.js";
 import type { ProviderSpec } from "../target/provider-spec.js";
@@ -213,7 +214,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
   const outputs = new Map<string, string>(); // output base path → source, to refuse two sources writing one file
   const digests = new Map<Split, DigestSet>();
   // Litter of killed runs (temporary shards and copies, up to 511 MB each): removed once their process is gone.
-  await removeStaleTemps(options.outDir, { recursive: true });
+  if (!isObjectUrl(options.outDir)) await removeStaleTemps(options.outDir, { recursive: true });
   if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   let carved: ShardWriter | undefined;
@@ -229,7 +230,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
 
   try {
     for (const [index, file] of files.entries()) {
-      const outBase = join(options.outDir, dirname(file.relative), datasetStem(basename(file.relative)));
+      const outBase = joinLocation(options.outDir, dirname(file.relative), datasetStem(basename(file.relative)));
       const other = outputs.get(outBase);
       if (other !== undefined) throw new ConfigError(`${file.path} and ${other} would both be written to ${outBase}.jsonl; rename one of them`);
       outputs.set(outBase, file.path);
@@ -283,7 +284,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
           plan.files.push(planned(written, undefined, "validation", written.parts > 1 ? "shard" : "validation-split"));
         }
         if (carved.records === 0) {
-          plan.issues.push(fileIssue(join(options.outDir, "validation-split.jsonl"), "E_FILE_EMPTY", `the validation split of ${validationSplit} took no record from ${carvedFrom.length} training file(s)`));
+          plan.issues.push(fileIssue(joinLocation(options.outDir, "validation-split.jsonl"), "E_FILE_EMPTY", `the validation split of ${validationSplit} took no record from ${carvedFrom.length} training file(s)`));
         }
       }
     }
@@ -343,7 +344,7 @@ async function applyJobRules(plan: Plan, spec: ProviderSpec, outputs: Map<string
       continue;
     }
     const name = `merged-${split}`;
-    const base = join(plan.outDir, name);
+    const base = joinLocation(plan.outDir, name);
     const other = outputs.get(base);
     if (other !== undefined) throw new ConfigError(`${other} would be overwritten by the merged ${words} file ${base}.jsonl; rename it`);
     const writer = new ShardWriter({ dir: plan.outDir, name, maxBytes: plan.maxFileBytes, expectedBytes: bytes });
@@ -404,12 +405,7 @@ interface FileContext {
 
 /** One source file through the validating pass, and the second pass when a cleaned copy turns out to be needed. */
 async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileContext): Promise<SourcePlan> {
-  let size: number;
-  try {
-    size = (await stat(file.path)).size;
-  } catch (error) {
-    throw FileSystemError.from(file.path, "read", error);
-  }
+  const size = await fileSize(file.path, ctx.options.signal);
   const isJsonArray = file.layout === "json-array";
   const compressed = file.compression !== undefined;
   // A compressed file's text size is known only once it is read; it goes as a decompressed copy in any case.
@@ -417,7 +413,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   // Written during the validating pass when the output is certain to differ from the source: a conversion (a `.json`
   // array, a compressed file), shards, or a training file that gives records to the validation split.
   const writeInPass = isJsonArray || compressed || (tooBig && ctx.splitting) || ctx.carving !== undefined;
-  const outDir = dirname(outBase);
+  const outDir = dirnameLocation(outBase);
   const name = basename(outBase);
   const expected = compressed ? {} : { expectedBytes: size };
   let writer: ShardWriter | undefined = writeInPass ? new ShardWriter({ dir: outDir, name, maxBytes: ctx.maxFileBytes, ...expected }) : undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { readFileRange } from "../read/file.js";
 
 /** A file part: bytes `start` to `end` (exclusive) of a file on disk. */
 export interface FilePart {
@@ -39,12 +39,13 @@ export function multipartBody(fields: Record<string, string>, file: FilePart, on
   const headBytes = Buffer.from(head, "utf8");
   const tailBytes = Buffer.from(tail, "utf8");
   const size = file.end - file.start;
-  async function* parts(): AsyncGenerator<Buffer> {
+  async function* parts(): AsyncGenerator<Uint8Array> {
     yield headBytes;
     if (size > 0) {
-      for await (const chunk of createReadStream(file.path, { start: file.start, end: file.end - 1, highWaterMark: 1024 * 1024 })) {
-        onBytes?.((chunk as Buffer).length);
-        yield chunk as Buffer;
+      // A local file, or an s3:// object read by ranged GETs: streamed either way, never held whole.
+      for await (const chunk of readFileRange(file.path, file.start, file.end)) {
+        onBytes?.(chunk.length);
+        yield chunk;
       }
     }
     yield tailBytes;

@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { readFileRange } from "../read/file.js";
 import pLimit from "p-limit";
 import { TOGETHER_MAX_FILE_BYTES, TOGETHER_SINGLE_UPLOAD_BYTES } from "../target/together.js";
 import { ApiError, markBytesTaken, ProviderAnswerError } from "./errors.js";
@@ -279,10 +279,10 @@ function partUrls(value: unknown, count: number, bad: (why: string) => Error): {
 }
 
 /** Bytes `start`…`end` of the file, read from disk as the connection takes them; each call starts over (a retried PUT). */
-async function* fileBytes(path: string, start: number, end: number, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-  if (end <= start) return;
-  for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 })) {
-    onBytes?.((chunk as Buffer).length);
-    yield chunk as Buffer;
+async function* fileBytes(path: string, start: number, end: number, onBytes?: (n: number) => void): AsyncGenerator<Uint8Array> {
+  // A local file, or an s3:// object read by ranged GETs.
+  for await (const chunk of readFileRange(path, start, end)) {
+    onBytes?.(chunk.length);
+    yield chunk;
   }
 }

@@ -1,5 +1,7 @@
-import { type FileHandle, open } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { FileSystemError } from "../errors.js";
+import { isObjectUrl, readObject, statObject } from "../storage/object-storage.js";
 
 /** Chunk size for reading dataset files: large enough that per-chunk overhead vanishes, small enough to stay flat. */
 export const READ_CHUNK_BYTES = 256 * 1024;
@@ -24,6 +26,10 @@ export interface FileChunksOptions {
  * stops early.
  */
 export async function* readFileChunks(path: string, options: FileChunksOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
+  // An s3:// object streams through ranged GETs instead: never downloaded whole, to disk or memory.
+  if (isObjectUrl(path)) {
+    return yield* readObject(path, { signal: options.signal, ...(options.start !== undefined ? { start: options.start } : {}), ...(options.end !== undefined ? { end: options.end } : {}) });
+  }
   const size = options.chunkBytes ?? READ_CHUNK_BYTES;
   let handle: FileHandle;
   try {
@@ -66,5 +72,28 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
     // Let an in-flight read settle before closing the handle under it.
     await pending?.catch(() => undefined);
     await handle.close();
+  }
+}
+
+/**
+ * Bytes `start` to `end` (exclusive) of a local file or an `s3://` object, as a stream (what an upload sends: a
+ * file, a part of a file, or an object read by ranged GETs).
+ */
+export async function* readFileRange(path: string, start: number, end: number, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<Uint8Array> {
+  if (end <= start) return;
+  if (isObjectUrl(path)) return yield* readObject(path, { start, end, signal: options.signal });
+  const stream = createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) });
+  for await (const chunk of stream) yield chunk as Buffer;
+}
+
+/** The size of a local file (`ERR_FS` naming it when it cannot be read, or is a directory) or of an `s3://` object. */
+export async function fileSize(path: string, signal?: AbortSignal): Promise<number> {
+  if (isObjectUrl(path)) return (await statObject(path, signal)).size;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    return info.size;
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
   }
 }

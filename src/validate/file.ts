@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { stat } from "node:fs/promises";
 import { FileSystemError } from "../errors.js";
-import { readFileChunks } from "../read/file.js";
+import { fileSize, readFileChunks } from "../read/file.js";
+import { isObjectUrl } from "../storage/s3-url.js";
 import { readJsonArrayElements } from "../read/json-array.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
 import type { ByteRange } from "../read/ranges.js";
@@ -683,20 +683,13 @@ async function jsonArrayPass(path: string, bytes: number, options: ValidateOptio
 
 /** The one pass over a file (or, with `range`, over a byte range of a plain JSONL file). */
 async function filePass(path: string, options: ValidateOptions, partial: false | { rejected: boolean }, range?: ByteRange): Promise<Pass> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
-    size = info.size;
-  } catch (error) {
-    throw FileSystemError.from(path, "read", error);
-  }
+  const size = await fileSize(path, options.signal);
   const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
   const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
   if (layout === "json-array") return jsonArrayPass(path, size, options, partial);
   const first = range === undefined || range.start === 0;
   let chunks: AsyncIterable<Uint8Array> =
-    range === undefined && size <= SMALL_FILE_BYTES
+    range === undefined && size <= SMALL_FILE_BYTES && !isObjectUrl(path)
       ? wholeFile(path, options.signal)
       : readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(range ?? {}) });
   if (options.onChunk) chunks = tap(chunks, options.onChunk);

@@ -13,3 +13,11 @@ export function useServers(): (options?: ServerOptions) => Promise<RunningServer
     return server;
   };
 }
+
+/** The sha256 of every file the local server holds (listed over HTTP, read from its store), in list order. */
+export async function storedSha256(server: RunningServer): Promise<string[]> {
+  const { readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const list = (await (await fetch(`${server.url}/v1/files?page_size=1000`)).json()) as { data: { id: string }[] };
+  return Promise.all(list.data.map(async (f) => (JSON.parse(await readFile(join(server.store, "files", `${f.id}.json`), "utf8")) as { sha256: string }).sha256));
+}
