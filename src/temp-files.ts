@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -121,4 +121,26 @@ export async function removeStaleTemps(dir: string, options: { recursive?: boole
 /** Removes the stale temporary files of one output path (a manifest, a report) from its directory. */
 export function removeStaleTempsOf(path: string): Promise<StaleTemps> {
   return removeStaleTemps(dirname(path), { target: basename(path) });
+}
+
+/**
+ * Writes a whole file atomically: a temporary file beside it (named by `tempPathFor`), fsync, rename. A reader
+ * never sees half of it, and a failed write leaves the old file as it was. Errors are the file system's own.
+ */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  const temp = tempPathFor(path);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(temp, "w");
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }

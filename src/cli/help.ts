@@ -76,6 +76,22 @@ export const EPILOGS: Record<string, Epilog> = {
     env: [DEBUG],
     exit: "0 counted, 2 usage error, 3 a file could not be read",
   },
+  // In this order, the examples are one session: plan, two shards, merge (the help test runs them in turn).
+  plan: {
+    examples: ["ftprep plan fixtures/datasets/mistral-chat --out plan.json --unit-bytes 4kB"],
+    env: [PROVIDER, ...S3_ENV, DEBUG],
+    exit: "0 planned, 2 usage error (no dataset file), 3 an entry could not be read (no plan written)",
+  },
+  work: {
+    examples: ["ftprep work --plan plan.json --shard-index 0 --shard-count 2 --manifest part-0.json", "ftprep work --plan plan.json --shard-index 1 --shard-count 2 --manifest part-1.json"],
+    env: ["JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, SLURM_ARRAY_TASK_ID  the shard index when --shard-index is not given", ...KEYS, ...S3_ENV, DEBUG],
+    exit: RUN_EXIT,
+  },
+  "manifest merge": {
+    examples: ["ftprep manifest merge part-0.json part-1.json --out merged-manifest.json"],
+    env: [DEBUG],
+    exit: "0 merged, 2 usage error (manifests of different targets, a file with two contents), 3 a file could not be read or written",
+  },
 };
 
 function render(epilog: Epilog): string {

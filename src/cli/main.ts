@@ -11,6 +11,7 @@ import { fixCommand } from "./fix.js";
 import { addHelpEpilogs } from "./help.js";
 import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
+import { manifestCommand, planCommand, workCommand } from "./scale.js";
 import { applyStorageFlags } from "./storage-options.js";
 import { runCommand, uploadCommand } from "./upload.js";
 import { tokensCommand } from "./tokens.js";
@@ -54,6 +55,9 @@ export function buildProgram(io: Io): Command {
   program.addCommand(convertCommand(io));
   program.addCommand(tokensCommand(io));
   program.addCommand(reportCommand(io));
+  program.addCommand(planCommand(io));
+  program.addCommand(workCommand(io));
+  program.addCommand(manifestCommand(io));
   addHelpEpilogs(program);
   configureTree(program, io);
   // The command about to run, so a failure can be reported in its terms (its name, and JSON when it was asked for).

@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.js";
 import { DEFAULT_MANIFEST, DEFAULT_OUT_DIR, DEFAULT_STORE } from "../defaults.js";
 import type { JobState } from "../jobs/jobs.js";
 import type { RunJobResult, RunOptions, RunResult } from "../pipeline/run.js";
+import type { DiscoveredFile } from "../discover/discover.js";
 import type { FormatId, ProviderName } from "../types.js";
 import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
@@ -74,11 +75,39 @@ const FLAG_OF: Partial<Record<keyof RunOptions, string>> = {
   workers: "workers",
 };
 
-/** Builds `ftprep upload` or `ftprep run`: the same pipeline (run adds pipeline files and jobs later). */
-function uploadLike(name: "upload" | "run", description: string, io: Io): Command {
+/** What `ftprep work` adds to the upload pipeline: its own flags, and the units it takes from a plan. */
+export interface WorkHooks {
+  configure: (command: Command) => Command;
+  /** The files to process (instead of discovering paths), the options the plan fixes, and the default manifest. */
+  units: (flags: Record<string, unknown>) => Promise<{ files: DiscoveredFile[]; options: PlanFixed; defaultManifest: string }>;
+}
+
+/** The guard options a shard plan fixes for every worker. */
+export interface PlanFixed {
+  provider: string;
+  format: string;
+  maxFileBytes: number;
+  skipInvalid: boolean;
+  maxInvalidFraction: number;
+}
+
+/** The flags a plan fixes, by commander attribute → flag name: giving one to `ftprep work` is a usage error. */
+const FIXED_BY_PLAN: [keyof UploadFlags, string][] = [
+  ["provider", "--provider"],
+  ["format", "--format"],
+  ["maxFileBytes", "--max-file-bytes"],
+  ["skipInvalid", "--skip-invalid"],
+  ["maxInvalidFraction", "--max-invalid-fraction"],
+  ["dedupe", "--dedupe"],
+  ["validationSplit", "--validation-split"],
+  ["merge", "--merge"],
+];
+
+/** Builds `ftprep upload`, `ftprep run` or `ftprep work`: the same pipeline (run adds pipeline files and jobs; work, a plan's units). */
+export function uploadLike(name: "upload" | "run" | "work", description: string, io: Io, work?: WorkHooks): Command {
   const command = new Command(name)
     .description(description)
-    .argument("[paths...]", "files, directories or globs")
+    .argument(work ? "[paths...]" : "[paths...]", work ? "none: the units come from --plan" : "files, directories or globs")
     .option("--base-url <url>", "the Files API's base URL (default: MISTRAL_BASE_URL / OPENAI_BASE_URL, else the provider's public API)")
     .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY); never printed")
     .option("--concurrency <n>", "uploads at once", positiveInt, 4)
@@ -96,8 +125,27 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       .option("--trust-pipeline-url", "send the files and the API key to the pipeline file's provider.base_url when it is not the provider's public API")
       .option("--new-job", "create a new job even when the manifest records one from the same files and parameters (default: reuse it)");
   }
+  work?.configure(command);
   addGuardOptions(command).action(async (paths: string[], flags: UploadFlags) => {
     let inputs = guardInputs(paths, flags);
+    let planned: Awaited<ReturnType<WorkHooks["units"]>> | undefined;
+    if (work) {
+      if (inputs.length > 0) throw new ConfigError("ftprep work takes no paths: its units come from --plan");
+      for (const [key, flag] of FIXED_BY_PLAN) {
+        if (command.getOptionValueSource(key) === "cli") throw new ConfigError(`${flag} is fixed by the plan, so that every worker applies the same (plan again to change it)`);
+      }
+      planned = await work.units(flags as unknown as Record<string, unknown>);
+      Object.assign(flags, planned.options);
+      const manifestSource = command.getOptionValueSource("manifest");
+      if (manifestSource !== "cli" && manifestSource !== "env") flags.manifest = planned.defaultManifest;
+      inputs = [...new Set(planned.files.map((f) => f.realPath))].map((path) => ({ path }));
+      if (inputs.length === 0) {
+        // More shards than units: an array job's extra task has nothing to do, and that is not a failure.
+        if (flags.json) printJson(io, { ok: true, units: 0, manifest: null, upload: null });
+        else io.stdout("this shard of the plan has no unit: nothing to do\n");
+        return;
+      }
+    }
     let fromPipeline: RunOptions = {};
     const [{ loadPipeline, pipelineRun }, { run }] = await Promise.all([import("../pipeline/pipeline-file.js"), import("../pipeline/run.js")]);
     if (flags.pipeline !== undefined) {
@@ -105,7 +153,7 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       fromPipeline = loaded.options;
       if (inputs.length === 0) inputs = loaded.inputs;
     }
-    if (inputs.length === 0) throw new ConfigError("give at least one path (or --train / --validation, or --pipeline)");
+    if (inputs.length === 0 && !work) throw new ConfigError("give at least one path (or --train / --validation, or --pipeline)");
     // Precedence: a flag given on the command line > the environment > the pipeline file > the defaults.
     const given = (option: string): boolean => {
       const source = command.getOptionValueSource(option);
@@ -144,10 +192,15 @@ function uploadLike(name: "upload" | "run", description: string, io: Io): Comman
       const target = targetFromFlags(
         command,
         flags,
-        flags.pipeline !== undefined ? { file: flags.pipeline, provider: fromPipeline.provider, format: fromPipeline.format } : undefined,
+        planned
+          ? { file: "the plan", provider: planned.options.provider, format: planned.options.format }
+          : flags.pipeline !== undefined
+            ? { file: flags.pipeline, provider: fromPipeline.provider, format: fromPipeline.format }
+            : undefined,
       );
       return run(inputs, {
         ...merged,
+        ...(planned ? { files: planned.files } : {}),
         ...(tokens ? { tokens } : {}),
         target,
         dryRun: flags.dryRun ?? false,

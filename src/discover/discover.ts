@@ -35,6 +35,11 @@ export interface DiscoveredFile {
   compression?: Compression;
   /** An `s3://` object's ETag as listed (its identity, with the size, for a plan's unit ids). */
   etag?: string;
+  /**
+   * A unit of a shard plan: only bytes `start` to `end` (exclusive) of `realPath`, cut at line boundaries; `path`
+   * then names the range (`SOURCE#bytes=START-END`), so that each range is a source of its own.
+   */
+  range?: { start: number; end: number };
 }
 
 /** Options of `discoverFiles`. */

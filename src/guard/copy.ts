@@ -11,10 +11,10 @@ export async function copyRecords(
   path: string,
   drop: LineSet,
   writer: ShardWriter,
-  options: { maxLineBytes: number; signal?: AbortSignal },
+  options: { maxLineBytes: number; signal?: AbortSignal; range?: { start: number; end: number } },
 ): Promise<void> {
   drop.rewind();
-  const chunks = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+  const chunks = readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(options.range ?? {}) });
   for await (const batch of readLineBatches(chunks, { maxLineBytes: options.maxLineBytes })) {
     for (const line of batch) {
       if (line.tooLong || isBlankLine(line.bytes) || drop.hasNext(line.number)) continue;

@@ -1,5 +1,5 @@
 import type { Figures } from "../validate/figures.js";
-import { type FileHandle, mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rm } from "node:fs/promises";
 import type { EstimatedTokenStats, TokenStats } from "../validate/token-stats.js";
 import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
@@ -8,7 +8,7 @@ import { ConfigError, FileSystemError } from "../errors.js";
 import { printable } from "../printable.js";
 import { redactedJson } from "../redact.js";
 import { loadSchemaFile } from "../schema-files.js";
-import { tempPathFor } from "../temp-files.js";
+import { writeFileAtomically } from "../temp-files.js";
 import type { ProviderName } from "../types.js";
 
 /**
@@ -218,21 +218,11 @@ export async function readManifest(path: string, options: ReadManifestOptions = 
  */
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   manifest.updated_at = new Date().toISOString();
-  const temp = tempPathFor(path);
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const handle = await open(temp, "w");
-    try {
-      // Whatever reached it (a URL, a provider's answer, a job request), a manifest never holds a secret.
-      await handle.writeFile(`${redactedJson(manifest, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    // Whatever reached it (a URL, a provider's answer, a job request), a manifest never holds a secret.
+    await writeFileAtomically(path, `${redactedJson(manifest, 2)}\n`);
     await rm(journalPath(path), { force: true });
   } catch (error) {
-    await rm(temp, { force: true });
     throw FileSystemError.from(path, "write", error);
   }
 }

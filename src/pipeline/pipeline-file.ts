@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { readJsonFile } from "../json-file.js";
 import { dirname, isAbsolute, join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import type { DiscoverInput } from "../discover/discover.js";
-import { ConfigError, FileSystemError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import { parseByteSize } from "../guard/size.js";
 import { loadSchemaFile } from "../schema-files.js";
 import type { FormatId, ProviderName } from "../types.js";
@@ -33,18 +33,7 @@ let validator: ValidateFunction | undefined;
 
 /** Reads and validates a pipeline file; problems name the file and the JSON Pointer (`x.json: /sources/0/weight must be > 0`). */
 export async function loadPipeline(path: string): Promise<PipelineFile> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw FileSystemError.from(path, "read", error);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path}: not JSON: ${(error as Error).message}`);
-  }
+  const value = await readJsonFile(path);
   validator ??= new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true }).compile(loadSchemaFile("pipeline.schema.json"));
   if (!validator(value)) {
     const error = validator.errors![0]!;

@@ -68,6 +68,8 @@ export interface PrepareOptions {
   onSource?: (source: SourcePlan) => void;
   /** Told how discovery and each file's pass go (for progress displays). */
   onProgress?: (event: PassEvent) => void;
+  /** The files to prepare, already found (a shard plan's units, byte ranges among them): `paths` are then not discovered. */
+  files?: readonly DiscoveredFile[];
   /** More paths discovery never walks or takes (the manifest, the store); `outDir` and `reportPath` always are. */
   exclude?: readonly string[];
   signal?: AbortSignal;
@@ -207,7 +209,10 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
 
   const progress = options.onProgress;
   const exclude = [options.outDir, ...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.exclude ?? [])];
-  const { files, skipped, unreadable } = await discoverDatasets(paths, { exclude, signal: options.signal, onProgress: progress });
+  // A shard plan's worker hands over its units, already found: no discovery then.
+  const { files, skipped, unreadable } = options.files
+    ? { files: [...options.files], skipped: [], unreadable: [] }
+    : await discoverDatasets(paths, { exclude, signal: options.signal, onProgress: progress });
   const carving = validationSplit !== undefined && !files.some((f) => f.split === "validation");
 
   const plan: Plan = { outDir: options.outDir, provider, maxFileBytes, sources: [], files: [], issues: [], notes: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
@@ -405,14 +410,17 @@ interface FileContext {
 
 /** One source file through the validating pass, and the second pass when a cleaned copy turns out to be needed. */
 async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileContext): Promise<SourcePlan> {
-  const size = await fileSize(file.path, ctx.options.signal);
+  // A plan unit that is a byte range reads its part of the real file; its path names the range.
+  const readPath = file.range ? file.realPath : file.path;
+  const size = file.range ? file.range.end - file.range.start : await fileSize(file.path, ctx.options.signal);
   const isJsonArray = file.layout === "json-array";
   const compressed = file.compression !== undefined;
   // A compressed file's text size is known only once it is read; it goes as a decompressed copy in any case.
   const tooBig = !compressed && size > ctx.maxFileBytes;
   // Written during the validating pass when the output is certain to differ from the source: a conversion (a `.json`
   // array, a compressed file), shards, or a training file that gives records to the validation split.
-  const writeInPass = isJsonArray || compressed || (tooBig && ctx.splitting) || ctx.carving !== undefined;
+  // A byte range is never a file the provider can take as it is: it is always written.
+  const writeInPass = file.range !== undefined || isJsonArray || compressed || (tooBig && ctx.splitting) || ctx.carving !== undefined;
   const outDir = dirnameLocation(outBase);
   const name = basename(outBase);
   const expected = compressed ? {} : { expectedBytes: size };
@@ -461,7 +469,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
     ...(ctx.report ? { onIssue: (issue: Issue) => ctx.report!.writeLine(redactedJson(issue)) } : {}),
   };
   try {
-    if (ctx.parallel && !writeInPass && !isJsonArray && !compressed && ctx.parallel.splits(size)) {
+    if (ctx.parallel && !writeInPass && !file.range && !isJsonArray && !compressed && ctx.parallel.splits(size)) {
       const parallel = await ctx.parallel.open();
       // The workers validate the file's byte ranges while this thread hashes it; nothing is written in this pass, so
       // the records that matter here are the ones to leave out: invalid ones and duplicates, told in order.
@@ -484,8 +492,9 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
       hashing.catch(() => undefined);
       report = await finish();
       await hashing;
-    } else report = await validateFile(file.path, {
+    } else report = await validateFile(readPath, {
       ...validateOptions,
+      ...(file.range ? { range: file.range } : {}),
       layout: file.layout,
       compression: file.compression ?? "none",
       onChunk: progress
@@ -550,7 +559,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
     // The second read: only now is it known that this file, small enough to go as it is, must be cleaned first.
     writer = new ShardWriter({ dir: outDir, name, maxBytes: ctx.maxFileBytes, expectedBytes: size });
     try {
-      await copyRecords(file.path, drop, writer, { maxLineBytes: ctx.maxLineBytes, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
+      await copyRecords(readPath, drop, writer, { maxLineBytes: ctx.maxLineBytes, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}), ...(file.range ? { range: file.range } : {}) });
     } catch (error) {
       await writer.abort();
       throw error;
@@ -558,7 +567,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   }
   if (writer) {
     const written = await writer.finish();
-    const kind: OutputKind = written.length > 1 ? "shard" : isJsonArray || compressed ? "converted" : "cleaned";
+    const kind: OutputKind = written.length > 1 || file.range ? "shard" : isJsonArray || compressed ? "converted" : "cleaned";
     source.outputs = written.map((w) => planned(w, file.path, file.split, kind, file.weight));
   } else {
     source.outputs = [

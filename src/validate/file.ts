@@ -82,6 +82,11 @@ export interface ValidateOptions {
   layout?: "jsonl" | "json-array";
   /** `validateFile`: the file's compression (default: from its name, `*.jsonl.gz` / `*.jsonl.zst`; `"none"` for none). */
   compression?: Compression | "none";
+  /**
+   * `validateFile`: read only bytes `start` to `end` (exclusive) of the file — a unit of a shard plan, cut at line
+   * boundaries. Line numbers then count from the range's first line.
+   */
+  range?: ByteRange;
   signal?: AbortSignal;
 }
 
@@ -658,7 +663,7 @@ async function jsonArrayPass(path: string, bytes: number, options: ValidateOptio
   let elements = 0;
   const maxElementBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   async function* entries(): AsyncGenerator<Entry[]> {
-    let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
+    let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(options.range ? { range: options.range } : {}) });
     if (options.onChunk) chunks = tap(chunks, options.onChunk);
     for await (const items of readJsonArrayElements(chunks, { maxElementBytes })) {
       const batch: Entry[] = [];
@@ -762,7 +767,7 @@ async function* wholeFile(path: string, signal: AbortSignal | undefined): AsyncG
  * problem of the data itself is an issue in the returned report.
  */
 export async function validateFile(path: string, options: ValidateOptions = {}): Promise<FileReport> {
-  return reportOf(await filePass(path, options, false));
+  return reportOf(await filePass(path, options, false, options.range));
 }
 
 /**
