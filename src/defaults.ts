@@ -11,3 +11,5 @@ export const DEFAULT_OUT_DIR = ".ftprep/out";
 export const DEFAULT_STORE = ".ftprep/store";
 /** Examples kept per code in a report. */
 export const DEFAULT_MAX_ISSUES = 20;
+/** The BullMQ queue `plan --enqueue`, `work --queue` and `queue status` use. */
+export const DEFAULT_QUEUE_NAME = "ftprep";

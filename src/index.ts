@@ -90,3 +90,6 @@ export { S3Client, ObjectChangedError, type ObjectInfo, type S3ClientOptions } f
 export { resolveS3Config, type S3Config, type S3ConfigInput, type AwsCredentials } from "./storage/aws-config.js";
 export { ObjectUpload } from "./storage/object-upload.js";
 export { isObjectUrl, parseObjectUrl, joinLocation, type ObjectLocation } from "./storage/s3-url.js";
+export { createShardPlan, readShardPlan, checkShardPlan, shardUnits, unitFile, unitId, lineBoundary, DEFAULT_UNIT_BYTES, PLAN_VERSION, type ShardPlan, type PlanUnit, type CreatePlanOptions } from "./plan/shard-plan.js";
+export { mergeManifests, type NamedManifest } from "./manifest/merge.js";
+export { enqueuePlan, runQueueWorker, queueStatus, checkQueueMessage, planId, DEFAULT_QUEUE_NAME, type QueueLocation, type QueueStatus, type QueueWorkerOptions, type WorkerEvent, type UnitMessage, type MergeMessage, type JobMessage } from "./queue/queue.js";

@@ -78,14 +78,19 @@ export const EPILOGS: Record<string, Epilog> = {
   },
   // In this order, the examples are one session: plan, two shards, merge (the help test runs them in turn).
   plan: {
-    examples: ["ftprep plan fixtures/datasets/mistral-chat --out plan.json --unit-bytes 4kB"],
+    examples: ["ftprep plan fixtures/datasets/mistral-chat --out plan.json --unit-bytes 4kB", "ftprep plan s3://corpus/chats/ --out plan.json --enqueue redis://127.0.0.1:6379 --job-model open-mistral-7b"],
     env: [PROVIDER, ...S3_ENV, DEBUG],
     exit: "0 planned, 2 usage error (no dataset file), 3 an entry could not be read (no plan written)",
   },
   work: {
-    examples: ["ftprep work --plan plan.json --shard-index 0 --shard-count 2 --manifest part-0.json", "ftprep work --plan plan.json --shard-index 1 --shard-count 2 --manifest part-1.json"],
+    examples: ["ftprep work --plan plan.json --shard-index 0 --shard-count 2 --manifest part-0.json", "ftprep work --plan plan.json --shard-index 1 --shard-count 2 --manifest part-1.json", "ftprep work --queue redis://127.0.0.1:6379 --stalled-after 60s"],
     env: ["JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, SLURM_ARRAY_TASK_ID  the shard index when --shard-index is not given", ...KEYS, ...S3_ENV, DEBUG],
     exit: RUN_EXIT,
+  },
+  "queue status": {
+    examples: ["ftprep queue status --queue redis://127.0.0.1:6379", "ftprep queue status --queue redis://127.0.0.1:6379 --manifest-out ftprep-manifest.json --json"],
+    env: [DEBUG],
+    exit: "0 no unit failed, 1 a unit failed for good, 2 usage error, 3 Redis cannot be reached, or no merged manifest yet for --manifest-out",
   },
   "manifest merge": {
     examples: ["ftprep manifest merge part-0.json part-1.json --out merged-manifest.json"],

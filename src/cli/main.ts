@@ -12,6 +12,7 @@ import { addHelpEpilogs } from "./help.js";
 import { jobsCommand } from "./jobs.js";
 import { serveCommand } from "./serve.js";
 import { manifestCommand, planCommand, workCommand } from "./scale.js";
+import { queueCommand } from "./queue.js";
 import { applyStorageFlags } from "./storage-options.js";
 import { runCommand, uploadCommand } from "./upload.js";
 import { tokensCommand } from "./tokens.js";
@@ -58,6 +59,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(planCommand(io));
   program.addCommand(workCommand(io));
   program.addCommand(manifestCommand(io));
+  program.addCommand(queueCommand(io));
   addHelpEpilogs(program);
   configureTree(program, io);
   // The command about to run, so a failure can be reported in its terms (its name, and JSON when it was asked for).

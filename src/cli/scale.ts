@@ -8,7 +8,9 @@ import { ConfigError, FileSystemError } from "../errors.js";
 import { printable } from "../printable.js";
 import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
-import { byteSize, providerOption, targetFromFlags } from "./options.js";
+import { byteSize, duration, providerOption, targetFromFlags } from "./options.js";
+import { jobFromFlags, queueNameOption, queueWork } from "./queue.js";
+import type { enqueuePlan } from "../queue/queue.js";
 import { addStorageOptions } from "./storage-options.js";
 import { uploadLike } from "./upload.js";
 
@@ -21,6 +23,12 @@ function indexArg(value: string): number {
 
 interface PlanFlags {
   out: string;
+  enqueue?: string;
+  queueName: string;
+  jobModel?: string;
+  suffix?: string;
+  hyperparameter?: string[];
+  autoStart?: boolean;
   unitBytes?: number;
   provider?: string;
   format?: string;
@@ -42,9 +50,17 @@ export function planCommand(io: Io): Command {
     .option("--max-file-bytes <size>", "largest file a worker uploads (default: the provider's)", byteSize)
     .option("--skip-invalid", "workers leave invalid records out instead of refusing the unit")
     .option("--max-invalid-fraction <f>", "with --skip-invalid, refuse a unit with more invalid records than this (default 0.05)", Number)
+    .option("--enqueue <url>", "also add the units to the BullMQ queue on this Redis (redis://host:port), with a final merge job, for ftprep work --queue")
+    .addOption(queueNameOption())
+    .option("--job-model <model>", "with --enqueue: the final merge also creates the fine-tuning job for this model")
+    .option("--suffix <suffix>", "with --job-model: the job's suffix")
+    .option("--hyperparameter <k=v>", "with --job-model: a hyperparameter (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--auto-start", "with --job-model: start training as soon as validation passes (Mistral)")
     .option("--json", "print one JSON document on stdout");
   addStorageOptions(command);
   return command.action(async (sources: string[], flags: PlanFlags) => {
+    const job = jobFromFlags(flags);
+    if (job !== null && flags.enqueue === undefined) throw new ConfigError("--job-model goes with --enqueue (with an array job: ftprep jobs create after ftprep manifest merge)");
     const target = targetFromFlags(command, flags);
     const { plan, failures } = await createShardPlan(sources, {
       target,
@@ -63,13 +79,25 @@ export function planCommand(io: Io): Command {
         throw FileSystemError.from(flags.out, "write", error);
       }
     }
+    let enqueued: Awaited<ReturnType<typeof enqueuePlan>> | undefined;
+    if (failures.length === 0 && flags.enqueue !== undefined) enqueued = await (await import("../queue/queue.js")).enqueuePlan(plan, { url: flags.enqueue, name: flags.queueName }, { job });
     const ranges = plan.units.filter((u) => u.range !== null).length;
     const bytes = plan.units.reduce((n, u) => n + u.bytes, 0);
     if (flags.json) {
-      printJson(io, { ok: failures.length === 0, plan: failures.length === 0 ? flags.out : null, units: plan.units.length, ranges, bytes, skipped: plan.skipped ?? [], failures });
+      printJson(io, {
+        ok: failures.length === 0,
+        plan: failures.length === 0 ? flags.out : null,
+        units: plan.units.length,
+        ranges,
+        bytes,
+        enqueued: enqueued ? { plan_id: enqueued.planId, queue_name: flags.queueName, units: enqueued.units } : null,
+        skipped: plan.skipped ?? [],
+        failures,
+      });
     } else {
       for (const f of failures) io.stderr(`ftprep: ${printable(f.message)}\n`);
       if (failures.length === 0) io.stdout(`plan: ${plan.units.length} unit(s) (${plan.units.length - ranges} whole file(s), ${ranges} byte range(s)), ${bytes} bytes → ${flags.out}\n`);
+      if (enqueued) io.stdout(`enqueued plan ${enqueued.planId}: ${enqueued.units} unit(s) and their merge on queue ${flags.queueName}; run ftprep work --queue on any number of machines\n`);
       else io.stdout(`no plan written: ${failures.length} entr${failures.length === 1 ? "y" : "ies"} could not be read\n`);
     }
     io.exitCode = failures.length === 0 ? 0 : 3;
@@ -114,10 +142,24 @@ export function workCommand(io: Io): Command {
   return uploadLike("work", "process one shard of a plan (validate, guard, upload) into a partial manifest; ftprep manifest merge joins the partial manifests", io, {
     configure: (command) =>
       command
-        .requiredOption("--plan <file>", "the plan (ftprep plan --out)")
+        .option("--plan <file>", "the plan (ftprep plan --out)")
+        .option("--queue <url>", "pull units from the BullMQ queue on this Redis (redis://host:port) instead of a plan's shard, until it is empty")
+        .addOption(queueNameOption())
+        .option("--keep-running", "with --queue: wait for new units when the queue is empty (default: stop)")
+        .option("--stalled-after <duration>", "with --queue: a unit whose worker stops renewing its lock this long is given to another worker (default 30s)", duration)
         .option("--shard-index <i>", "which shard: 0 to N-1 (default JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID)", indexArg)
         .option("--shard-count <n>", "how many shards the plan is dealt into (default SLURM_ARRAY_TASK_COUNT)", indexArg)
         .option("--allow-local-paths", "read local files the plan names outside the working directory (absolute paths, ..)"),
+    takeOver: async (flags) => {
+      const f = flags as { queue?: string; plan?: string; shardIndex?: number; shardCount?: number };
+      if (f.queue === undefined) {
+        if (f.plan === undefined) throw new ConfigError("give --plan FILE (with --shard-index and --shard-count) or --queue redis://HOST:PORT");
+        return false;
+      }
+      if (f.plan !== undefined || f.shardIndex !== undefined || f.shardCount !== undefined) throw new ConfigError("--queue takes its units from the queue: leave out --plan, --shard-index and --shard-count");
+      await queueWork(io, flags as unknown as Parameters<typeof queueWork>[1]);
+      return true;
+    },
     units: async (flags) => {
       const f = flags as { plan: string; shardIndex?: number; shardCount?: number; allowLocalPaths?: boolean; manifest: string; manifestGiven: boolean };
       const plan = await readShardPlan(f.plan, { allowLocalPaths: Boolean(f.allowLocalPaths) });

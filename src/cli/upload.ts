@@ -15,7 +15,8 @@ import { type TokenFlags, tokenHook } from "./token-options.js";
 import { interruptible } from "./interrupt.js";
 import { progressDisplay } from "./progress.js";
 
-interface UploadFlags extends TokenFlags {
+/** The flags of `upload`, `run` and `work`. */
+export interface UploadFlags extends TokenFlags {
   pipeline?: string;
   trustPipelineUrl?: boolean;
   newJob?: boolean;
@@ -80,6 +81,8 @@ export interface WorkHooks {
   configure: (command: Command) => Command;
   /** The files to process (instead of discovering paths), the options the plan fixes, and the default manifest. */
   units: (flags: Record<string, unknown>) => Promise<{ files: DiscoveredFile[]; options: PlanFixed; defaultManifest: string }>;
+  /** Runs the command another way (a queue worker) when its flags say so; resolves true when it did. */
+  takeOver?: (flags: Record<string, unknown>) => Promise<boolean>;
 }
 
 /** The guard options a shard plan fixes for every worker. */
@@ -129,6 +132,7 @@ export function uploadLike(name: "upload" | "run" | "work", description: string,
   addGuardOptions(command).action(async (paths: string[], flags: UploadFlags) => {
     let inputs = guardInputs(paths, flags);
     let planned: Awaited<ReturnType<WorkHooks["units"]>> | undefined;
+    if (work?.takeOver && (await work.takeOver(flags as unknown as Record<string, unknown>))) return;
     if (work) {
       if (inputs.length > 0) throw new ConfigError("ftprep work takes no paths: its units come from --plan");
       for (const [key, flag] of FIXED_BY_PLAN) {

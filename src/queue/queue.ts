@@ -1,0 +1,302 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { Ajv, type ValidateFunction } from "ajv";
+import { ConfigError, FtprepError } from "../errors.js";
+import { checkManifest, type Manifest, readManifest, writeManifest } from "../manifest/manifest.js";
+import { mergeManifests } from "../manifest/merge.js";
+import { checkShardPlan, type PlanUnit, type ShardPlan } from "../plan/shard-plan.js";
+import { redact, registerSecret } from "../redact.js";
+import { loadSchemaFile } from "../schema-files.js";
+
+/**
+ * The queue executor: a shard plan's units as jobs of a BullMQ queue on Redis, which any number of `ftprep work
+ * --queue` processes pull from. BullMQ gives the distribution, the retries with backoff, the lock that hands a
+ * unit whose worker died to another one (at-least-once), and the parent/children flow: one `merge` job, parent of
+ * every unit, runs when all of them are done, joins their manifests and may create the fine-tuning job. A unit
+ * done twice uploads nothing twice: its output has the same bytes, and the uploader finds it by sha256 and name.
+ */
+
+export { DEFAULT_QUEUE_NAME } from "../defaults.js";
+/** Attempts of a unit and the first backoff (doubling): a failed upload is tried again on some worker. */
+const UNIT_ATTEMPTS = 5;
+const UNIT_BACKOFF_MS = 1000;
+
+export interface UnitMessage {
+  version: 1;
+  kind: "unit";
+  plan_id: string;
+  options: ShardPlan["options"];
+  unit: PlanUnit;
+}
+
+export interface JobMessage {
+  model: string;
+  suffix?: string;
+  hyperparameters?: Record<string, number | string | boolean>;
+  auto_start?: boolean;
+}
+
+export interface MergeMessage {
+  version: 1;
+  kind: "merge";
+  plan_id: string;
+  units: number;
+  job: JobMessage | null;
+}
+
+/** Where a queue is: a `redis://` URL and the queue's name. */
+export interface QueueLocation {
+  url: string;
+  name: string;
+}
+
+/** A `redis://` or `rediss://` URL for messages: its password masked. */
+export function describeRedis(url: string): string {
+  return redact(url).replace(/\/\/([^@/]*):([^@/]*)@/, "//$1:***@");
+}
+
+/** Connects to Redis once, failing in one line (ERR_CONNECTION) when it cannot be reached, instead of retrying forever. */
+export async function connectRedis(url: string, options: { worker?: boolean } = {}): Promise<Redis> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`not a Redis URL: ${describeRedis(url)} (expected redis://host:port)`);
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new ConfigError(`not a Redis URL: ${describeRedis(url)} (expected redis://host:port)`);
+  registerSecret(decodeURIComponent(parsed.password));
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // BullMQ's workers block on Redis: their connection must not give up on a command.
+    maxRetriesPerRequest: null,
+    connectTimeout: 5000,
+    retryStrategy: (times) => (options.worker ? Math.min(times * 200, 2000) : times > 3 ? null : 200),
+  });
+  // The socket's own error (ECONNREFUSED…) says more than the "Connection is closed" the give-up ends with.
+  let cause: NodeJS.ErrnoException | undefined;
+  redis.on("error", (error: NodeJS.ErrnoException) => (cause ??= error));
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const code = cause?.code ?? (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new FtprepError("ERR_CONNECTION", `cannot connect to ${describeRedis(url)} — is Redis running? (${code})`, { cause: error });
+  }
+  return redis;
+}
+
+/** The id of a plan in a queue: a digest of its units' ids and options, so enqueueing the same plan twice adds nothing. */
+export function planId(plan: ShardPlan): string {
+  const text = JSON.stringify([plan.options, plan.units.map((u) => u.id).sort()]);
+  return `p${createHash("sha256").update(text).digest("hex").slice(0, 20)}`;
+}
+
+/**
+ * Adds a plan to a queue as one BullMQ flow: a `merge` job whose children are the units. Job ids are the plan's and
+ * the units' ids, so adding the same plan again adds nothing.
+ */
+export async function enqueuePlan(plan: ShardPlan, where: QueueLocation, options: { job?: JobMessage | null } = {}): Promise<{ planId: string; units: number }> {
+  const id = planId(plan);
+  const connection = await connectRedis(where.url);
+  const flow = new FlowProducer({ connection });
+  try {
+    const merge: MergeMessage = { version: 1, kind: "merge", plan_id: id, units: plan.units.length, job: options.job ?? null };
+    await flow.add({
+      name: "merge",
+      queueName: where.name,
+      data: merge,
+      opts: { jobId: id, removeOnFail: false, removeOnComplete: false },
+      children: plan.units.map((unit) => {
+        const data: UnitMessage = { version: 1, kind: "unit", plan_id: id, options: plan.options, unit };
+        return {
+          name: "unit",
+          queueName: where.name,
+          data,
+          opts: { jobId: `${id}-${unit.id}`, attempts: UNIT_ATTEMPTS, backoff: { type: "exponential", delay: UNIT_BACKOFF_MS }, failParentOnFailure: true, removeOnComplete: false, removeOnFail: false },
+        };
+      }),
+    });
+  } finally {
+    await flow.close();
+    connection.disconnect();
+  }
+  return { planId: id, units: plan.units.length };
+}
+
+let messageValidator: ValidateFunction | undefined;
+
+/** Checks a queue message (untrusted): its schema, and a unit as a one-unit plan (schema, recomputed id, range). */
+export function checkQueueMessage(value: unknown): UnitMessage | MergeMessage {
+  messageValidator ??= new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true }).compile(loadSchemaFile("queue-message.schema.json"));
+  if (!messageValidator(value)) {
+    const e = messageValidator.errors![0]!;
+    throw new UnrecoverableError(`not a valid ftprep queue message: ${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
+  }
+  const message = value as UnitMessage | MergeMessage;
+  if (message.kind === "unit") {
+    const asPlan = { version: 1, tool: { name: "ftprep", version: "queue" }, created_at: new Date(0).toISOString(), inputs: [], options: message.options, units: [message.unit] };
+    const problem = checkShardPlan(asPlan);
+    if (problem !== undefined) throw new UnrecoverableError(`not a valid ftprep queue message: ${problem.startsWith("/units/0") ? `the unit${problem.slice("/units/0".length)}` : problem}`);
+  }
+  return message;
+}
+
+/** What a worker reports as it goes. */
+export type WorkerEvent =
+  | { type: "unit-start"; unit: PlanUnit; attempt: number }
+  | { type: "unit-done"; unit: PlanUnit; uploaded: number; found: number }
+  | { type: "unit-failed"; unit: PlanUnit | undefined; message: string; final: boolean }
+  | { type: "merged"; manifest: string; files: number; job: string | undefined };
+
+export interface QueueWorkerOptions {
+  /** Processes one unit: validate, guard, upload into the unit's own manifest; resolves with that manifest. */
+  runUnit: (message: UnitMessage, manifestPath: string, signal: AbortSignal) => Promise<Manifest>;
+  /** Creates the fine-tuning job from the merged manifest (the worker's target, its key). */
+  createJob?: (manifestPath: string, job: JobMessage) => Promise<string>;
+  /** Where the units' manifests are kept (resumed if the unit runs again here). */
+  workDir: string;
+  /** Where the merged manifest is written when this worker runs the merge. */
+  manifestPath: string;
+  /** Keep waiting for new units when the queue is empty (default: stop once nothing is waiting or running). */
+  keepRunning?: boolean;
+  /** A unit whose worker has not renewed its lock for this long is handed to another worker (default 30 s). */
+  stalledMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+/** How a worker's run ended. */
+export interface WorkerSummary {
+  units: number;
+  failed: number;
+  merged: boolean;
+}
+
+/** Pulls units (and the final merge) from the queue until it is empty (or, with `keepRunning`, until aborted). */
+export async function runQueueWorker(where: QueueLocation, options: QueueWorkerOptions): Promise<WorkerSummary> {
+  const connection = await connectRedis(where.url, { worker: true });
+  const summary: WorkerSummary = { units: 0, failed: 0, merged: false };
+  const stalledMs = options.stalledMs ?? 30_000;
+  const abort = new AbortController();
+  const processor = async (job: Job): Promise<unknown> => {
+    const message = checkQueueMessage(job.data);
+    if (message.kind === "unit") {
+      options.onEvent?.({ type: "unit-start", unit: message.unit, attempt: job.attemptsMade + 1 });
+      const manifest = await options.runUnit(message, join(options.workDir, `unit-${message.unit.id}.json`), abort.signal);
+      summary.units++;
+      return manifest;
+    }
+    const values = Object.values(await job.getChildrenValues());
+    if (values.length !== message.units) throw new Error(`the merge found ${values.length} unit result(s) of ${message.units}`);
+    const partials = values.map((value, i) => {
+      const problem = checkManifest(value);
+      if (problem !== undefined) throw new UnrecoverableError(`a unit's result is not a valid manifest: ${problem}`);
+      return { name: `unit result ${i + 1}`, manifest: value as Manifest };
+    });
+    // A stable order (by the files' paths), whatever order the units finished in.
+    partials.sort((a, b) => (a.manifest.files[0]?.path ?? "").localeCompare(b.manifest.files[0]?.path ?? ""));
+    const merged = mergeManifests(partials);
+    await writeManifest(options.manifestPath, merged);
+    let jobId: string | undefined;
+    if (message.job && options.createJob) jobId = await options.createJob(options.manifestPath, message.job);
+    summary.merged = true;
+    const final = (await readManifest(options.manifestPath)) ?? merged;
+    options.onEvent?.({ type: "merged", manifest: options.manifestPath, files: final.files.length, job: jobId });
+    return final;
+  };
+  const worker = new Worker(where.name, processor, {
+    connection,
+    concurrency: 1,
+    lockDuration: stalledMs,
+    stalledInterval: stalledMs,
+    maxStalledCount: 3,
+    autorun: false,
+  });
+  worker.on("failed", (job, error) => {
+    const data = job?.data as Partial<UnitMessage> | undefined;
+    const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError : true;
+    if (final) summary.failed++;
+    options.onEvent?.({ type: "unit-failed", unit: data?.kind === "unit" ? data.unit : undefined, message: error.message, final });
+  });
+  worker.on("error", () => undefined);
+  const queue = new Queue(where.name, { connection });
+  const stop = (): void => abort.abort();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  const running = worker.run();
+  try {
+    while (!abort.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (options.keepRunning) continue;
+      const c = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children");
+      const left = Object.values(c).reduce((n, v) => n + v, 0);
+      if (left === 0) break;
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    await worker.close(abort.signal.aborted);
+    await running.catch(() => undefined);
+    await queue.close();
+    connection.disconnect();
+  }
+  return summary;
+}
+
+/** A queue's state: counts by state, the failed units with their reasons, and the merges. */
+export interface QueueStatus {
+  queue: string;
+  name: string;
+  counts: Record<string, number>;
+  units: { total: number; completed: number; failed: number };
+  failed: { id: string; source: string | null; attempts: number; reason: string }[];
+  merges: { plan_id: string; state: string; files: number | null }[];
+  /** The latest completed merge's manifest. */
+  manifest: Manifest | null;
+}
+
+export async function queueStatus(where: QueueLocation): Promise<QueueStatus> {
+  const connection = await connectRedis(where.url);
+  const queue = new Queue(where.name, { connection });
+  try {
+    const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children", "completed", "failed");
+    const failedJobs = (await queue.getJobs(["failed"], 0, 99)).filter((j) => j.name === "unit");
+    const completedUnits = (await queue.getJobs(["completed"])).filter((j) => j.name === "unit").length;
+    const merges: QueueStatus["merges"] = [];
+    let manifest: Manifest | null = null;
+    let latest = -1;
+    for (const state of ["waiting-children", "waiting", "active", "completed", "failed"] as const) {
+      for (const job of await queue.getJobs([state])) {
+        if (job.name !== "merge") continue;
+        const value = state === "completed" ? (job.returnvalue as unknown) : undefined;
+        const valid = value !== undefined && checkManifest(value) === undefined ? (value as Manifest) : null;
+        merges.push({ plan_id: String((job.data as { plan_id?: unknown }).plan_id ?? job.id), state, files: valid ? valid.files.length : null });
+        if (valid && (job.finishedOn ?? 0) > latest) {
+          latest = job.finishedOn ?? 0;
+          manifest = valid;
+        }
+      }
+    }
+    return {
+      queue: describeRedis(where.url),
+      name: where.name,
+      counts,
+      units: {
+        total: (await queue.getJobs(["waiting", "active", "delayed", "prioritized", "completed", "failed"])).filter((j) => j.name === "unit").length,
+        completed: completedUnits,
+        failed: failedJobs.length,
+      },
+      failed: failedJobs.map((j) => ({
+        id: String(j.id),
+        source: typeof (j.data as Partial<UnitMessage>).unit?.source === "string" ? (j.data as UnitMessage).unit.source : null,
+        attempts: j.attemptsMade,
+        reason: redact(j.failedReason ?? ""),
+      })),
+      merges,
+      manifest,
+    };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}

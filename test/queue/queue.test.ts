@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { checkManifest, type Manifest } from "../../src/manifest/manifest.js";
+import type { ShardPlan } from "../../src/plan/shard-plan.js";
+import { runCli } from "../helpers/cli.js";
+import { chatLines } from "../helpers/records.js";
+import { useRedis } from "../helpers/redis.js";
+import { useS3 } from "../helpers/s3.js";
+import { storedSha256, useServers } from "../helpers/server.js";
+import { useTempDir } from "../helpers/temp.js";
+
+const repo = join(import.meta.dirname, "..", "..");
+const redis = useRedis();
+const s3 = useS3(["corpus"]);
+const tmp = useTempDir("queue");
+const serve = useServers();
+
+interface Worker {
+  child: ChildProcess;
+  stderr: string;
+  exited: Promise<number | null>;
+}
+
+/** `ftprep work --queue` as a process of its own (the built CLI), reaching S3 through the environment. */
+function startWorker(args: string[], env: Record<string, string>): Worker {
+  const child = spawn(process.execPath, [join(repo, "bin", "ftprep.js"), "work", ...args], { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const worker: Worker = { child, stderr: "", exited: once(child, "exit").then(([code]) => code as number | null) };
+  child.stderr!.on("data", (d: Buffer) => (worker.stderr += d.toString()));
+  child.stdout!.resume();
+  return worker;
+}
+
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("the queue executor: BullMQ on a real Redis, three worker processes, one killed mid-unit", () => {
+  it("does every unit, uploads each file once, merges one manifest that jobs create took, and shows it in queue status", async () => {
+    await s3().put("corpus", "chats/big-train.jsonl", chatLines(200, 0, 20));
+    for (let i = 0; i < 4; i++) await s3().put("corpus", `chats/part-${i}-train.jsonl`, chatLines(12, 1000 * (i + 1)));
+    await s3().put("corpus", "chats/validation.jsonl", chatLines(8, 9000));
+    // Each request waits 300 ms: a unit takes long enough to be killed in the middle of.
+    const server = await serve({ store: join(tmp(), "store"), faults: { latencyMs: 300 } });
+    const planPath = join(tmp(), "plan.json");
+    const queue = ["--queue-name", "e2e"];
+    const p = await runCli("plan", "s3://corpus/chats/", "--out", planPath, "--unit-bytes", "10kB", "--enqueue", redis(), ...queue, "--job-model", "open-mistral-7b", "--hyperparameter", "training_steps=10", "--json");
+    expect(p.code, p.stderr).toBe(0);
+    const plan = JSON.parse(await readFile(planPath, "utf8")) as ShardPlan;
+    expect(plan.units.length).toBeGreaterThan(6);
+    // Enqueueing the same plan again adds nothing.
+    expect((await runCli("plan", "s3://corpus/chats/", "--out", planPath, "--unit-bytes", "10kB", "--enqueue", redis(), ...queue)).code).toBe(0);
+
+    const common = ["--queue", redis(), ...queue, "--base-url", server.url, "--api-key", "k-local-queue", "--stalled-after", "3s"];
+    const workers = [0, 1, 2].map((i) => startWorker([...common, "--out", join(tmp(), `out-${i}`), "--manifest", join(tmp(), `merged-${i}.json`)], s3().env));
+    const victim = workers[0]!;
+    await until(() => /started, attempt 1/.test(victim.stderr), "the first worker to start a unit", 60_000);
+    const killed = /unit (u[0-9a-f]{20})/.exec(victim.stderr)![1]!;
+    victim.child.kill("SIGKILL");
+    const codes = await Promise.all(workers.slice(1).map((w) => w.exited));
+    expect(codes, workers.map((w) => w.stderr).join("\n---\n")).toEqual([0, 0]);
+    expect(await victim.exited).toBe(null);
+    // The killed worker's unit was handed to another worker and done there.
+    expect(workers.slice(1).some((w) => new RegExp(`unit ${killed} .*: done`).test(w.stderr))).toBe(true);
+
+    const status = await runCli("queue", "status", "--queue", redis(), ...queue, "--json", "--manifest-out", join(tmp(), "final.json"));
+    expect(status.code, status.stderr).toBe(0);
+    const doc = JSON.parse(status.stdout) as { units: { total: number; completed: number; failed: number }; merges: { state: string; files: number }[] };
+    expect(doc.units).toEqual({ total: plan.units.length, completed: plan.units.length, failed: 0 });
+    expect(doc.merges).toEqual([expect.objectContaining({ state: "completed", files: plan.units.length })]);
+
+    const manifest = JSON.parse(await readFile(join(tmp(), "final.json"), "utf8")) as Manifest;
+    expect(checkManifest(manifest)).toBeUndefined();
+    expect(manifest.files).toHaveLength(plan.units.length);
+    const stored = await storedSha256(server);
+    expect(stored.length).toBe(new Set(stored).size);
+    expect([...stored].sort()).toEqual(manifest.files.map((f) => f.sha256).sort());
+    expect(manifest.jobs).toHaveLength(1);
+    expect(manifest.jobs[0]).toMatchObject({ model: "open-mistral-7b" });
+    expect(JSON.stringify(manifest)).not.toContain("k-local-queue");
+  }, 120_000);
+
+  it("fails a forged message for good (checked against the schema, the unit's id recomputed) and says why in queue status", async () => {
+    const connection = new Redis(redis(), { maxRetriesPerRequest: null });
+    const queue = new Queue("forged", { connection });
+    try {
+      await queue.add("unit", { version: 1, kind: "unit", plan_id: `p${"0".repeat(20)}`, options: {}, unit: { id: "u1", source: "/etc/passwd" } });
+      const w = await runCli("work", "--queue", redis(), "--queue-name", "forged", "--stalled-after", "1s", "--manifest", join(tmp(), "m.json"));
+      expect(w.code).toBe(3);
+      const status = await runCli("queue", "status", "--queue", redis(), "--queue-name", "forged");
+      expect(status.code).toBe(1);
+      expect(status.stdout).toMatch(/failed: .* after 1 attempt\(s\): not a valid ftprep queue message: \/options must have required property/);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it("says in one line when Redis cannot be reached (exit 3)", async () => {
+    const r = await runCli("queue", "status", "--queue", "redis://127.0.0.1:1");
+    expect([r.code, r.stderr]).toEqual([3, expect.stringMatching(/^ftprep: cannot connect to redis:\/\/127\.0\.0\.1:1 — is Redis running\? \(ECONNREFUSED\)\n$/)]);
+  });
+});
