@@ -4,8 +4,9 @@
 //   BENCH_SMALL_MB  size of the small file (default 10)
 //   BENCH_SHARD_MB  size of the file the size guard shards (default 1200 = 1.2 GB)
 //   BENCH_PARQUET_MB size of the Parquet file converted (default 200)
-//   BENCH_ONLY      comma-separated parts to run: validate, workers, shard, server, upload, convert, manifest, tokens, report, queue (default: all)
+//   BENCH_ONLY      comma-separated parts to run: validate, workers, shard, server, upload, convert, manifest, tokens, report, s3, queue (default: all)
 //   (workers: see bench/workers.js for BENCH_WORKERS_MB, BENCH_WORKERS, BENCH_RUNS, BENCH_DIR_FILES)
+//   BENCH_S3_MB     size of the s3:// object validated (default 200)
 //   BENCH_QUEUE_UNITS, BENCH_QUEUE_UNIT_MB  units per worker and their size in the queue benchmark (default 8 of 4 MB)
 //   BENCH_TOKENS_MB size of the tokenizer benchmark's file (default 50)
 import { execFile } from "node:child_process";
@@ -22,6 +23,7 @@ import { tokensBench } from "./tokens.js";
 import { reportBench } from "./report.js";
 import { workersBench } from "./workers.js";
 import { queueBench } from "./queue.js";
+import { s3Bench } from "./s3.js";
 
 const run = promisify(execFile);
 const here = new URL(".", import.meta.url).pathname;
@@ -31,7 +33,7 @@ const largeMb = Number(process.env.BENCH_LARGE_MB ?? 1000);
 const smallMb = Number(process.env.BENCH_SMALL_MB ?? 10);
 const shardMb = Number(process.env.BENCH_SHARD_MB ?? 1200);
 const parquetMb = Number(process.env.BENCH_PARQUET_MB ?? 200);
-const only = new Set((process.env.BENCH_ONLY ?? "validate,workers,shard,server,upload,convert,manifest,tokens,report,queue").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "validate,workers,shard,server,upload,convert,manifest,tokens,report,s3,queue").split(","));
 //   BENCH_TOKENS_MB size of the tokenizer benchmark's file (default 50)
 const TIME = "/usr/bin/time";
 
@@ -148,6 +150,9 @@ if (only.has("tokens")) {
 }
 if (only.has("report")) {
   ok = (await reportBench({ here, bin, dataset, largeMb })) && ok;
+}
+if (only.has("s3")) {
+  ok = (await s3Bench({ bin, out, dataset })) && ok;
 }
 if (only.has("queue")) {
   ok = (await queueBench({ bin, out })) && ok;
