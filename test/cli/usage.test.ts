@@ -13,7 +13,7 @@ const tmp = useTempDir("usage", "all");
  * must print on stderr (after "ftprep[ command]: "), before "; see ftprep … --help".
  */
 const CASES: [args: string[], line: string][] = [
-  [[], "ftprep: name a command: validate, prepare, upload, run, jobs, serve, fix, convert, tokens, report"],
+  [[], "ftprep: name a command: validate, prepare, upload, run, jobs, serve, fix, convert, tokens, report, plan, work, manifest, queue"],
   [["bogus"], "ftprep: unknown command 'bogus'"],
   [["valdate"], "ftprep: unknown command 'valdate' (did you mean validate?)"],
   // validate
