@@ -663,7 +663,7 @@ async function jsonArrayPass(path: string, bytes: number, options: ValidateOptio
   let elements = 0;
   const maxElementBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   async function* entries(): AsyncGenerator<Entry[]> {
-    let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(options.range ? { range: options.range } : {}) });
+    let chunks: AsyncIterable<Uint8Array> = readFileChunks(path, options.signal ? { signal: options.signal } : {});
     if (options.onChunk) chunks = tap(chunks, options.onChunk);
     for await (const items of readJsonArrayElements(chunks, { maxElementBytes })) {
       const batch: Entry[] = [];
