@@ -29,6 +29,12 @@ const SKIP: { pattern: RegExp; reason: string }[] = [
   { pattern: /^npm run bench\b/, reason: "the benchmarks run for minutes and stay out of npm test (ground rules)" },
   { pattern: /^MISTRAL_API_KEY=… /, reason: "needs a real Mistral API key and the internet" },
   { pattern: /^npx ftprep serve --port 8910( --store \S+)?( --log)?$/, reason: "a long-running server: it serves until Ctrl-C (its tests start it on port 0)" },
+  { pattern: /^export AWS_ACCESS_KEY_ID=… /, reason: "placeholder AWS credentials" },
+  {
+    pattern: /^npx ftprep (validate|prepare|run|plan|work|queue status) .*(s3:\/\/corpus|redis:\/\/10\.0\.0\.5)/,
+    reason: "a bucket and a Redis of the reader's: test/storage, test/plan and test/queue run these commands against s3rver and redis-server on loopback",
+  },
+  { pattern: /^npx ftprep manifest merge ftprep-manifest\.shard-/, reason: "merges what the array job's shards (above, on a bucket) wrote; test/plan runs plan, work and merge end to end" },
 ];
 
 /** Parts of a command that are not run, and why: the install step before the example itself. */
