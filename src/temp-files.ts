@@ -13,7 +13,12 @@ const TEMP_NAME = /^\.(.+)\.ftprep-(\d+)-([0-9a-f]{12})\.tmp$/;
 
 /** A fresh temporary path for `path` (same directory, so the final rename stays on one file system). */
 export function tempPathFor(path: string, pid: number = process.pid): string {
-  return join(dirname(path), `.${basename(path)}.ftprep-${pid}-${randomBytes(6).toString("hex")}.tmp`);
+  return join(dirname(path), tempNameFor(basename(path), pid));
+}
+
+/** The temporary name (no directory) for `name`: hidden, with the writer's pid, so `parseTempName` knows it. */
+export function tempNameFor(name: string, pid: number = process.pid): string {
+  return `.${name}.ftprep-${pid}-${randomBytes(6).toString("hex")}.tmp`;
 }
 
 /** What a temporary file's name says: the output it was for (its base name) and the writing process's id. */

@@ -1,12 +1,11 @@
 import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { FileSystemError } from "../errors.js";
 import { deleteObject, moveObject } from "../storage/object-storage.js";
 import { ObjectUpload } from "../storage/object-upload.js";
 import { isObjectUrl, joinLocation } from "../storage/s3-url.js";
-import { tempPathFor } from "../temp-files.js";
+import { tempNameFor, tempPathFor } from "../temp-files.js";
 
 /** A file the shard writer left in its directory. */
 export interface WrittenFile {
@@ -120,7 +119,7 @@ export class ShardWriter {
       const base = `${this.options.name}.part-${this.parts.length + 1}`;
       // A hidden temporary name either way: discovery never takes it, and a bucket's is moved to its name at the end.
       part.temp = this.remote
-        ? joinLocation(this.options.dir, `.${base}.ftprep-${process.pid}-${randomBytes(6).toString("hex")}.tmp`)
+        ? joinLocation(this.options.dir, tempNameFor(base))
         : tempPathFor(join(this.options.dir, base));
       this.parts.push(part);
     }
