@@ -115,6 +115,7 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
   // Each recorded file is appended to the manifest's journal (opened at the first), in completion order; the
   // manifest is rewritten once at the end. The cost of a record does not grow with the files already recorded.
   let journal: Promise<ManifestJournal> | undefined;
+  const recorded: ManifestFile[] = [];
   const saveEntry = async (entry: ManifestFile): Promise<void> => {
     journal ??= ManifestJournal.open(options.manifestPath, manifest);
     await (await journal).append(entry);
@@ -155,6 +156,7 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
       ...(adopted ? { adopted: true } : {}),
     };
     manifest.files.push(entry);
+    recorded.push(entry);
     uploaded.set(item.sha256, entry);
     await saveEntry(entry);
   };
@@ -257,7 +259,14 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
   }
   await Promise.all(running);
   if (journal) {
-    // Compaction: the whole manifest once, which removes the journal.
+    // Compaction: the whole manifest once, which removes the journal. This run's entries are written in the
+    // order of the items (the plan's order), not the order the uploads happened to finish in, so the same
+    // dataset gives the same manifest.
+    const order = new Map(items.map((item, i) => [item.sha256, i] as const));
+    const added = new Set(recorded);
+    const kept = manifest.files.filter((f) => !added.has(f));
+    recorded.sort((a, b) => (order.get(a.sha256) ?? 0) - (order.get(b.sha256) ?? 0));
+    manifest.files.splice(0, manifest.files.length, ...kept, ...recorded);
     await (await journal).close();
     await writeManifest(options.manifestPath, manifest);
   }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkManifest, newManifest, readManifest } from "../../src/manifest/manifest.js";
 import { run, type RunOptions } from "../../src/pipeline/run.js";
+import { MistralProvider } from "../../src/providers/mistral.js";
 import { OpenAIProvider } from "../../src/providers/openai.js";
 import { TogetherProvider } from "../../src/providers/together.js";
 import type { FilesProvider, ProviderName } from "../../src/providers/types.js";
@@ -357,5 +358,32 @@ describe.each(CLIENTS)("fault suite, the uploader on $name", (c) => {
     expect(await upload(server, root, items, 4)).toMatchObject({ uploaded: 1, duplicates: 2, failed: [] });
     await expectExactlyOnce(server.store, join(root, "m.json"), 1);
     expect(await upload(server, root, items, 4)).toMatchObject({ uploaded: 0, skipped: 1, duplicates: 2 });
+  });
+});
+
+describe("the manifest's order", () => {
+  it("lists a run's files in the order they were handed over, not the order their uploads finished in", async () => {
+    const root = tmp();
+    const dir = join(root, "data");
+    await mkdir(dir, { recursive: true });
+    // "a-train" is the first item and the only one over 5,000 bytes: its first attempt is reset, so it finishes last.
+    await writeFile(join(dir, "a-train.jsonl"), chatLines(200));
+    for (const n of ["b", "c", "d"]) await writeFile(join(dir, `${n}-train.jsonl`), chatLines(2, n.charCodeAt(0) * 100));
+    const items = await uploadItems(dir);
+    const server = await serve({ store: join(root, "store"), faults: { resetAfterBytes: 5000, resetCount: 1 } });
+    const provider = new MistralProvider({ baseUrl: server.url, apiKey: "k" });
+    const finished: string[] = [];
+    const manifestPath = join(root, "m.json");
+    const manifest = newManifest({ provider: "mistral", base_url: server.url, target: server.url, embedded_store: null, options: {} }, "0.0.0");
+    try {
+      await uploadFiles(items, {
+        provider, target: server.url, manifest, manifestPath, concurrency: 4, retry: { ...fast, baseDelayMs: 50 },
+        onEvent: (e) => void (e.type === "file-done" && finished.push(e.path)),
+      });
+    } finally {
+      await provider.close();
+    }
+    expect(finished.at(-1)).toBe(items[0]!.path);
+    expect((await readManifest(manifestPath))!.files.map((f) => f.path)).toEqual(items.map((i) => i.path));
   });
 });
