@@ -6,6 +6,7 @@ import { runCli } from "../helpers/cli.js";
 import { chatLines } from "../helpers/records.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { OUTPUT_SCHEMAS, outputSchemaErrors } from "../helpers/output-schemas.js";
+import { useRedis } from "../helpers/redis.js";
 import { useTempDir } from "../helpers/temp.js";
 
 /**
@@ -17,6 +18,8 @@ import { useTempDir } from "../helpers/temp.js";
 const repo = join(import.meta.dirname, "..", "..");
 const fixture = (path: string) => join(repo, "fixtures", path);
 const tmp = useTempDir("json-contract", "all");
+// plan --enqueue, work --queue and queue status print their documents for real: a Redis on loopback.
+const redis = useRedis();
 
 /** Maps keyed by data (issue codes, roles, label values, formats, repair kinds, a provider's request): any key. */
 const DATA_KEYED = new Set(["counts", "by_code", "messages_by_role", "roles", "labels", "source_formats", "changes", "unconvertible", "request", "hyperparameters", "estimate"]);
@@ -150,6 +153,39 @@ describe("snake_case keys in every machine-readable output, produced for real", 
     { name: "fix --json (failure document)", schema: "fix-result.schema.json", args: () => ["fix", join(dir(), "missing.jsonl"), "-o", join(dir(), "f2.jsonl"), "--json"], code: 3 },
     { name: "convert --json (a bad choice: failure document)", schema: "convert-result.schema.json", args: () => ["convert", fixture("valid/openai-chat.jsonl"), "--to", "nope", "-o", join(dir(), "c3.jsonl"), "--json"], code: 2 },
     { name: "convert --json (failure document)", schema: "convert-result.schema.json", args: () => ["convert", join(dir(), "missing.jsonl"), "--to", "mistral-chat", "-o", join(dir(), "c2.jsonl"), "--json"], code: 3 },
+    // Scaling out: a plan (local files, cut into ranges, added to a queue), a shard of it, an empty shard, a queue
+    // worker, the queue's status, and a merge of partial manifests; each with a failure.
+    {
+      name: "plan --enqueue --json",
+      schema: "plan-result.schema.json",
+      args: () => ["plan", join(dir(), "data"), "--out", join(dir(), "plan.json"), "--unit-bytes", "4kB", "--enqueue", redis(), "--queue-name", "contract", "--json"],
+      code: 0,
+    },
+    { name: "plan --json (an entry that cannot be read: no plan)", schema: "plan-result.schema.json", args: () => ["plan", join(dir(), "missing"), "--out", join(dir(), "plan2.json"), "--json"], code: 3 },
+    { name: "plan --json (usage failure document)", schema: "plan-result.schema.json", args: () => ["plan", join(dir(), "data"), "--out", join(dir(), "plan3.json"), "--unit-bytes", "1", "--json"], code: 2 },
+    {
+      name: "work --plan --json (a shard)",
+      schema: "work-result.schema.json",
+      args: () => ["work", "--plan", join(dir(), "plan.json"), "--shard-index", "0", "--shard-count", "2", "--allow-local-paths", "--base-url", server.url, ...key, "--manifest", join(dir(), "shard-0.json"), "--out", join(dir(), "o5"), "--json"],
+      code: 0,
+    },
+    {
+      name: "work --plan --json (a shard with no unit)",
+      schema: "work-result.schema.json",
+      args: () => ["work", "--plan", join(dir(), "plan.json"), "--shard-index", "99", "--shard-count", "100", "--allow-local-paths", "--base-url", server.url, ...key, "--json"],
+      code: 0,
+    },
+    {
+      name: "work --queue --json",
+      schema: "work-result.schema.json",
+      args: () => ["work", "--queue", redis(), "--queue-name", "contract", "--base-url", server.url, ...key, "--manifest", join(dir(), "queued.json"), "--out", join(dir(), "o6"), "--quiet", "--json"],
+      code: 0,
+    },
+    { name: "work --json (a plan that is not one: failure document)", schema: "work-result.schema.json", args: () => ["work", "--plan", manifest, "--shard-index", "0", "--shard-count", "1", "--json"], code: 2 },
+    { name: "queue status --json", schema: "queue-status-result.schema.json", args: () => ["queue", "status", "--queue", redis(), "--queue-name", "contract", "--manifest-out", join(dir(), "from-queue.json"), "--json"], code: 0 },
+    { name: "queue status --json (no Redis: failure document)", schema: "queue-status-result.schema.json", args: () => ["queue", "status", "--queue", "redis://127.0.0.1:1", "--json"], code: 3 },
+    { name: "manifest merge --json", schema: "manifest-merge-result.schema.json", args: () => ["manifest", "merge", manifest, join(dir(), "shard-0.json"), join(dir(), "queued.json"), "--out", join(dir(), "merged.json"), "--json"], code: 0 },
+    { name: "manifest merge --json (failure document)", schema: "manifest-merge-result.schema.json", args: () => ["manifest", "merge", join(dir(), "missing.json"), "--out", join(dir(), "merged2.json"), "--json"], code: 2 },
   ];
 
   const printed = new Map<string, unknown[]>();
