@@ -3,7 +3,7 @@ import { ConfigError, FtprepError } from "../errors.js";
 import { parseHyperparameters } from "../jobs/jobs.js";
 import { readManifest, writeManifest, type Manifest } from "../manifest/manifest.js";
 import type { RunOptions } from "../pipeline/run.js";
-import { unitFile } from "../plan/shard-plan.js";
+import { checkUnitSource, unitFile } from "../plan/shard-plan.js";
 import { printable } from "../printable.js";
 import { DEFAULT_QUEUE_NAME } from "../defaults.js";
 import type { JobMessage, QueueLocation, UnitMessage } from "../queue/queue.js";
@@ -78,6 +78,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
             skipInvalid: message.options.skip_invalid,
             maxInvalidFraction: message.options.max_invalid_fraction,
             files: [unitFile(unit)],
+            checkFile: async (_file, checkSignal) => checkUnitSource(unit, checkSignal),
             manifestPath,
             signal: AbortSignal.any([signal, unitSignal]),
             ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
@@ -88,8 +89,12 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
           throw error;
         }
         if (!result.plan.ok) {
-          const source = result.plan.sources[0];
-          throw new UnrecoverableError(`${unit.source}: ${source?.reason ?? result.plan.failures[0]?.message ?? "not ready to upload"}`);
+          const reason = result.plan.sources[0]?.reason;
+          const failures = result.plan.failures;
+          const message = reason !== undefined || failures.length === 0 ? `${unit.source}: ${reason ?? "not ready to upload"}` : failures[0]!.message;
+          // An object store that did not answer may answer the next attempt; data errors and a changed source stay.
+          const transient = failures.length > 0 && failures.every((f) => /^ERR_(CONNECTION|TIMEOUT|HTTP_(5\d\d|429))$/.test(f.code));
+          throw transient ? new Error(message) : new UnrecoverableError(message);
         }
         const upload = result.upload!;
         if (upload.failed.length > 0 || upload.aborted) throw new Error(upload.failed.map((f) => `${f.path}: ${f.message}`).join("; ") || "interrupted");

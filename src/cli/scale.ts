@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { readManifest, writeManifest } from "../manifest/manifest.js";
 import { mergeManifests } from "../manifest/merge.js";
-import { createShardPlan, DEFAULT_UNIT_BYTES, readShardPlan, shardUnits, type ShardPlan, unitFile } from "../plan/shard-plan.js";
+import { checkUnitSource, createShardPlan, DEFAULT_UNIT_BYTES, readShardPlan, shardUnits, type ShardPlan, unitFile } from "../plan/shard-plan.js";
 import { toolVersion } from "../pipeline/target.js";
 import { writeFileAtomically } from "../temp-files.js";
 import { ConfigError, FileSystemError } from "../errors.js";
@@ -165,7 +165,14 @@ export function workCommand(io: Io): Command {
       const plan = await readShardPlan(f.plan, { allowLocalPaths: Boolean(f.allowLocalPaths) });
       const { index, count } = shardFromEnv(f);
       const units = shardUnits(plan, index, count);
-      return { files: units.map(unitFile), options: planRunOptions(plan), defaultManifest: `ftprep-manifest.shard-${index}-of-${count}.json` };
+      // Each unit's source is checked against the plan just before it is read: a changed one fails alone.
+      const byPath = new Map(units.map((u) => [unitFile(u).path, u]));
+      return {
+        files: units.map(unitFile),
+        options: planRunOptions(plan),
+        defaultManifest: `ftprep-manifest.shard-${index}-of-${count}.json`,
+        checkFile: async (file, signal) => checkUnitSource(byPath.get(file.path)!, signal),
+      };
     },
   });
 }

@@ -80,7 +80,7 @@ const FLAG_OF: Partial<Record<keyof RunOptions, string>> = {
 export interface WorkHooks {
   configure: (command: Command) => Command;
   /** The files to process (instead of discovering paths), the options the plan fixes, and the default manifest. */
-  units: (flags: Record<string, unknown>) => Promise<{ files: DiscoveredFile[]; options: PlanFixed; defaultManifest: string }>;
+  units: (flags: Record<string, unknown>) => Promise<{ files: DiscoveredFile[]; options: PlanFixed; defaultManifest: string; checkFile?: RunOptions["checkFile"] }>;
   /** Runs the command another way (a queue worker) when its flags say so; resolves true when it did. */
   takeOver?: (flags: Record<string, unknown>) => Promise<boolean>;
 }
@@ -205,6 +205,7 @@ export function uploadLike(name: "upload" | "run" | "work", description: string,
       return run(inputs, {
         ...merged,
         ...(planned ? { files: planned.files } : {}),
+        ...(planned?.checkFile ? { checkFile: planned.checkFile } : {}),
         ...(tokens ? { tokens } : {}),
         target,
         dryRun: flags.dryRun ?? false,

@@ -70,6 +70,11 @@ export interface PrepareOptions {
   onProgress?: (event: PassEvent) => void;
   /** The files to prepare, already found (a shard plan's units, byte ranges among them): `paths` are then not discovered. */
   files?: readonly DiscoveredFile[];
+  /**
+   * Called before each file is read (a shard plan's worker checks that the unit's source is still the one planned);
+   * an `FtprepError` it throws fails that file alone, as an unreadable one does.
+   */
+  checkFile?: (file: DiscoveredFile, signal?: AbortSignal) => Promise<void>;
   /** More paths discovery never walks or takes (the manifest, the store); `outDir` and `reportPath` always are. */
   exclude?: readonly string[];
   signal?: AbortSignal;
@@ -247,6 +252,7 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
         digests.set(file.split, dedupe);
       }
       try {
+        await options.checkFile?.(file, options.signal);
         const source = await prepareFile(file, outBase, {
           target,
           maxFileBytes,

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, posix } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { DiscoverInput, DiscoveredFile, SkippedPath } from "../discover/discover.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
 import { readJsonFile } from "../json-file.js";
 import { defaultMaxFileBytes } from "../guard/limits.js";
 import { discoverDatasets } from "../pipeline/progress.js";
@@ -11,6 +12,7 @@ import type { FileFailure } from "../pipeline/validate.js";
 import { readFileChunks, readFileRange } from "../read/file.js";
 import { datasetStem } from "../read/source.js";
 import { loadSchemaFile } from "../schema-files.js";
+import { statObject } from "../storage/object-storage.js";
 import { isObjectUrl } from "../storage/s3-url.js";
 import { targetOf, type TargetSpec } from "../target/target-spec.js";
 import type { ProviderName } from "../types.js";
@@ -246,6 +248,48 @@ export function shardUnits(plan: ShardPlan, index: number, count: number): PlanU
     if (least === index) mine.add(unit.id);
   }
   return plan.units.filter((u) => mine.has(u.id));
+}
+
+/** A unit's source is no longer what was planned: its ranges and id belong to other bytes (exit 3, plan again). */
+export class SourceChangedError extends FtprepError {
+  constructor(message: string) {
+    super("ERR_SOURCE_CHANGED", message);
+  }
+}
+
+/** Local files hashed by this process, by what would change with their bytes: a file is hashed once per process. */
+const hashed = new Map<string, { key: string; sha256: string }>();
+
+/**
+ * Checks that a unit's source is still what was planned, before any of it is read: an object's ETag and size (HEAD),
+ * a local file's size and sha256 (hashed once per process for all the units of one unchanged file, whose device,
+ * inode, size, mtime and ctime are the cache key). A changed source fails with `SourceChangedError` (the unit's id
+ * and source, in one line): its byte ranges may no longer fall on line boundaries, and its records are not those
+ * the plan's other units assume. An object is also read with `If-Match`, so a change after this check stops the read.
+ */
+export async function checkUnitSource(unit: PlanUnit, signal?: AbortSignal): Promise<void> {
+  const changed = (what: string): SourceChangedError => new SourceChangedError(`unit ${unit.id}: ${unit.source} changed since it was planned (${what}); plan again`);
+  const planned = unit.identity;
+  if ("etag" in planned) {
+    const now = await statObject(unit.source, signal);
+    if (now.etag !== planned.etag) throw changed(`ETag ${planned.etag}, now ${now.etag}`);
+    if (now.size !== planned.size) throw changed(`${planned.size} bytes, now ${now.size}`);
+    return;
+  }
+  let info;
+  try {
+    info = await stat(unit.source, { bigint: true });
+  } catch (error) {
+    throw FileSystemError.from(unit.source, "read", error);
+  }
+  if (Number(info.size) !== planned.size) throw changed(`${planned.size} bytes, now ${info.size}`);
+  const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  let known = hashed.get(unit.source);
+  if (known?.key !== key) {
+    known = { key, sha256: await sha256Of(unit.source, signal) };
+    hashed.set(unit.source, known);
+  }
+  if (known.sha256 !== planned.sha256) throw changed(`sha256 ${planned.sha256.slice(0, 12)}…, now ${known.sha256.slice(0, 12)}…`);
 }
 
 /** A unit as a discovered file for `prepare`: a range names itself `SOURCE#bytes=START-END`. */

@@ -130,6 +130,42 @@ describe("ftprep plan / work / manifest merge", () => {
     expect((JSON.parse(job.stdout) as { request: { training_files: unknown[] } }).request.training_files).toHaveLength(manifest.files.filter((f) => f.split === "train").length);
   });
 
+  it("re-checks each unit's source at work time: a changed object (ETag) or local file (sha256) fails its units alone, nothing of them is uploaded", async () => {
+    await s3().put("corpus", "moving/a-train.jsonl", chatLines(12, 0));
+    await s3().put("corpus", "moving/b-train.jsonl", chatLines(12, 100));
+    const dir = join(tmp(), "local");
+    await mkdir(dir);
+    await writeFile(join(dir, "c-train.jsonl"), chatLines(60, 200, 20));
+    await writeFile(join(dir, "d-train.jsonl"), chatLines(12, 300));
+    const server = await serve({ store: join(tmp(), "store") });
+    const planPath = join(tmp(), "plan.json");
+    expect((await runCli("plan", "s3://corpus/moving/", dir, "--out", planPath, "--unit-bytes", "4kB")).code).toBe(0);
+    const plan = await readJson<ShardPlan>(planPath);
+    const cut = plan.units.filter((u) => u.source.endsWith("c-train.jsonl"));
+    expect(cut.length).toBeGreaterThan(1);
+    // After planning: the object replaced, the local file rewritten with the same size (one record's digit changed).
+    await s3().put("corpus", "moving/b-train.jsonl", chatLines(12, 900));
+    const before = await readFile(join(dir, "c-train.jsonl"), "utf8");
+    await writeFile(join(dir, "c-train.jsonl"), before.replace("200", "201"));
+    expect((await readFile(join(dir, "c-train.jsonl"))).length).toBe(before.length);
+    const w = await runCli("work", "--plan", planPath, "--shard-index", "0", "--shard-count", "1", "--allow-local-paths", "--base-url", server.url, "--api-key", "k-local", "--manifest", join(tmp(), "m.json"), "--out", join(tmp(), "out"));
+    expect(w.code).toBe(3);
+    const b = plan.units.find((u) => u.source === "s3://corpus/moving/b-train.jsonl")!;
+    // One line per changed unit, naming it and its source; the exact lines, in any order.
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const expected = [
+      `ftprep: unit ${b.id}: ${escape(b.source)} changed since it was planned \\(ETag ${escape((b.identity as { etag: string }).etag)}, now "[0-9a-f]+"\\); plan again`,
+      ...cut.map((u) => `ftprep: unit ${u.id}: ${escape(u.source)} changed since it was planned \\(sha256 ${(u.identity as { sha256: string }).sha256.slice(0, 12)}…, now [0-9a-f]{12}…\\); plan again`),
+    ];
+    const lines = w.stderr.split("\n").filter((l) => l.includes("changed since it was planned"));
+    expect(lines).toHaveLength(expected.length);
+    for (const pattern of expected) expect(lines.filter((l) => new RegExp(`^${pattern}$`).test(l)), pattern).toHaveLength(1);
+    // The other units went up, once each; nothing of the changed ones did.
+    const manifest = await readJson<Manifest>(join(tmp(), "m.json"));
+    expect(manifest.files.map((f) => f.source).sort()).toEqual([join(dir, "d-train.jsonl"), "s3://corpus/moving/a-train.jsonl"]);
+    expect((await storedSha256(server)).sort()).toEqual(manifest.files.map((f) => f.sha256).sort());
+  });
+
   it("manifest merge refuses manifests of different targets and an output with two contents", async () => {
     const server = await serve({ store: join(tmp(), "store") });
     const other = await serve({ store: join(tmp(), "store2") });
