@@ -46,10 +46,16 @@ export interface Target {
   close(): Promise<void>;
 }
 
+/** A key as given: an empty one (`MISTRAL_API_KEY=`, `--api-key ""`) is no key, as an unset variable is. */
+function givenKey(value: string | undefined): string | undefined {
+  return value === "" ? undefined : value;
+}
+
 export function keyOf(name: ProviderName, options: TargetOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
   const prefix = providerSpec(name).envPrefix;
-  registerSecret(options.apiKey ?? env[`${prefix}_API_KEY`]);
-  return { key: options.apiKey ?? env[`${prefix}_API_KEY`], base: options.baseUrl ?? env[`${prefix}_BASE_URL`] ?? options.pipelineBaseUrl };
+  const key = givenKey(options.apiKey) ?? givenKey(env[`${prefix}_API_KEY`]);
+  registerSecret(key);
+  return { key, base: options.baseUrl ?? env[`${prefix}_BASE_URL`] ?? options.pipelineBaseUrl };
 }
 
 /** The embedded server's identity in a manifest: its store, not its port (a new one every run). */

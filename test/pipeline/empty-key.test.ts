@@ -1,0 +1,50 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { resolveTarget } from "../../src/pipeline/target.js";
+import type { ProviderName } from "../../src/providers/types.js";
+import { runCli } from "../helpers/cli.js";
+import { chatLines } from "../helpers/records.js";
+import { useTempDir } from "../helpers/temp.js";
+
+/**
+ * An empty key (`MISTRAL_API_KEY=` in a shell, an `.env` line left blank, `--api-key ""`) is no key: the run goes to
+ * the embedded local server, as with no variable at all — not to the public API with an empty bearer token.
+ */
+
+const tmp = useTempDir("empty-key");
+const VARIABLES: Record<ProviderName, string> = { mistral: "MISTRAL_API_KEY", openai: "OPENAI_API_KEY", together: "TOGETHER_API_KEY" };
+
+describe("an empty API key is no key", () => {
+  for (const [name, variable] of Object.entries(VARIABLES) as [ProviderName, string][]) {
+    it(`${variable}= means the embedded server, as no ${variable} does`, () => {
+      const store = join(tmp(), "store");
+      const none = resolveTarget(name, { store, env: {} });
+      expect(resolveTarget(name, { store, env: { [variable]: "" } })).toEqual(none);
+      expect(resolveTarget(name, { store, apiKey: "", env: {} })).toEqual(none);
+      expect(none).toMatchObject({ embedded: true, store });
+    });
+  }
+
+  it("an empty --api-key leaves the environment's key in force, as an absent flag does", () => {
+    expect(resolveTarget("mistral", { apiKey: "", env: { MISTRAL_API_KEY: "sk-from-env-0123456789" } })).toMatchObject({ embedded: false, key: "sk-from-env-0123456789" });
+  });
+
+  it("ftprep upload with MISTRAL_API_KEY= uploads to the embedded server and says so", async () => {
+    const data = join(tmp(), "train.jsonl");
+    await writeFile(data, chatLines(3));
+    const saved = { key: process.env.MISTRAL_API_KEY, base: process.env.MISTRAL_BASE_URL };
+    process.env.MISTRAL_API_KEY = "";
+    delete process.env.MISTRAL_BASE_URL;
+    try {
+      const { code, stdout, stderr } = await runCli("upload", data, "--manifest", join(tmp(), "m.json"), "--store", join(tmp(), "store"), "--out", join(tmp(), "out"));
+      expect(stderr).toContain("no MISTRAL_API_KEY and no base URL: using the embedded local Files API");
+      expect(stdout).toContain("1 uploaded");
+      expect(code).toBe(0);
+    } finally {
+      if (saved.key === undefined) delete process.env.MISTRAL_API_KEY;
+      else process.env.MISTRAL_API_KEY = saved.key;
+      if (saved.base !== undefined) process.env.MISTRAL_BASE_URL = saved.base;
+    }
+  });
+});
