@@ -110,7 +110,8 @@ export type SourceStatus = "ready" | "invalid" | "refused" | "too-large";
 export interface SourcePlan {
   path: string;
   split: Split;
-  format: FormatId;
+  /** The format it was checked as; `"unknown"` for a file that is not JSONL (`E_NOT_JSONL`, never ready). */
+  format: FormatId | "unknown";
   sha256: string;
   bytes: number;
   records: number;

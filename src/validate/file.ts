@@ -132,7 +132,8 @@ export interface FileReport {
   path: string;
   /** The file's split, when it was found by discovery (`validatePaths`): from its name, or `--train` / `--validation`. */
   split?: "train" | "validation";
-  format: FormatId;
+  /** The format detected or given; `"unknown"` for a file that is plainly not JSONL (`E_NOT_JSONL`): it has none. */
+  format: FormatId | "unknown";
   records: number;
   valid: number;
   invalid: number;
@@ -377,7 +378,7 @@ class FileValidation {
     const hints = this.cross?.hints(this.invalid) ?? [];
     return {
       path: this.file,
-      format: this.format,
+      format: this.counts.E_NOT_JSONL !== undefined ? "unknown" : this.format,
       records: this.records,
       valid: this.valid,
       invalid: this.invalid,

@@ -10,6 +10,7 @@ import { run } from "../../src/pipeline/run.js";
 import type { ValidationSummary } from "../../src/pipeline/validate.js";
 import { validateFile } from "../../src/validate/file.js";
 import { runCli } from "../helpers/cli.js";
+import { outputSchemaErrors } from "../helpers/output-schemas.js";
 import { gzipMembers, zstdFrame } from "../helpers/compress.js";
 import { chatLines, chatRecord } from "../helpers/records.js";
 import { useServers } from "../helpers/server.js";
@@ -166,8 +167,24 @@ describe("E_NOT_JSONL: a file that is plainly not JSONL", () => {
       expect(report.counts).toEqual({ E_NOT_JSONL: 1 });
       expect(report.issues).toEqual([{ line: 0, code: "E_NOT_JSONL", severity: "error", path: "", message: expect.stringMatching(what) }]);
       expect(report.records).toBe(0);
+      // It has no format: not the default one it would have been checked as.
+      expect(report.format).toBe("unknown");
     });
   }
+
+  it("--json gives its format as \"unknown\", valid against the schema (from a worker thread too)", async () => {
+    const dir = join(tmp(), "json");
+    await mkdir(dir);
+    await writeFile(join(dir, "a-train.jsonl"), `${chatRecord(1)}\n`);
+    await writeFile(join(dir, "b.jsonl"), gzipMembers(chatLines(50)));
+    for (const workers of ["2"]) {
+      const { code, stdout } = await runCli("validate", "--json", "--workers", workers, dir);
+      expect(code).toBe(1);
+      const doc = JSON.parse(stdout) as { files: { path: string; format: string }[] };
+      expect(doc.files.map((f) => f.format)).toEqual(["mistral-chat", "unknown"]);
+      expect(outputSchemaErrors("validate-result.schema.json", doc)).toEqual([]);
+    }
+  });
 
   it("is one line of the CLI's output and exit code 1; the other files are still checked", async () => {
     const dir = join(tmp(), "mixed");
