@@ -38,6 +38,11 @@ export function errorBody(error: HttpError): Record<string, unknown> {
   };
 }
 
+/** A 400 naming the parameter at fault (`code: "invalid_request"`), as OpenAI's and Together's APIs answer one. */
+export function badRequest(message: string, param: string | null = null): HttpError {
+  return new HttpError(400, message, { param, code: "invalid_request" });
+}
+
 /** A 422 in Mistral's pydantic shape: `{"detail":[{type, loc, msg, input}]}`. */
 export function unprocessable(msg: string, loc: (string | number)[], input?: unknown, type = "value_error"): HttpError {
   return new HttpError(422, msg, { detail: [{ type, loc, msg, input: input ?? null }], param: loc.slice(1).join(".") || null });

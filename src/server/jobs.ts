@@ -5,7 +5,7 @@ import { validateFile } from "../validate/file.js";
 import { tooFewExamples } from "../target/job-rules.js";
 import { targetFor, type TargetSpec } from "../target/target-spec.js";
 import type { ServerContext } from "./context.js";
-import { HttpError, queryInt, readJson, sendJson, unprocessable } from "./http.js";
+import { badRequest as bad, HttpError, queryInt, readJson, sendJson, unprocessable } from "./http.js";
 import { processAlive, type StoredJob } from "./store.js";
 
 /**
@@ -199,6 +199,41 @@ export async function adoptUnvalidatedJobs(ctx: ServerContext): Promise<void> {
   }
 }
 
+/**
+ * A new job of any provider: its own fields over the lifecycle's starting point — created now, nothing validated,
+ * started or cancelled, its validation this process's work.
+ */
+export function newJob(ctx: ServerContext, fields: Pick<StoredJob, "id" | "flavor" | "model" | "training_files"> & Partial<StoredJob>): StoredJob {
+  const { id, flavor, model, training_files, ...own } = fields;
+  return {
+    id,
+    flavor,
+    model,
+    created_ms: ctx.now(),
+    training_files,
+    validation_files: [],
+    hyperparameters: {},
+    suffix: null,
+    auto_start: true,
+    job_type: "completion",
+    invalid_sample_skip_percentage: 0,
+    integrations: [],
+    classifier_targets: null,
+    started_ms: null,
+    cancelled_ms: null,
+    validation: null,
+    validator_pid: process.pid,
+    openai: null,
+    ...own,
+  };
+}
+
+/** Stores a new job and starts checking its files in the background: the lifecycle runs from there. */
+export async function launchJob(ctx: ServerContext, job: StoredJob): Promise<void> {
+  await ctx.store.saveJob(job);
+  ctx.track(validateJob(ctx, job));
+}
+
 /** Validates a job's files and records the verdict in the job's record. */
 export async function validateJob(ctx: ServerContext, job: StoredJob): Promise<void> {
   const verdict = await checkJobFiles(ctx, job);
@@ -322,11 +357,10 @@ export async function createMistralJob(ctx: ServerContext, body: Record<string, 
   const integrations = Array.isArray(body.integrations)
     ? body.integrations.map((i: Record<string, unknown>) => ({ type: "wandb", project: i.project, name: i.name ?? null, run_name: i.run_name ?? null, url: null }))
     : [];
-  const job: StoredJob = {
+  const job = newJob(ctx, {
     id: randomUUID(),
     flavor: "mistral",
     model: body.model,
-    created_ms: ctx.now(),
     training_files: trainingFiles,
     validation_files: validationFiles,
     hyperparameters: hyper,
@@ -336,12 +370,7 @@ export async function createMistralJob(ctx: ServerContext, body: Record<string, 
     invalid_sample_skip_percentage: skip,
     integrations,
     classifier_targets: Array.isArray(body.classifier_targets) ? body.classifier_targets : null,
-    started_ms: null,
-    cancelled_ms: null,
-    validation: null,
-    validator_pid: process.pid,
-    openai: null,
-  };
+  });
 
   if (query.get("dry_run") === "true") {
     // A dry run creates nothing: it checks the files and answers the estimate.
@@ -361,8 +390,7 @@ export async function createMistralJob(ctx: ServerContext, body: Record<string, 
   if (duplicate) {
     throw new HttpError(409, `A job with the same parameters is already ${statusOf(ctx, duplicate)}: ${duplicate.id}`, { code: "duplicate_job" });
   }
-  await ctx.store.saveJob(job);
-  ctx.track(validateJob(ctx, job));
+  await launchJob(ctx, job);
   sendJson(res, 200, mistralJob(ctx, job));
 }
 
@@ -388,7 +416,6 @@ function dryRunEstimate(ctx: ServerContext, job: StoredJob, v: StoredJob["valida
 
 /** `POST /v1/fine_tuning/jobs` (OpenAI: a single `training_file`). */
 export async function createOpenAIJob(ctx: ServerContext, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
-  const bad = (message: string, param: string) => new HttpError(400, message, { param, code: "invalid_request" });
   if (typeof body.model !== "string" || body.model === "") throw bad("`model` is required", "model");
   if (typeof body.training_file !== "string" || !ctx.store.files.has(body.training_file)) {
     throw bad(`invalid training_file: ${String(body.training_file)}`, "training_file");
@@ -404,33 +431,22 @@ export async function createOpenAIJob(ctx: ServerContext, body: Record<string, u
   if (method && !["supervised", "dpo", "reinforcement"].includes(method.type as string)) throw bad("`method.type` must be supervised, dpo or reinforcement", "method");
   const given = (method?.[method.type as string] as { hyperparameters?: Record<string, unknown> } | undefined)?.hyperparameters ?? (body.hyperparameters as Record<string, unknown> | undefined) ?? {};
   const hyper = { batch_size: "auto", learning_rate_multiplier: "auto", n_epochs: "auto", ...given };
-  const job: StoredJob = {
+  const job = newJob(ctx, {
     id: `ftjob-${randomBytes(12).toString("hex")}`,
     flavor: "openai",
     model: body.model,
-    created_ms: ctx.now(),
     training_files: [{ file_id: body.training_file, weight: 1 }],
     validation_files: typeof validation === "string" ? [validation] : [],
     hyperparameters: hyper,
     suffix: (body.suffix as string | undefined) ?? null,
-    auto_start: true,
-    job_type: "completion",
-    invalid_sample_skip_percentage: 0,
-    integrations: [],
-    classifier_targets: null,
-    started_ms: null,
-    cancelled_ms: null,
-    validation: null,
-    validator_pid: process.pid,
     openai: {
       method: method ? { ...method, [method.type as string]: { hyperparameters: hyper } } : null,
       seed: typeof body.seed === "number" ? body.seed : Math.floor(Math.random() * 2 ** 31),
       metadata: (body.metadata as Record<string, string> | undefined) ?? null,
       suffix: (body.suffix as string | undefined) ?? null,
     },
-  };
-  await ctx.store.saveJob(job);
-  ctx.track(validateJob(ctx, job));
+  });
+  await launchJob(ctx, job);
   sendJson(res, 200, openaiJob(ctx, job));
 }
 
@@ -438,11 +454,19 @@ export function jobNotFound(id: string): HttpError {
   return new HttpError(404, `No fine tuning job matches the given query (${id}).`, { code: "job_not_found", detail: "No fine tuning job matches the given query." });
 }
 
-/** A stored Mistral or OpenAI job by id, or 404 (Together's jobs are served by its own routes). */
-export function findJob(ctx: ServerContext, id: string): StoredJob {
+/**
+ * A stored job by id, or 404 when there is none of those `flavors` (default Mistral's and OpenAI's, which share
+ * `/v1/fine_tuning/jobs`; Together's jobs are served by its own routes).
+ */
+export function findJob(ctx: ServerContext, id: string, flavors: readonly StoredJob["flavor"][] = ["mistral", "openai"]): StoredJob {
   const job = ctx.store.jobs.get(id);
-  if (!job || job.flavor === "together") throw jobNotFound(id);
+  if (!job || !flavors.includes(job.flavor)) throw jobNotFound(id);
   return job;
+}
+
+/** The stored jobs of one flavor, newest first. */
+export function jobsOf(ctx: ServerContext, flavor: StoredJob["flavor"]): StoredJob[] {
+  return [...ctx.store.jobs.values()].filter((j) => j.flavor === flavor).sort((a, b) => b.created_ms - a.created_ms);
 }
 
 export function sendJob(ctx: ServerContext, job: StoredJob, res: ServerResponse): void {
@@ -476,7 +500,7 @@ export async function cancelJob(ctx: ServerContext, job: StoredJob, res: ServerR
 
 /** `GET /v1/fine_tuning/jobs` with Mistral's parameters: page, page_size, filters; `total` always. */
 export function listMistralJobs(ctx: ServerContext, query: URLSearchParams, res: ServerResponse): void {
-  let jobs = [...ctx.store.jobs.values()].filter((j) => j.flavor === "mistral");
+  let jobs = jobsOf(ctx, "mistral");
   const model = query.get("model");
   if (model) jobs = jobs.filter((j) => j.model === model);
   const status = query.get("status");
@@ -487,7 +511,6 @@ export function listMistralJobs(ctx: ServerContext, query: URLSearchParams, res:
   if (after) jobs = jobs.filter((j) => j.created_ms > Date.parse(after));
   const before = query.get("created_before");
   if (before) jobs = jobs.filter((j) => j.created_ms < Date.parse(before));
-  jobs.sort((a, b) => b.created_ms - a.created_ms);
   const size = queryInt(query, "page_size", 100, 1);
   const page = queryInt(query, "page", 0, 0);
   sendJson(res, 200, { object: "list", data: jobs.slice(page * size, page * size + size).map((j) => mistralJob(ctx, j)), total: jobs.length });
@@ -495,7 +518,7 @@ export function listMistralJobs(ctx: ServerContext, query: URLSearchParams, res:
 
 /** `GET /v1/fine_tuning/jobs` with OpenAI's cursor: after, limit (default 20). */
 export function listOpenAIJobs(ctx: ServerContext, query: URLSearchParams, res: ServerResponse): void {
-  let jobs = [...ctx.store.jobs.values()].filter((j) => j.flavor === "openai").sort((a, b) => b.created_ms - a.created_ms);
+  let jobs = jobsOf(ctx, "openai");
   const after = query.get("after");
   if (after) {
     const at = jobs.findIndex((j) => j.id === after);

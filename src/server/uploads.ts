@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import type { ServerContext } from "./context.js";
 import { fileJson, receiveMultipart, storedFile } from "./files.js";
-import { HttpError, readJson, sendJson } from "./http.js";
+import { badRequest, HttpError, readJson, sendJson } from "./http.js";
 import { ingest } from "./ingest.js";
 import type { StoredUpload } from "./store.js";
 
@@ -24,10 +24,6 @@ function uploadJson(ctx: ServerContext, upload: StoredUpload): Record<string, un
     status: upload.status,
     file: file ? fileJson(file) : null,
   };
-}
-
-function badRequest(message: string, param: string | null = null): HttpError {
-  return new HttpError(400, message, { param, code: "invalid_request" });
 }
 
 /** The upload, checked to be still pending (an expired one is marked so). */

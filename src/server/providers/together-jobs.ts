@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerContext } from "../context.js";
-import { HttpError, readJson, sendJson } from "../http.js";
-import { checkJobFiles, jobNotFound, requestCancel, timeline, validateJob } from "../jobs.js";
+import { badRequest as bad, readJson, sendJson } from "../http.js";
+import { checkJobFiles, findJob, jobsOf, launchJob, newJob, requestCancel, timeline } from "../jobs.js";
 import type { StoredJob } from "../store.js";
 
 /**
@@ -81,10 +81,6 @@ const SECRET_KEYS = new Set(["wandb_api_key", "hf_api_token"]);
 
 /** Together's parameters of a job, as stored (secrets left out). */
 export type TogetherParams = Record<string, unknown>;
-
-function bad(message: string, param: string): HttpError {
-  return new HttpError(400, message, { param, code: "invalid_request" });
-}
 
 function integerAtLeast(body: Record<string, unknown>, key: string, min: number): void {
   const v = body[key];
@@ -225,36 +221,21 @@ export async function createTogetherJob(ctx: ServerContext, req: IncomingMessage
   for (const [key, value] of Object.entries(body)) if (!SECRET_KEYS.has(key) && value !== null && value !== undefined) params[key] = value;
   params.dpo = method === "dpo";
   const validation = typeof body.validation_file === "string" && body.validation_file !== "" ? [body.validation_file] : [];
-  const job: StoredJob = {
+  const job = newJob(ctx, {
     id: `ft-${randomUUID()}`,
     flavor: "together",
     model: body.model,
-    created_ms: ctx.now(),
     training_files: [{ file_id: body.training_file as string, weight: 1 }],
     validation_files: validation,
-    hyperparameters: {},
     suffix: typeof body.suffix === "string" ? body.suffix : null,
-    auto_start: true,
-    job_type: "completion",
-    invalid_sample_skip_percentage: 0,
-    integrations: [],
-    classifier_targets: null,
-    started_ms: null,
-    cancelled_ms: null,
-    validation: null,
-    validator_pid: process.pid,
-    openai: null,
     together: params,
-  };
-  await ctx.store.saveJob(job);
-  ctx.track(validateJob(ctx, job));
+  });
+  await launchJob(ctx, job);
   sendJson(res, 200, togetherJob(ctx, job, false));
 }
 
 function findTogetherJob(ctx: ServerContext, id: string): StoredJob {
-  const job = ctx.store.jobs.get(id);
-  if (!job || job.flavor !== "together") throw jobNotFound(id);
-  return job;
+  return findJob(ctx, id, ["together"]);
 }
 
 /** `GET /v1/fine-tunes/{id}`: the job with its events. */
@@ -264,8 +245,7 @@ export function retrieveTogetherJob(ctx: ServerContext, id: string, res: ServerR
 
 /** `GET /v1/fine-tunes`: every Together job, newest first. */
 export function listTogetherJobs(ctx: ServerContext, res: ServerResponse): void {
-  const jobs = [...ctx.store.jobs.values()].filter((j) => j.flavor === "together").sort((a, b) => b.created_ms - a.created_ms);
-  sendJson(res, 200, { data: jobs.map((j) => togetherJob(ctx, j, false)) });
+  sendJson(res, 200, { data: jobsOf(ctx, "together").map((j) => togetherJob(ctx, j, false)) });
 }
 
 /** `POST /v1/fine-tunes/{id}/cancel`: a job that has ended cannot be cancelled (409). */
@@ -296,27 +276,16 @@ export async function estimateTogetherPrice(ctx: ServerContext, req: IncomingMes
   const body = await readJson(req);
   const method = checkBody(ctx, body, ESTIMATE_KEYS);
   const epochs = typeof body.n_epochs === "number" ? body.n_epochs : 1;
-  const probe = (files: string[], validation: string[]): StoredJob => ({
-    id: "estimate",
-    flavor: "together",
-    model: typeof body.model === "string" ? body.model : "",
-    created_ms: ctx.now(),
-    training_files: files.map((file_id) => ({ file_id, weight: 1 })),
-    validation_files: validation,
-    hyperparameters: {},
-    suffix: null,
-    auto_start: true,
-    job_type: "completion",
-    invalid_sample_skip_percentage: 0,
-    integrations: [],
-    classifier_targets: null,
-    started_ms: null,
-    cancelled_ms: null,
-    validation: null,
-    openai: null,
-    together: { dpo: method === "dpo" },
-  });
-  const train = await checkJobFiles(ctx, probe([body.training_file as string], []));
+  // The files checked as a job of this kind would check them; the job is never stored.
+  const probe = (file: string): StoredJob =>
+    newJob(ctx, {
+      id: "estimate",
+      flavor: "together",
+      model: typeof body.model === "string" ? body.model : "",
+      training_files: [{ file_id: file, weight: 1 }],
+      together: { dpo: method === "dpo" },
+    });
+  const train = await checkJobFiles(ctx, probe(body.training_file as string));
   if (!train.ok) {
     sendJson(res, 200, { estimation_available: false, unavailable_reason: "train_file_invalid" });
     return;
@@ -324,7 +293,7 @@ export async function estimateTogetherPrice(ctx: ServerContext, req: IncomingMes
   const validation = typeof body.validation_file === "string" && body.validation_file !== "" ? body.validation_file : undefined;
   let evalTokens = 0;
   if (validation !== undefined) {
-    const checked = await checkJobFiles(ctx, probe([validation], []));
+    const checked = await checkJobFiles(ctx, probe(validation));
     if (!checked.ok) {
       sendJson(res, 200, { estimation_available: false, unavailable_reason: "eval_file_invalid" });
       return;

@@ -5,8 +5,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ServerContext } from "../context.js";
 import { fileJson, storedFile } from "../files.js";
-import { HttpError, readJson, sendJson } from "../http.js";
-import { ingest, TooLargeError } from "../ingest.js";
+import { badRequest as bad, HttpError, readJson, sendJson } from "../http.js";
+import { ingest } from "../ingest.js";
+import { checkSignedUrl, declaredLength, receiveBody } from "./signed-put.js";
 import type { Store } from "../store.js";
 import { FILE_TYPES, MIMETYPES, PURPOSES } from "./together.js";
 
@@ -50,8 +51,6 @@ function payload(upload: Upload, part: number): string {
   return ["together-part", upload.id, upload.fileId, String(part)].join("\n");
 }
 
-const bad = (message: string, param: string) => new HttpError(400, message, { param, code: "invalid_request" });
-
 /** `POST /v1/files/multipart/initiate` */
 export async function initiateMultipart(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJson(req);
@@ -89,27 +88,17 @@ export async function initiateMultipart(ctx: ServerContext, req: IncomingMessage
 
 /** `PUT /v1/files/{id}/parts?upload_id&part_number&expires&signature`: one part's bytes, with its Content-Length. */
 export async function receivePart(ctx: ServerContext, fileId: string, req: IncomingMessage, query: URLSearchParams, res: ServerResponse): Promise<void> {
-  const upload = uploadsOf(ctx).get(query.get("upload_id") ?? "");
+  const found = uploadsOf(ctx).get(query.get("upload_id") ?? "");
   const n = Number(query.get("part_number"));
-  const expires = Number(query.get("expires"));
-  if (!upload || upload.fileId !== fileId || !Number.isInteger(n) || n < 1 || n > upload.numParts || !ctx.store.verify(payload(upload, n), expires, query.get("signature") ?? "", ctx.now())) {
-    const expired = Number.isInteger(expires) && expires * 1000 < ctx.now();
-    throw new HttpError(403, expired ? "Request has expired: start the upload again" : "Access denied: no such upload part, or the URL's signature does not match", { code: expired ? "expired" : "signature_mismatch" });
-  }
-  const declared = Number(req.headers["content-length"]);
-  if (req.headers["content-length"] === undefined || !Number.isSafeInteger(declared)) throw new HttpError(411, "Content-Length required", { headers: { connection: "close" } });
-  if (declared > ctx.limits.presignedPutBytes) throw new HttpError(413, `Part too large: ${declared} bytes`, { code: "file_too_large", headers: { connection: "close" } });
+  const named = found !== undefined && found.fileId === fileId && Number.isInteger(n) && n >= 1 && n <= found.numParts ? found : undefined;
+  const upload = checkSignedUrl(ctx, query, named, (u) => payload(u, n), {
+    expired: "Request has expired: start the upload again",
+    denied: "Access denied: no such upload part, or the URL's signature does not match",
+  });
+  const declared = declaredLength(ctx, req, (bytes) => `Part too large: ${bytes} bytes`);
   const temp = ctx.store.tempPath();
   try {
-    ctx.faults.watchUpload(req);
-    let ingested;
-    try {
-      ingested = await ingest(req, temp, declared);
-    } catch (error) {
-      if (error instanceof TooLargeError) throw new HttpError(400, `the body is longer than its Content-Length ${declared}`, { headers: { connection: "close" } });
-      throw error;
-    }
-    if (ingested.bytes !== declared) throw new HttpError(400, `the body ended after ${ingested.bytes} of ${declared} bytes`);
+    const ingested = await receiveBody(ctx, req, temp, declared);
     const etag = ingested.sha256.slice(0, 32);
     // A part sent again replaces the one before (as a storage service does).
     const before = upload.parts.get(n);

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerContext } from "../context.js";
 import { storedFile } from "../files.js";
 import { HttpError } from "../http.js";
-import { ingest, TooLargeError } from "../ingest.js";
+import { checkSignedUrl, declaredLength, receiveBody } from "./signed-put.js";
 import type { Store } from "../store.js";
 
 /**
@@ -82,32 +82,18 @@ export async function receiveUpload(ctx: ServerContext, id: string, req: Incomin
   const fileName = query.get("file_name") ?? "";
   const fileType = query.get("file_type") ?? "";
   const purpose = query.get("purpose") ?? "";
-  const expires = Number(query.get("expires"));
-  if (!ctx.store.verify(payload(id, fileName, fileType, purpose), expires, query.get("signature") ?? "", ctx.now())) {
-    // As a storage service answers a pre-signed URL that is past its time or altered.
-    const expired = Number.isInteger(expires) && expires * 1000 < ctx.now();
-    throw new HttpError(403, expired ? "Request has expired: ask for a new upload URL" : "Access denied: the upload URL's signature does not match", { code: expired ? "expired" : "signature_mismatch" });
-  }
-  const declared = Number(req.headers["content-length"]);
-  if (req.headers["content-length"] === undefined || !Number.isSafeInteger(declared)) throw new HttpError(411, "Content-Length required", { headers: { connection: "close" } });
-  if (declared > ctx.limits.presignedPutBytes) {
-    throw new HttpError(413, `File too large: ${declared} bytes; one upload takes at most ${ctx.limits.presignedPutBytes}`, { code: "file_too_large", headers: { connection: "close" } });
-  }
+  checkSignedUrl(ctx, query, id, () => payload(id, fileName, fileType, purpose), {
+    expired: "Request has expired: ask for a new upload URL",
+    denied: "Access denied: the upload URL's signature does not match",
+  });
+  const declared = declaredLength(ctx, req, (n) => `File too large: ${n} bytes; one upload takes at most ${ctx.limits.presignedPutBytes}`);
   const busy = receiving.get(ctx.store) ?? new Set<string>();
   receiving.set(ctx.store, busy);
   if (ctx.store.files.has(id) || busy.has(id)) throw new HttpError(409, `the file ${id} has already been uploaded`, { code: "conflict" });
   busy.add(id);
   const temp = ctx.store.tempPath();
   try {
-    ctx.faults.watchUpload(req);
-    let ingested;
-    try {
-      ingested = await ingest(req, temp, declared);
-    } catch (error) {
-      if (error instanceof TooLargeError) throw new HttpError(400, `the body is longer than its Content-Length ${declared}`, { headers: { connection: "close" } });
-      throw error;
-    }
-    if (ingested.bytes !== declared) throw new HttpError(400, `the body ended after ${ingested.bytes} of ${declared} bytes`);
+    const ingested = await receiveBody(ctx, req, temp, declared);
     if (ctx.faults.wasReset(req)) throw new HttpError(400, "the connection was reset mid-upload");
     const file = storedFile(ctx, ingested, {
       id,
