@@ -41,6 +41,46 @@ export function messageRole(message: unknown, base: string, index: number, roles
   return undefined;
 }
 
+/**
+ * The walk of a preference record, OpenAI's (DPO) and Together's: `input` an object whose `messages`
+ * (`checkMessages`, which returns -1 when there is no usable list) do not end with an assistant message, after
+ * `checkInput` looked at the rest of it; `preferred_output` and `non_preferred_output` each a `noun` ("array",
+ * "list") of exactly one message, handed to `checkOutput`. E_PREFERENCE_SHAPE and E_PREFERENCE_LAST_ROLE otherwise.
+ */
+export function walkPreference(
+  record: Record<string, unknown>,
+  findings: Findings,
+  noun: string,
+  checkMessages: (messages: unknown, base: string) => number,
+  checkOutput: (key: string, output: unknown[]) => void,
+  checkInput?: (input: Record<string, unknown>) => void,
+): void {
+  const input = record.input;
+  if (!isObject(input)) {
+    findings.add("E_PREFERENCE_SHAPE", "/input", input === undefined ? "the record has no `input`" : `\`input\` must be an object, got ${describeType(input)}`);
+  } else {
+    checkInput?.(input);
+    const messages = input.messages;
+    if (messages === undefined) {
+      findings.add("E_PREFERENCE_SHAPE", "/input/messages", "the preference record's `input` has no `messages`");
+    } else if (checkMessages(messages, "/input/messages") >= 0 && Array.isArray(messages)) {
+      const last = messages[messages.length - 1];
+      if (isObject(last) && last.role === "assistant") {
+        findings.add("E_PREFERENCE_LAST_ROLE", `/input/messages/${messages.length - 1}`, "the input must not end with an assistant message; the outputs are the assistant's turn");
+      }
+    }
+  }
+  for (const key of ["preferred_output", "non_preferred_output"]) {
+    const output = record[key];
+    if (!Array.isArray(output) || output.length !== 1) {
+      const got = output === undefined ? "it is missing" : Array.isArray(output) ? `it has ${output.length} messages` : `got ${describeType(output)}`;
+      findings.add("E_PREFERENCE_SHAPE", `/${key}`, `\`${key}\` must be ${noun === "array" ? "an" : "a"} ${noun} of exactly one assistant message; ${got}`);
+      continue;
+    }
+    checkOutput(key, output);
+  }
+}
+
 /** E_WEIGHT: an assistant message's (`base`/`index`) `weight` is absent, null, or exactly the number 0 or 1. */
 export function checkWeight(message: Record<string, unknown>, base: string, index: number, findings: Findings): void {
   const weight = message.weight;

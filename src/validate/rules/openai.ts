@@ -1,7 +1,7 @@
 import { describeType, type Findings, isObject } from "../findings.js";
 import type { SchemaRegistry } from "../schema-registry.js";
 import { countRole, type RecordStats } from "../stats.js";
-import { checkArguments, checkWeight, functionOf, isMessageList, messageRole, NAME_PATTERN } from "./messages.js";
+import { checkArguments, checkWeight, functionOf, isMessageList, messageRole, NAME_PATTERN, walkPreference } from "./messages.js";
 import { checkToolDefinitions } from "./tools.js";
 
 /** OpenAI chat and preference (DPO) records, rulebook §5. */
@@ -27,35 +27,23 @@ export function checkOpenAIChat(record: Record<string, unknown>, findings: Findi
 
 /** Checks an OpenAI preference (DPO) record. */
 export function checkOpenAIPreference(record: Record<string, unknown>, findings: Findings, stats: RecordStats, schemas: SchemaRegistry): void {
-  const input = record.input;
-  if (!isObject(input)) {
-    findings.add("E_PREFERENCE_SHAPE", "/input", input === undefined ? "the record has no `input`" : `\`input\` must be an object, got ${describeType(input)}`);
-  } else {
-    if (input.tools !== undefined) checkToolDefinitions(input.tools, "/input/tools", findings, stats, schemas, "openai");
-    const messages = input.messages;
-    if (messages === undefined) {
-      findings.add("E_PREFERENCE_SHAPE", "/input/messages", "the preference record's `input` has no `messages`");
-    } else if (checkOpenAIMessages(messages, "/input/messages", findings, stats) >= 0 && Array.isArray(messages)) {
-      const last = messages[messages.length - 1];
-      if (isObject(last) && last.role === "assistant") {
-        findings.add("E_PREFERENCE_LAST_ROLE", `/input/messages/${messages.length - 1}`, "the input must not end with an assistant message; the outputs are the assistant's turn");
+  walkPreference(
+    record,
+    findings,
+    "array",
+    (messages, base) => checkOpenAIMessages(messages, base, findings, stats),
+    (key, output) => {
+      const message = output[0];
+      if (isObject(message) && message.role !== "assistant") {
+        findings.add("E_PREFERENCE_SHAPE", `/${key}/0/role`, `\`${key}\` must hold an assistant message, got role ${JSON.stringify(message.role)}`);
+        return;
       }
-    }
-  }
-  for (const key of ["preferred_output", "non_preferred_output"]) {
-    const output = record[key];
-    if (!Array.isArray(output) || output.length !== 1) {
-      const got = output === undefined ? "it is missing" : Array.isArray(output) ? `it has ${output.length} messages` : `got ${describeType(output)}`;
-      findings.add("E_PREFERENCE_SHAPE", `/${key}`, `\`${key}\` must be an array of exactly one assistant message; ${got}`);
-      continue;
-    }
-    const message = output[0];
-    if (isObject(message) && message.role !== "assistant") {
-      findings.add("E_PREFERENCE_SHAPE", `/${key}/0/role`, `\`${key}\` must hold an assistant message, got role ${JSON.stringify(message.role)}`);
-      continue;
-    }
-    checkOpenAIMessages(output, `/${key}`, findings, stats);
-  }
+      checkOpenAIMessages(output, `/${key}`, findings, stats);
+    },
+    (input) => {
+      if (input.tools !== undefined) checkToolDefinitions(input.tools, "/input/tools", findings, stats, schemas, "openai");
+    },
+  );
 }
 
 /**

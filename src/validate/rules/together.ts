@@ -1,6 +1,6 @@
 import { describeType, type Findings, isObject, pointerToken } from "../findings.js";
 import { countRole, type RecordStats } from "../stats.js";
-import { isMessageList } from "./messages.js";
+import { isMessageList, walkPreference } from "./messages.js";
 
 /**
  * Together AI's record formats, as its checker defines them (`together` Python package, `utils/files.py`
@@ -180,35 +180,23 @@ export function checkTogetherText(record: Record<string, unknown>, findings: Fin
  */
 export function checkTogetherPreference(record: Record<string, unknown>, findings: Findings, stats: RecordStats): void {
   checkKeys(record, "preference", findings);
-  const input = record.input;
-  if (!isObject(input)) {
-    findings.add("E_PREFERENCE_SHAPE", "/input", input === undefined ? "the record has no `input`" : `\`input\` must be an object, got ${describeType(input)}`);
-  } else if (!Object.hasOwn(input, "messages")) {
-    findings.add("E_PREFERENCE_SHAPE", "/input/messages", "the preference record's `input` has no `messages`");
-  } else if (checkMessages(input.messages, "/input/messages", findings, stats) >= 0) {
-    const messages = input.messages as unknown[];
-    const last = messages[messages.length - 1];
-    if (isObject(last) && last.role === "assistant") {
-      findings.add("E_PREFERENCE_LAST_ROLE", `/input/messages/${messages.length - 1}`, "the input must not end with an assistant message; the outputs are the assistant's turn");
-    }
-  }
-  for (const key of ["preferred_output", "non_preferred_output"]) {
-    const output = record[key];
-    if (!Array.isArray(output) || output.length !== 1) {
-      const got = output === undefined ? "it is missing" : Array.isArray(output) ? `it has ${output.length} messages` : `got ${describeType(output)}`;
-      findings.add("E_PREFERENCE_SHAPE", `/${key}`, `\`${key}\` must be a list of exactly one assistant message; ${got}`);
-      continue;
-    }
-    const message = output[0];
-    if (!isObject(message)) {
-      findings.add("E_PREFERENCE_SHAPE", `/${key}/0`, `\`${key}\` must hold a message object, got ${describeType(message)}`);
-    } else if (message.role !== "assistant") {
-      findings.add("E_PREFERENCE_SHAPE", `/${key}/0/role`, `\`${key}\` must hold an assistant message, got role ${JSON.stringify(message.role ?? null)}`);
-    } else if (!Object.hasOwn(message, "content")) {
-      findings.add("E_MISSING_CONTENT", `/${key}/0/content`, `the \`${key}\` message has no \`content\``);
-    } else {
-      countRole(stats, "assistant");
-      checkContent(message.content, `/${key}/0/content`, "assistant", findings, stats);
-    }
-  }
+  walkPreference(
+    record,
+    findings,
+    "list",
+    (messages, base) => checkMessages(messages, base, findings, stats),
+    (key, output) => {
+      const message = output[0];
+      if (!isObject(message)) {
+        findings.add("E_PREFERENCE_SHAPE", `/${key}/0`, `\`${key}\` must hold a message object, got ${describeType(message)}`);
+      } else if (message.role !== "assistant") {
+        findings.add("E_PREFERENCE_SHAPE", `/${key}/0/role`, `\`${key}\` must hold an assistant message, got role ${JSON.stringify(message.role ?? null)}`);
+      } else if (!Object.hasOwn(message, "content")) {
+        findings.add("E_MISSING_CONTENT", `/${key}/0/content`, `the \`${key}\` message has no \`content\``);
+      } else {
+        countRole(stats, "assistant");
+        checkContent(message.content, `/${key}/0/content`, "assistant", findings, stats);
+      }
+    },
+  );
 }
