@@ -1,7 +1,10 @@
 import { createReadStream } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { FileSystemError } from "../errors.js";
-import { isObjectUrl, readObject, statObject } from "../storage/object-storage.js";
+import { isObjectUrl } from "../storage/s3-url.js";
+
+/** The object-storage client (aws4fetch, undici), loaded for the first `s3://` path only: local reads never need it. */
+const objectStorage = (): Promise<typeof import("../storage/object-storage.js")> => import("../storage/object-storage.js");
 
 /** Chunk size for reading dataset files: large enough that per-chunk overhead vanishes, small enough to stay flat. */
 export const READ_CHUNK_BYTES = 256 * 1024;
@@ -28,6 +31,7 @@ export interface FileChunksOptions {
 export async function* readFileChunks(path: string, options: FileChunksOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
   // An s3:// object streams through ranged GETs instead: never downloaded whole, to disk or memory.
   if (isObjectUrl(path)) {
+    const { readObject } = await objectStorage();
     return yield* readObject(path, { signal: options.signal, ...(options.start !== undefined ? { start: options.start } : {}), ...(options.end !== undefined ? { end: options.end } : {}) });
   }
   const size = options.chunkBytes ?? READ_CHUNK_BYTES;
@@ -81,14 +85,14 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
  */
 export async function* readFileRange(path: string, start: number, end: number, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<Uint8Array> {
   if (end <= start) return;
-  if (isObjectUrl(path)) return yield* readObject(path, { start, end, signal: options.signal });
+  if (isObjectUrl(path)) return yield* (await objectStorage()).readObject(path, { start, end, signal: options.signal });
   const stream = createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) });
   for await (const chunk of stream) yield chunk as Buffer;
 }
 
 /** The size of a local file (`ERR_FS` naming it when it cannot be read, or is a directory) or of an `s3://` object. */
 export async function fileSize(path: string, signal?: AbortSignal): Promise<number> {
-  if (isObjectUrl(path)) return (await statObject(path, signal)).size;
+  if (isObjectUrl(path)) return (await (await objectStorage()).statObject(path, signal)).size;
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
