@@ -67,7 +67,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
       ...(flags.keepRunning ? { keepRunning: true } : {}),
       ...(flags.stalledAfter !== undefined ? { stalledMs: flags.stalledAfter } : {}),
       signal,
-      runUnit: async (message: UnitMessage, manifestPath: string, unitSignal: AbortSignal) => {
+      runUnit: async (message: UnitMessage, manifestPath: string, unitSignal: AbortSignal, stillMine: () => Promise<void>) => {
         const unit = message.unit;
         let result;
         try {
@@ -79,6 +79,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
             maxInvalidFraction: message.options.max_invalid_fraction,
             files: [unitFile(unit)],
             checkFile: async (_file, checkSignal) => checkUnitSource(unit, checkSignal),
+            beforeUpload: stillMine,
             manifestPath,
             signal: AbortSignal.any([signal, unitSignal]),
             ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
@@ -120,6 +121,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
       onEvent: (event) => {
         if (event.type === "unit-start") say(`unit ${event.unit.id} (${printable(unitFile(event.unit).path)}): started, attempt ${event.attempt}`);
         else if (event.type === "unit-failed") say(`ftprep: ${event.unit ? `unit ${event.unit.id}` : "a job"} failed${event.final ? " for good" : " (it will be tried again)"}: ${printable(event.message)}`);
+        else if (event.type === "unit-taken") say(`unit ${event.unit.id} (${printable(unitFile(event.unit).path)}): another worker has taken it over (this one stalled longer than --stalled-after); left to it, nothing more sent from here`);
         else if (event.type === "merged") say(`merged the units' manifests: ${event.files} file(s) → ${event.manifest}${event.job ? `; job ${event.job} created` : ""}`);
       },
     }),

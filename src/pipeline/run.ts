@@ -54,6 +54,8 @@ export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> 
   newJob?: boolean;
   /** Told of each job status seen while waiting, with the job's id. */
   onJobStatus?: (state: JobState, id?: string) => void;
+  /** Awaited just before each upload request (a queue worker's check that its unit is still its own); a throw sends nothing. */
+  beforeUpload?: (path: string) => Promise<void>;
 }
 
 export interface RunResult {
@@ -269,6 +271,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.verifyRemote ? { verifyRemote: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.beforeUpload ? { beforeSend: options.beforeUpload } : {}),
       onEvent: (event) => {
         outcomes.see(event);
         options.onEvent?.(event);

@@ -148,11 +148,23 @@ export type WorkerEvent =
   | { type: "unit-start"; unit: PlanUnit; attempt: number }
   | { type: "unit-done"; unit: PlanUnit; uploaded: number; found: number }
   | { type: "unit-failed"; unit: PlanUnit | undefined; message: string; final: boolean }
+  | { type: "unit-taken"; unit: PlanUnit }
   | { type: "merged"; manifest: string; files: number; job: string | undefined };
 
+/** This worker no longer holds its unit: it stalled past the lock's duration and another worker has it now. */
+export class UnitTakenError extends FtprepError {
+  constructor(message: string) {
+    super("ERR_UNIT_TAKEN", message);
+  }
+}
+
 export interface QueueWorkerOptions {
-  /** Processes one unit: validate, guard, upload into the unit's own manifest; resolves with that manifest. */
-  runUnit: (message: UnitMessage, manifestPath: string, signal: AbortSignal) => Promise<Manifest>;
+  /**
+   * Processes one unit: validate, guard, upload into the unit's own manifest; resolves with that manifest. `signal`
+   * fires when the worker stops or loses the unit's lock; `stillMine` (for the uploader's `beforeSend`) renews the
+   * lock and throws `UnitTakenError` when it is no longer this worker's, so a worker that stalled sends nothing.
+   */
+  runUnit: (message: UnitMessage, manifestPath: string, signal: AbortSignal, stillMine: () => Promise<void>) => Promise<Manifest>;
   /** Creates the fine-tuning job from the merged manifest (the worker's target, its key). */
   createJob?: (manifestPath: string, job: JobMessage) => Promise<string>;
   /** Where the units' manifests are kept (resumed if the unit runs again here). */
@@ -180,13 +192,33 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
   const summary: WorkerSummary = { units: 0, failed: 0, merged: false };
   const stalledMs = options.stalledMs ?? 30_000;
   const abort = new AbortController();
-  const processor = async (job: Job): Promise<unknown> => {
+  // The running units' own signals: a unit whose lock could not be renewed stops at once.
+  const running = new Map<string, AbortController>();
+  const processor = async (job: Job, token?: string): Promise<unknown> => {
     const message = checkQueueMessage(job.data);
     if (message.kind === "unit") {
-      options.onEvent?.({ type: "unit-start", unit: message.unit, attempt: job.attemptsMade + 1 });
-      const manifest = await options.runUnit(message, join(options.workDir, `unit-${message.unit.id}.json`), abort.signal);
-      summary.units++;
-      return manifest;
+      const unit = message.unit;
+      options.onEvent?.({ type: "unit-start", unit, attempt: job.attemptsMade + 1 });
+      const taken = (): UnitTakenError => new UnitTakenError(`unit ${unit.id}: another worker has taken it over (this one stalled longer than --stalled-after); nothing more is sent from here`);
+      // Renewing the lock is the check: it succeeds only while the lock holds this worker's token.
+      const stillMine = async (): Promise<void> => {
+        if (token === undefined || (await job.extendLock(token, stalledMs)) !== 1) throw taken();
+      };
+      const own = new AbortController();
+      running.set(String(job.id), own);
+      try {
+        const manifest = await options.runUnit(message, join(options.workDir, `unit-${unit.id}.json`), AbortSignal.any([abort.signal, own.signal]), stillMine);
+        summary.units++;
+        return manifest;
+      } catch (error) {
+        if (own.signal.aborted || error instanceof UnitTakenError || /ERR_UNIT_TAKEN|another worker has taken it over/.test(String((error as Error).message))) {
+          options.onEvent?.({ type: "unit-taken", unit });
+          throw taken();
+        }
+        throw error;
+      } finally {
+        running.delete(String(job.id));
+      }
     }
     const values = Object.values(await job.getChildrenValues());
     if (values.length !== message.units) throw new Error(`the merge found ${values.length} unit result(s) of ${message.units}`);
@@ -221,10 +253,13 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
     options.onEvent?.({ type: "unit-failed", unit: data?.kind === "unit" ? data.unit : undefined, message: error.message, final });
   });
   worker.on("error", () => undefined);
+  worker.on("lockRenewalFailed", (ids: string[]) => {
+    for (const id of ids) running.get(id)?.abort();
+  });
   const queue = new Queue(where.name, { connection });
   const stop = (): void => abort.abort();
   options.signal?.addEventListener("abort", stop, { once: true });
-  const running = worker.run();
+  const started = worker.run();
   try {
     while (!abort.signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -236,7 +271,7 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
   } finally {
     options.signal?.removeEventListener("abort", stop);
     await worker.close(abort.signal.aborted);
-    await running.catch(() => undefined);
+    await started.catch(() => undefined);
     await queue.close();
     connection.disconnect();
   }

@@ -52,6 +52,11 @@ export interface UploaderOptions {
   onEvent?: (event: UploadEvent) => void;
   /** Waits between attempts (tests pass their own). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Awaited just before each upload request, after the look-up that found no copy: a queue worker checks there that
+   * its unit is still its own (its lock renewed), so one that stalled and lost it sends nothing. A throw fails the file.
+   */
+  beforeSend?: (path: string) => Promise<void>;
 }
 
 export interface UploadSummary {
@@ -218,6 +223,8 @@ export async function uploadFiles(items: readonly UploadItem[], options: Uploade
           found = await withRetries(item.path, () => provider.findExisting(name, item.bytes, signal));
           if (found) return found;
         }
+        // The last word before sending (a queue worker checks that the unit is still its own): a throw sends nothing.
+        await options.beforeSend?.(item.path);
         emit({ type: "file-start", path: item.path, bytes: item.bytes, attempt });
         try {
           return await provider.upload({

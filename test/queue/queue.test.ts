@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -87,6 +88,63 @@ describe("the queue executor: BullMQ on a real Redis, three worker processes, on
     expect(manifest.jobs[0]).toMatchObject({ model: "open-mistral-7b" });
     expect(JSON.stringify(manifest)).not.toContain("k-local-queue");
   }, 120_000);
+
+  it("a worker frozen (SIGSTOP) past --stalled-after loses its unit to another; woken, it sends nothing: the file is uploaded once", async () => {
+    const dir = join(tmp(), "frozen");
+    await mkdir(dir);
+    await writeFile(join(dir, "frozen-train.jsonl"), chatLines(20, 500));
+    // Every upload request the server answers (Mistral's API would keep one file of the same name and content: the
+    // requests, not the stored files, show whether the content was sent twice).
+    const uploads: string[] = [];
+    const server = await serve({ store: join(tmp(), "store-frozen"), onRequest: (e) => void (e.method === "POST" && e.path.startsWith("/v1/files") && uploads.push(e.path)) });
+    const queue = ["--queue-name", "frozen"];
+    const p = await runCli("plan", dir, "--out", join(tmp(), "frozen-plan.json"), "--enqueue", redis(), ...queue);
+    expect(p.code, p.stderr).toBe(0);
+    // The first worker reaches the Files API through a proxy that freezes it the moment it has asked whether its
+    // file is there already: the answer ("no") waits in its socket while another worker takes the unit over.
+    let victim: Worker | undefined;
+    let frozen = false;
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(new URL(server.url).port), "127.0.0.1");
+      client.on("data", (d: Buffer) => {
+        if (!frozen && /^GET \/v1\/files\?search=frozen-train/.test(d.toString("latin1"))) {
+          frozen = true;
+          victim!.child.kill("SIGSTOP");
+        }
+        upstream.write(d);
+      });
+      upstream.pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+    });
+    proxy.listen(0, "127.0.0.1");
+    await once(proxy, "listening");
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const common = ["--queue", redis(), ...queue, "--api-key", "k-local-queue", "--stalled-after", "1s", "--concurrency", "1"];
+    try {
+      victim = startWorker([...common, "--base-url", proxyUrl, "--out", join(tmp(), "out-frozen-a"), "--manifest", join(tmp(), "frozen-a.json")], {});
+      await until(() => frozen, "the first worker to look its file up");
+      const other = startWorker([...common, "--base-url", server.url, "--out", join(tmp(), "out-frozen-b"), "--manifest", join(tmp(), "frozen-b.json")], {});
+      expect(await other.exited, other.stderr).toBe(0);
+      expect(other.stderr).toMatch(/: done, 1 uploaded, 0 found already uploaded/);
+      expect(other.stderr).toMatch(/merged the units' manifests: 1 file\(s\)/);
+      victim.child.kill("SIGCONT");
+      const code = await victim.exited;
+      // The woken worker's stale "not there" did not lead to a second copy.
+      expect(uploads, victim.stderr).toEqual(["/v1/files"]);
+      expect(await storedSha256(server)).toHaveLength(1);
+      expect(code, victim.stderr).toBe(0);
+      expect(victim.stderr).toMatch(/another worker has taken it over \(this one stalled longer than --stalled-after\); left to it, nothing more sent from here/);
+      expect(victim.stderr).not.toMatch(/: done,/);
+    } finally {
+      if (victim && victim.child.exitCode === null) {
+        victim.child.kill("SIGCONT");
+        victim.child.kill("SIGKILL");
+      }
+      proxy.close();
+    }
+  });
 
   it("fails a forged message for good (checked against the schema, the unit's id recomputed) and says why in queue status", async () => {
     const connection = new Redis(redis(), { maxRetriesPerRequest: null });
