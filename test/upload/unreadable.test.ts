@@ -65,6 +65,26 @@ describe("an entry of a folder that cannot be read", () => {
     expect(prepared.stdout).toMatch(/plan: 2 file\(s\) to upload/);
   });
 
+  it("leaves the HTML report written (--html) by validate, prepare and run: exit 3, the page names the failure", async () => {
+    const dir = join(tmp(), "data");
+    await mkdir(dir);
+    await writeFile(join(dir, "a-train.jsonl"), chatLines(20, 0));
+    await symlink("/proc/self/mem", join(dir, "c-train.jsonl"));
+    const runs: [string, string[]][] = [
+      ["validate", []],
+      ["prepare", ["--out", join(tmp(), "out")]],
+      ["run", ["--out", join(tmp(), "out"), "--manifest", join(tmp(), "m.json"), "--store", join(tmp(), "store"), "--quiet"]],
+    ];
+    for (const [command, flags] of runs) {
+      const page = join(tmp(), `${command}.html`);
+      const { code } = await runCli(command, dir, "--html", page, ...flags);
+      expect(code, command).toBe(3);
+      const html = await readFile(page, "utf8");
+      expect(html, command).toContain("a-train.jsonl");
+      expect(html, command).toMatch(/c-train\.jsonl: EIO/);
+    }
+  });
+
   it("does not stop run: the files that are ready are uploaded once, the failures listed, exit 3, no job", async () => {
     const { dir } = await mixedFolder();
     const root = tmp();
