@@ -6,7 +6,7 @@ import type { ProviderName } from "../providers/types.js";
 import { removeStaleTempsOf } from "../temp-files.js";
 import { targetOf, type TargetSpec } from "../target/target-spec.js";
 import { checkTarget } from "./preflight.js";
-import { openTarget, resolveTarget, toolVersion } from "./target.js";
+import { openTarget, resolveTarget, type TargetOptions, toolVersion } from "./target.js";
 import { createJob, type CreateJobResult, type JobSpec, type JobState, retiredJobsMessage, waitForJob, type WaitOutcome } from "../jobs/jobs.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { GoneError } from "../providers/errors.js";
@@ -19,32 +19,18 @@ import { type Plan, type PlannedFile, prepare, type PrepareOptions } from "./pre
 export { DEFAULT_OUT_DIR } from "../defaults.js";
 
 /** Options of `run` (`ftprep upload`, `ftprep run`, `npm run validate-and-upload`). */
-export interface RunOptions extends Omit<PrepareOptions, "outDir" | "provider"> {
+export interface RunOptions
+  extends Omit<PrepareOptions, "outDir" | "provider">,
+    Pick<TargetOptions, "baseUrl" | "pipelineBaseUrl" | "trustPipelineUrl" | "apiKey" | "env" | "store" | "requestTimeoutMs" | "onNotice"> {
   outDir?: string;
   provider?: ProviderName;
-  /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL`, else the public API). */
-  baseUrl?: string;
-  /** A pipeline file's base URL: below the option and the environment; used only as `trustPipelineUrl` says. */
-  pipelineBaseUrl?: string;
-  /** Let a pipeline file's base URL that is not the provider's public API receive the files and the key. */
-  trustPipelineUrl?: boolean;
-  /** The API key (default: `MISTRAL_API_KEY` / `OPENAI_API_KEY`). Never printed, logged or written. */
-  apiKey?: string;
-  /** The environment the defaults come from (default `process.env`). */
-  env?: Record<string, string | undefined>;
-  /** The embedded server's store, when there is no key and no base URL (default `.ftprep/store`). */
-  store?: string;
   /** The manifest (default `ftprep-manifest.json`). */
   manifestPath?: string;
   concurrency?: number;
-  /** Milliseconds each HTTP request may wait for the answer's headers, and between body chunks (default 10 min). */
-  requestTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   verifyRemote?: boolean;
   /** Everything but the upload. */
   dryRun?: boolean;
-  /** Told of things worth a line on stderr (the embedded server starting, …). */
-  onNotice?: (message: string) => void;
   /** Told of problems that lose no data of this run but deserve a line even when quiet (a damaged journal line). */
   onWarning?: (message: string) => void;
   onEvent?: (event: UploadEvent) => void;

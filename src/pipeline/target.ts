@@ -16,6 +16,7 @@ export function toolVersion(): string {
 }
 
 export interface TargetOptions {
+  /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL` / `TOGETHER_BASE_URL`, else the public API). */
   baseUrl?: string;
   /**
    * A pipeline file's base URL: used when neither the options nor the environment name one, and then only when it
@@ -25,12 +26,18 @@ export interface TargetOptions {
   pipelineBaseUrl?: string;
   /** The user's say (`--trust-pipeline-url`) that a pipeline file's base URL may receive the files and the key. */
   trustPipelineUrl?: boolean;
+  /**
+   * The API key (default: `MISTRAL_API_KEY` / `OPENAI_API_KEY` / `TOGETHER_API_KEY`; an empty one is no key). Never
+   * printed, logged or written.
+   */
   apiKey?: string;
+  /** The environment the defaults come from (default `process.env`). */
   env?: Record<string, string | undefined>;
-  /** The embedded server's store (default `.ftprep/store`). */
+  /** The embedded server's store, when there is no key and no base URL (default `.ftprep/store`). */
   store?: string;
   /** A manifest to follow: its provider and target (reopening the embedded server on its store). */
   manifest?: Manifest;
+  /** Told of things worth a line on stderr (the embedded server starting, …). */
   onNotice?: (message: string) => void;
   /** Milliseconds each HTTP request may wait for the answer's headers, and between body chunks (default 10 min). */
   requestTimeoutMs?: number;
