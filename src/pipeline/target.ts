@@ -53,16 +53,20 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** A key as given: an empty one (`MISTRAL_API_KEY=`, `--api-key ""`) is no key, as an unset variable is. */
-function givenKey(value: string | undefined): string | undefined {
+/** A value as given: an empty one (`MISTRAL_API_KEY=` in a shell or an `.env` file, `--api-key ""`) is none, as an unset variable is. */
+function given(value: string | undefined): string | undefined {
   return value === "" ? undefined : value;
 }
 
+/** The provider's `…_BASE_URL` from the environment, if set to something. */
+function envBaseUrl(name: ProviderName, env: Record<string, string | undefined>): string | undefined {
+  return given(env[`${providerSpec(name).envPrefix}_BASE_URL`]);
+}
+
 export function keyOf(name: ProviderName, options: TargetOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
-  const prefix = providerSpec(name).envPrefix;
-  const key = givenKey(options.apiKey) ?? givenKey(env[`${prefix}_API_KEY`]);
+  const key = given(options.apiKey) ?? given(env[`${providerSpec(name).envPrefix}_API_KEY`]);
   registerSecret(key);
-  return { key, base: options.baseUrl ?? env[`${prefix}_BASE_URL`] ?? options.pipelineBaseUrl };
+  return { key, base: options.baseUrl ?? envBaseUrl(name, env) ?? options.pipelineBaseUrl };
 }
 
 /** The embedded server's identity in a manifest: its store, not its port (a new one every run). */
@@ -96,7 +100,7 @@ function normalBase(url: string): string {
 export function resolveTarget(name: ProviderName, options: TargetOptions): ResolvedTarget {
   const env = options.env ?? process.env;
   let { key, base } = keyOf(name, options, env);
-  const fromPipeline = options.baseUrl === undefined && env[`${providerSpec(name).envPrefix}_BASE_URL`] === undefined ? options.pipelineBaseUrl : undefined;
+  const fromPipeline = options.baseUrl === undefined && envBaseUrl(name, env) === undefined ? options.pipelineBaseUrl : undefined;
   if (fromPipeline !== undefined && !options.trustPipelineUrl && normalBase(fromPipeline) !== normalBase(providerSpec(name).defaultBaseUrl)) {
     const shown = JSON.stringify(redactUrl(normalBase(fromPipeline)));
     throw new ConfigError(

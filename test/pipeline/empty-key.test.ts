@@ -9,7 +9,8 @@ import { useTempDir } from "../helpers/temp.js";
 
 /**
  * An empty key (`MISTRAL_API_KEY=` in a shell, an `.env` line left blank, `--api-key ""`) is no key: the run goes to
- * the embedded local server, as with no variable at all — not to the public API with an empty bearer token.
+ * the embedded local server, as with no variable at all — not to the public API with an empty bearer token. An
+ * empty `…_BASE_URL=` is no base URL, likewise (not "the base URL \"\" is not a URL").
  */
 
 const tmp = useTempDir("empty-key");
@@ -23,6 +24,16 @@ describe("an empty API key is no key", () => {
       expect(resolveTarget(name, { store, env: { [variable]: "" } })).toEqual(none);
       expect(resolveTarget(name, { store, apiKey: "", env: {} })).toEqual(none);
       expect(none).toMatchObject({ embedded: true, store });
+    });
+  }
+
+  for (const name of ["mistral", "openai", "together"] as const) {
+    const variable = `${name.toUpperCase()}_BASE_URL`;
+    it(`${variable}= is no base URL either: the embedded server without a key, the public API with one`, () => {
+      const store = join(tmp(), "store");
+      expect(resolveTarget(name, { store, env: { [variable]: "" } })).toEqual(resolveTarget(name, { store, env: {} }));
+      const key = { [VARIABLES[name]]: "sk-empty-base-0123456789" };
+      expect(resolveTarget(name, { env: { ...key, [variable]: "" } })).toEqual(resolveTarget(name, { env: key }));
     });
   }
 
