@@ -18,6 +18,7 @@ import { runCommand, uploadCommand } from "./upload.js";
 import { tokensCommand } from "./tokens.js";
 import { validateCommand } from "./validate.js";
 import { reportCommand } from "./report.js";
+import { allProviders } from "../target/registry.js";
 
 /** Exit codes: the contract scripts rely on. */
 export const EXIT = { ok: 0, dataErrors: 1, usage: 2, operational: 3 } as const;
@@ -118,8 +119,7 @@ function missingSubcommand(program: Command, args: readonly string[]): Command |
  */
 export async function main(argv: readonly string[], out: Io = processIo()): Promise<number> {
   // Keys from the environment are secrets whichever provider the command uses; everything printed is redacted.
-  registerSecret(process.env.MISTRAL_API_KEY);
-  registerSecret(process.env.OPENAI_API_KEY);
+  for (const provider of allProviders()) registerSecret(process.env[`${provider.envPrefix}_API_KEY`]);
   for (const [i, arg] of argv.entries()) {
     if (arg === "--api-key" || arg === "--token") registerSecret(argv[i + 1]);
     else if (arg.startsWith("--api-key=") || arg.startsWith("--token=")) registerSecret(arg.slice(arg.indexOf("=") + 1));

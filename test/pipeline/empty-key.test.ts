@@ -59,3 +59,23 @@ describe("an empty API key is no key", () => {
     }
   });
 });
+
+describe("every provider's key is a secret from the start", () => {
+  it("TOGETHER_API_KEY is masked in output, as MISTRAL_API_KEY and OPENAI_API_KEY are, whatever the command's provider", async () => {
+    const key = "tg-only-in-env-0123456789abcdef";
+    const data = join(tmp(), "train.jsonl");
+    // A record that quotes the key (pasted by mistake): its issue's snippet would print it.
+    await writeFile(data, `${JSON.stringify({ messages: [{ role: "user", content: key }] })}\n`);
+    const saved = process.env.TOGETHER_API_KEY;
+    process.env.TOGETHER_API_KEY = key;
+    try {
+      const { code, stdout, stderr } = await runCli("validate", "--json", data);
+      expect(code).toBe(1);
+      expect(stdout + stderr).not.toContain(key);
+      expect(stdout).toContain(String.raw`\"content\":\"***\"`);
+    } finally {
+      if (saved === undefined) delete process.env.TOGETHER_API_KEY;
+      else process.env.TOGETHER_API_KEY = saved;
+    }
+  });
+});
