@@ -11,7 +11,7 @@ import { validateFile, type FileReport, type ValidateOptions } from "../validate
 import { redactedJson } from "../redact.js";
 import { discoverDatasets, type PassEvent } from "./progress.js";
 import { removeStaleTempsOf } from "../temp-files.js";
-import { defaultWorkers, ParallelValidation, workersCanRun } from "../workers/validate.js";
+import { BATCH_FILE_BYTES, BATCH_FILES, defaultWorkers, ParallelValidation, workersCanRun } from "../workers/validate.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
 export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label" | "layout" | "compression"> {
@@ -82,6 +82,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
   const summary: ValidationSummary = { provider: target.provider.name, files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
   const training: FileReport[] = [];
+  const trainingFiles = files.filter((f) => f.split === "train").length;
   const workers = options.workers ?? defaultWorkers(files.reduce((n, f) => n + f.bytes, 0));
   if (!Number.isSafeInteger(workers) || workers < 1) throw new TypeError(`Expected \`workers\` to be a positive integer, got ${String(workers)}`);
   const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, workers: _n, rangeBytes, ...fileOptions } = options;
@@ -124,7 +125,10 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         progress?.({ type: "file", path: file.path, index, files: files.length, bytes: file.bytes, action });
         let result: FileReport;
         if (parallel) {
-          startUpTo(index + 4 * workers);
+          // Small files go in batches: far enough ahead that each thread has a batch or two to work on.
+          let last = index + 4 * workers;
+          while (last + 1 < files.length && last + 1 <= index + 4 * workers * BATCH_FILES && files[last + 1]!.bytes <= BATCH_FILE_BYTES) last++;
+          startUpTo(last);
           const finish = await started[index]!;
           started[index] = undefined;
           result = await finish();
@@ -153,7 +157,7 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         summary.files.push(result);
         if (file.split === "train") training.push(result);
         // The provider's minimum counts a job's training data; with one training file it is known now.
-        if (file.split === "train" && files.filter((f) => f.split === "train").length === 1) tooFew(target, training, report);
+        if (file.split === "train" && trainingFiles === 1) tooFew(target, training, report);
         if (result.errors > 0) summary.ok = false;
         options.onFile?.(result);
       } catch (error) {

@@ -39,6 +39,13 @@ function shareBucket(value: number): number {
   return Math.min(SHARE_BUCKETS - 1, Math.floor(value * SHARE_BUCKETS));
 }
 
+/**
+ * Every bucket's edges, as `toJSON` prints them (rounded to two decimals): worked out once, not per bucket per file
+ * (a directory of small files prints thousands of histograms).
+ */
+const LOG_EDGES: readonly number[] = Array.from({ length: LOG_BUCKETS + 1 }, (_, i) => Number(logBucketFrom(i).toFixed(2)));
+const SHARE_EDGES: readonly number[] = Array.from({ length: SHARE_BUCKETS + 1 }, (_, i) => Number((i / SHARE_BUCKETS).toFixed(2)));
+
 /** A fixed-bucket histogram (counts kept in a small array grown to the highest bucket seen). */
 export class Histogram {
   readonly counts: number[] = [];
@@ -68,19 +75,17 @@ export class Histogram {
   }
 
   private from(i: number): number {
-    return this.scale === "log" ? logBucketFrom(i) : Number((i / SHARE_BUCKETS).toFixed(2));
+    return (this.scale === "log" ? LOG_EDGES : SHARE_EDGES)[i]!;
   }
 
   toJSON(): HistogramJson {
     const first = this.counts.findIndex((n) => n > 0);
     const buckets: HistogramJson["buckets"] = [];
     if (first >= 0) {
+      const edges = this.scale === "log" ? LOG_EDGES : SHARE_EDGES;
       let last = this.counts.length - 1;
       while (this.counts[last] === 0) last--;
-      for (let i = first; i <= last; i++) {
-        const to = this.scale === "log" ? logBucketFrom(i + 1) : (i + 1) / SHARE_BUCKETS;
-        buckets.push({ from: this.from(i), to: Number(to.toFixed(2)), count: this.counts[i]! });
-      }
+      for (let i = first; i <= last; i++) buckets.push({ from: edges[i]!, to: edges[i + 1]!, count: this.counts[i]! });
     }
     return { scale: this.scale, buckets };
   }

@@ -25,3 +25,13 @@ export interface ValidateTask {
   /** Where to write every issue of the part, in order, as JSON lines `[line, code, path, message]`. */
   logPath?: string;
 }
+
+/** Several small files for one worker, validated in order and answered at once: one round trip for all of them. */
+export interface ValidateBatch {
+  batch: ValidateTask[];
+}
+
+/** A file of a batch that could not be validated (the reply's error, for that file alone). */
+export interface TaskFailure {
+  error: { code?: string; message: string; path?: string };
+}

@@ -5,7 +5,7 @@ import { targetFor } from "../target/target-spec.js";
 import type { RangeResult, ValidateOptions } from "../validate/file.js";
 import { validateRange } from "../validate/file.js";
 import type { TokenHook } from "../validate/token-stats.js";
-import type { ValidateTask } from "./validate-task.js";
+import type { TaskFailure, ValidateBatch, ValidateTask } from "./validate-task.js";
 
 /**
  * The worker thread of the validation pool: validates the part of a file it is given, reading it from disk itself
@@ -68,12 +68,29 @@ async function run(id: number, task: ValidateTask): Promise<RangeResult> {
   }
 }
 
-port.on("message", ({ id, task }: { id: number; task: ValidateTask }) => {
+function replyOf(error: unknown): TaskFailure {
+  const e = error as { code?: string; message?: string };
+  return { error: { code: e.code ?? "ERR_WORKER", message: e.message ?? String(error), ...(error instanceof FileSystemError ? { path: error.path } : {}) } };
+}
+
+function transfers(result: RangeResult): ArrayBuffer[] {
+  return result.digests ? [result.digests.lines.buffer as ArrayBuffer, result.digests.bytes.buffer as ArrayBuffer] : [];
+}
+
+/** Small files, one after the other: each file's result or failure, in order, in one reply. */
+async function runBatch(id: number, tasks: ValidateTask[]): Promise<(RangeResult | TaskFailure)[]> {
+  const results: (RangeResult | TaskFailure)[] = [];
+  for (const task of tasks) results.push(await run(id, task).catch(replyOf));
+  return results;
+}
+
+port.on("message", ({ id, task }: { id: number; task: ValidateTask | ValidateBatch }) => {
+  if ("batch" in task) {
+    void runBatch(id, task.batch).then((results) => port.postMessage({ id, result: results }, results.flatMap((r) => ("error" in r ? [] : transfers(r)))));
+    return;
+  }
   run(id, task).then(
-    (result) => port.postMessage({ id, result }, result.digests ? [result.digests.lines.buffer as ArrayBuffer, result.digests.bytes.buffer as ArrayBuffer] : []),
-    (error: unknown) => {
-      const e = error as { code?: string; message?: string };
-      port.postMessage({ id, error: { code: e.code ?? "ERR_WORKER", message: e.message ?? String(error), ...(error instanceof FileSystemError ? { path: error.path } : {}) } });
-    },
+    (result) => port.postMessage({ id, result }, transfers(result)),
+    (error: unknown) => port.postMessage({ id, ...replyOf(error) }),
   );
 });

@@ -12,7 +12,7 @@ import { targetOf } from "../target/target-spec.js";
 import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
 import { detectFileFormat, type FileReport, mergeRanges, type RangeIssue, type RangeResult, validateFile, type ValidateOptions } from "../validate/file.js";
 import { WorkerPool } from "./pool.js";
-import type { ValidateTask } from "./validate-task.js";
+import type { TaskFailure, ValidateBatch, ValidateTask } from "./validate-task.js";
 
 /**
  * Validation on every core: the files of a run go to a pool of worker threads, several at once, and a large plain
@@ -29,6 +29,14 @@ export const MIN_PARALLEL_BYTES = 32 * 1024 * 1024;
  * as it and those before it are done, while the workers go on with later ranges.
  */
 export const RANGE_BYTES = 32 * 1024 * 1024;
+/**
+ * Files up to this size go to the workers in batches of up to `BATCH_FILES` files (or `BATCH_BYTES` bytes), one
+ * message and one reply for all of them: a directory of 10 kB files otherwise spends more in the round trips to the
+ * main thread (which, on a busy machine, waits for a core) than in validating.
+ */
+export const BATCH_FILE_BYTES = 256 * 1024;
+export const BATCH_FILES = 32;
+const BATCH_BYTES = 4 * 1024 * 1024;
 
 /** How many ranges a file of `size` bytes is cut into for `workers` threads (`rangeBytes`: see `RANGE_BYTES`). */
 export function rangeCount(size: number, workers: number, rangeBytes = RANGE_BYTES): number {
@@ -80,8 +88,22 @@ function describePart(path: string, range: ByteRange | undefined): string {
   return range ? `validating ${path} (bytes ${range.start}–${range.end})` : `validating ${path}`;
 }
 
+/** A small file waiting in the batch being gathered. */
+interface Batched {
+  task: ValidateTask;
+  resolve: (result: RangeResult) => void;
+  reject: (error: unknown) => void;
+}
+
+function reviveError(e: { code?: string; message: string; path?: string }): Error {
+  return e.code === "ERR_FS" && e.path !== undefined ? new FileSystemError(e.path, e.message) : new FtprepError(e.code ?? "ERR_WORKER", e.message);
+}
+
 export class ParallelValidation {
   private logs = 0;
+  private batch: Batched[] = [];
+  private batchBytes = 0;
+  private batchProgress: ((n: number) => void) | undefined;
 
   private constructor(
     private readonly pool: WorkerPool,
@@ -91,9 +113,7 @@ export class ParallelValidation {
 
   /** Starts `workers` threads (as work arrives) and a private directory for the parts' issue logs. */
   static async open(workers: number, options: { signal?: AbortSignal; rangeBytes?: number } = {}): Promise<ParallelValidation> {
-    const pool = new WorkerPool(workers, workerScript(), {
-      reviveError: (e) => (e.code === "ERR_FS" && e.path !== undefined ? new FileSystemError(e.path, e.message) : new FtprepError(e.code ?? "ERR_WORKER", e.message)),
-    });
+    const pool = new WorkerPool(workers, workerScript(), { reviveError });
     let dir: string;
     try {
       dir = await mkdtemp(join(tmpdir(), "ftprep-parts-"));
@@ -170,12 +190,17 @@ export class ParallelValidation {
         ...(logPath !== undefined ? { logPath } : {}),
         ...(options.onRejected ? { rejected: true } : {}),
       };
-      const result = this.pool.run<RangeResult>(task, describePart(file.path, range), options.onRead);
+      const result =
+        range === undefined && file.bytes <= BATCH_FILE_BYTES
+          ? this.batched(task, file.bytes, options.onRead)
+          : this.pool.run<RangeResult>(task, describePart(file.path, range), options.onRead);
       // Settled here so a failure waits for `finish` without being an unhandled rejection meanwhile.
       result.catch(() => undefined);
       return { result, logPath };
     });
     return async () => {
+      // This file's batch goes now if it is still being gathered: its report is wanted.
+      if (this.batch.some((b) => b.task.path === file.path)) this.flush();
       try {
         const logs = parts.map((p) => (p.logPath !== undefined ? logIssues(p.logPath) : undefined));
         return await mergeRanges(parts.map((p) => p.result), { ...options, label: file.path, source: file.path }, logs);
@@ -186,8 +211,44 @@ export class ParallelValidation {
     };
   }
 
+  /** Adds a small whole file to the batch being gathered; the batch goes to a worker once full (or wanted). */
+  private batched(task: ValidateTask, bytes: number, onRead: ((n: number) => void) | undefined): Promise<RangeResult> {
+    return new Promise<RangeResult>((resolve, reject) => {
+      this.batch.push({ task, resolve, reject });
+      this.batchBytes += bytes;
+      this.batchProgress ??= onRead;
+      if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.flush();
+    });
+  }
+
+  /** Sends the gathered small files to the next free worker, as one task. */
+  private flush(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.batchBytes = 0;
+    const onRead = this.batchProgress;
+    this.batchProgress = undefined;
+    const names = batch.length === 1 ? batch[0]!.task.path : `${batch.length} files (${batch[0]!.task.path} … ${batch.at(-1)!.task.path})`;
+    const message: ValidateBatch = { batch: batch.map((b) => b.task) };
+    this.pool.run<(RangeResult | TaskFailure)[]>(message, `validating ${names}`, onRead).then(
+      (results) => {
+        for (const [i, b] of batch.entries()) {
+          const r = results[i]!;
+          if ("error" in r) b.reject(reviveError(r.error));
+          else b.resolve(r);
+        }
+      },
+      (error: unknown) => {
+        for (const b of batch) b.reject(error);
+      },
+    );
+  }
+
   /** Stops the threads and removes the parts' directory (and any log a stopped thread left in it). */
   async close(reason?: unknown): Promise<void> {
+    const waiting = this.batch.splice(0);
+    for (const b of waiting) b.reject(reason ?? new FtprepError("ERR_WORKER", "the worker pool was closed"));
     await this.pool.close(reason);
     await rm(this.dir, { recursive: true, force: true });
   }

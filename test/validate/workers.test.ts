@@ -69,6 +69,48 @@ describe("validating with worker threads", () => {
     expect(two.report).toBe(one.report);
   });
 
+  it("gives the same summary and report with small files sent in batches (empty, binary and unterminated ones among them)", async () => {
+    const dir = join(tmp(), "many");
+    await mkdir(join(dir, "sub"), { recursive: true });
+    // 70 small files (three batches of BATCH_FILES), among them empty ones and a binary one.
+    for (let i = 0; i < 70; i++) {
+      const name = join(i % 3 === 0 ? join(dir, "sub") : dir, `part-${String(i).padStart(3, "0")}.jsonl`);
+      const body = i % 17 === 0 ? Buffer.alloc(0) : i === 50 ? Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1, 2, 3]) : mixedData(5 + (i % 7) * 3, { seed: 100 + i, unterminated: i % 5 === 0 });
+      await writeFile(name, body);
+    }
+    await writeFile(join(dir, "big.jsonl"), mixedData(1200, { seed: 7 }));
+    const options = { rangeBytes: 32 * 1024, duplicates: false, maxIssues: 2 };
+    const one = await run(dir, 1, options);
+    expect(JSON.parse(one.summary).files).toHaveLength(71);
+    for (const code of ["E_NOT_JSONL", "E_FILE_EMPTY", "W_NO_FINAL_NEWLINE", "E_JSON"]) expect(one.report, code).toContain(`"${code}"`);
+    for (const workers of [2]) {
+      const many = await run(dir, workers, options);
+      expect(many.summary, `${workers} workers`).toBe(one.summary);
+      expect(many.report, `${workers} workers`).toBe(one.report);
+    }
+  });
+
+  it("a small file that cannot be read fails alone, its batch's other files are validated", async () => {
+    const dir = join(tmp(), "batch-failure");
+    await mkdir(dir, { recursive: true });
+    const parallel = await ParallelValidation.open(2);
+    try {
+      const finishes = [];
+      for (let i = 0; i < 5; i++) {
+        const path = join(dir, `f${i}.jsonl`);
+        if (i !== 2) await writeFile(path, chatLines(3, i * 3));
+        // f2.jsonl does not exist: the worker's read fails for that file only.
+        finishes.push(await parallel.start({ path, bytes: 100, layout: "jsonl" }, {}));
+      }
+      for (const [i, finish] of finishes.entries()) {
+        if (i === 2) await expect(finish()).rejects.toMatchObject({ code: "ERR_FS", path: join(dir, "f2.jsonl") });
+        else expect((await finish()).records).toBe(3);
+      }
+    } finally {
+      await parallel.close();
+    }
+  });
+
   it("a worker that dies is an error naming its file and range, and the others go on", async () => {
     const path = join(tmp(), "killed.jsonl");
     await writeFile(path, chatLines(2000));
