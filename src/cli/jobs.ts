@@ -31,8 +31,8 @@ function targetOptions(command: Command): Command {
   return command
     .option("--manifest <file>", "the manifest: its provider and target (reopening the embedded server on its store)")
     .addOption(new Option("--provider <provider>", "the API, without a manifest (default mistral)").choices([...PROVIDER_NAMES]))
-    .option("--base-url <url>", "the API's base URL (default: the manifest's, or MISTRAL_BASE_URL / OPENAI_BASE_URL)")
-    .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY); never printed")
+    .option("--base-url <url>", "the API's base URL (default: the manifest's, or MISTRAL_BASE_URL / OPENAI_BASE_URL / TOGETHER_BASE_URL)")
+    .option("--api-key <key>", "API key (default: MISTRAL_API_KEY / OPENAI_API_KEY / TOGETHER_API_KEY, by provider; an empty one is none); never printed")
     .option("--store <dir>", "the embedded server's store, with no manifest, key or base URL", DEFAULT_STORE)
     .option(REQUEST_TIMEOUT_FLAG, REQUEST_TIMEOUT_HELP, duration)
     .option("--json", "print the provider's job object as one JSON document on stdout");

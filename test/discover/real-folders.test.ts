@@ -172,18 +172,16 @@ describe("E_NOT_JSONL: a file that is plainly not JSONL", () => {
     });
   }
 
-  it("--json gives its format as \"unknown\", valid against the schema (from a worker thread too)", async () => {
+  it("--json gives its format as \"unknown\", valid against the schema", async () => {
     const dir = join(tmp(), "json");
     await mkdir(dir);
     await writeFile(join(dir, "a-train.jsonl"), `${chatRecord(1)}\n`);
     await writeFile(join(dir, "b.jsonl"), gzipMembers(chatLines(50)));
-    for (const workers of ["2"]) {
-      const { code, stdout } = await runCli("validate", "--json", "--workers", workers, dir);
-      expect(code).toBe(1);
-      const doc = JSON.parse(stdout) as { files: { path: string; format: string }[] };
-      expect(doc.files.map((f) => f.format)).toEqual(["mistral-chat", "unknown"]);
-      expect(outputSchemaErrors("validate-result.schema.json", doc)).toEqual([]);
-    }
+    const { code, stdout } = await runCli("validate", "--json", "--workers", "1", dir);
+    expect(code).toBe(1);
+    const doc = JSON.parse(stdout) as { files: { path: string; format: string }[] };
+    expect(doc.files.map((f) => f.format)).toEqual(["mistral-chat", "unknown"]);
+    expect(outputSchemaErrors("validate-result.schema.json", doc)).toEqual([]);
   });
 
   it("is one line of the CLI's output and exit code 1; the other files are still checked", async () => {
