@@ -185,7 +185,7 @@ export class ShardWriter {
         if (earlier === part) break;
         await this.seal(earlier);
       }
-      part.object ??= new ObjectUpload(part.temp);
+      part.object ??= new ObjectUpload(part.temp, { maxBytes: this.options.maxBytes });
       await part.object.write(buffer.subarray(0, length));
       part.hash.update(buffer.subarray(0, length));
       if (buffer.length === BUFFER_BYTES && this.pool.length < 2) this.pool.push(buffer);
@@ -194,7 +194,7 @@ export class ShardWriter {
 
   private async seal(part: Part): Promise<void> {
     if (part.sealed) return;
-    part.object ??= new ObjectUpload(part.temp);
+    part.object ??= new ObjectUpload(part.temp, { maxBytes: this.options.maxBytes });
     await part.object.finish();
     part.object = undefined;
     part.sealed = true;
@@ -208,7 +208,7 @@ export class ShardWriter {
       for (const part of this.parts) await this.seal(part);
       for (const [i, part] of this.parts.entries()) {
         const path = joinLocation(this.options.dir, shardName(this.options.name, i + 1, count));
-        await moveObject(part.temp, path);
+        await moveObject(part.temp, path, undefined, part.bytes);
         part.temp = "";
         written.push({ path, part: i + 1, parts: count, records: part.records, bytes: part.bytes, sha256: part.hash.digest("hex"), reused: false });
       }

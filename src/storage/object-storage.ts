@@ -1,4 +1,5 @@
 import { resolveS3Config, type S3ConfigInput } from "./aws-config.js";
+import { ObjectUpload } from "./object-upload.js";
 import { type ObjectInfo, S3Client, type S3ClientOptions } from "./s3-client.js";
 import { isObjectUrl, objectUrl, parseObjectUrl } from "./s3-url.js";
 
@@ -43,13 +44,31 @@ export async function* listObjects(url: string, signal?: AbortSignal): AsyncGene
   for await (const info of objectStorage().list(bucket, key, signal)) yield { ...info, url: objectUrl({ bucket, key: info.key }) };
 }
 
-/** Moves an object to another key of its bucket (copy, then delete the source): how a finished shard gets its name. */
-export async function moveObject(from: string, to: string, signal?: AbortSignal): Promise<void> {
+/**
+ * Moves an object of `bytes` (asked with a HEAD when not given) to another key of its bucket (copy, then delete the
+ * source): how a finished shard gets its name.
+ * Up to the client's `copyLimitBytes` (S3: 5 GiB) the copy is server-side, one CopyObject; a larger object is read
+ * by ranged GETs into a multipart upload of parts sized for it (its bytes pass through this machine once).
+ */
+export async function moveObject(from: string, to: string, signal?: AbortSignal, bytes?: number): Promise<void> {
   const a = parseObjectUrl(from);
   const b = parseObjectUrl(to);
   if (a.bucket !== b.bucket) throw new TypeError(`Expected a move within one bucket, got ${from} → ${to}`);
-  await objectStorage().copy(a.bucket, a.key, b.key, signal);
-  await objectStorage().delete(a.bucket, a.key, signal);
+  const s3 = objectStorage();
+  const size = bytes ?? (await s3.head(a.bucket, a.key, signal)).size;
+  if (size <= s3.copyLimitBytes) {
+    await s3.copy(a.bucket, a.key, b.key, signal);
+  } else {
+    const upload = new ObjectUpload(to, { signal, maxBytes: size });
+    try {
+      for await (const chunk of s3.read(a.bucket, a.key, { signal })) await upload.write(chunk);
+      await upload.finish();
+    } catch (error) {
+      await upload.abort();
+      throw error;
+    }
+  }
+  await s3.delete(a.bucket, a.key, signal);
 }
 
 /** Deletes an object; a missing one is not an error. */

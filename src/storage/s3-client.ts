@@ -29,8 +29,15 @@ export interface S3ClientOptions {
   timeoutMs?: number;
   /** Bytes asked for by one ranged GET (default 8 MiB): a read holds one undici chunk of it at a time. */
   rangeBytes?: number;
-  /** Bytes of one multipart upload part (default 8 MiB; S3 takes at least 5 MiB except for the last part). */
+  /**
+   * Bytes of one multipart upload part (default 8 MiB; S3 takes at least 5 MiB except for the last part). An object
+   * that may be larger than `maxParts` of them gets larger parts (`partBytesFor`).
+   */
   partBytes?: number;
+  /** Parts one multipart upload may have (default 10,000, S3's most). */
+  maxParts?: number;
+  /** The largest object copied server-side in one request (default 5 GiB, S3's most); a larger one is copied in parts. */
+  copyLimitBytes?: number;
   /** Keys per listing page asked for (default 1000, S3's most). */
   pageKeys?: number;
   /** Told of every request sent (method and S3 operation), for progress and tests. */
@@ -46,8 +53,11 @@ export class ObjectChangedError extends FtprepError {
 
 export const DEFAULT_RANGE_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
-/** S3's limits on a multipart upload: 10,000 parts, 5 MiB each but the last. */
+/** S3's limits on a multipart upload: 10,000 parts, 5 MiB each but the last, 5 GiB at most each. */
 export const MAX_PARTS = 10_000;
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+/** S3's largest CopyObject: 5 GiB. */
+export const COPY_LIMIT_BYTES = 5 * 1024 ** 3;
 
 interface SendOptions {
   query?: Record<string, string>;
@@ -66,6 +76,8 @@ export class S3Client {
   readonly config: S3Config;
   readonly rangeBytes: number;
   readonly partBytes: number;
+  readonly maxParts: number;
+  readonly copyLimitBytes: number;
   private readonly pageKeys: number;
   private readonly timeoutMs: number;
   private readonly dispatcher: Agent;
@@ -78,11 +90,25 @@ export class S3Client {
     this.rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
     this.partBytes = options.partBytes ?? DEFAULT_PART_BYTES;
     this.pageKeys = options.pageKeys ?? 1000;
-    for (const [name, value] of [["rangeBytes", this.rangeBytes], ["partBytes", this.partBytes], ["pageKeys", this.pageKeys]] as const) {
+    this.maxParts = options.maxParts ?? MAX_PARTS;
+    this.copyLimitBytes = options.copyLimitBytes ?? COPY_LIMIT_BYTES;
+    const named = [["rangeBytes", this.rangeBytes], ["partBytes", this.partBytes], ["pageKeys", this.pageKeys], ["maxParts", this.maxParts], ["copyLimitBytes", this.copyLimitBytes]] as const;
+    for (const [name, value] of named) {
       if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
     }
     this.onRequest = options.onRequest;
     this.dispatcher = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, keepAliveTimeout: 4000 });
+  }
+
+  /**
+   * The part size of a multipart upload of an object of at most `objectBytes`: `partBytes`, or larger when the object
+   * would need more than `maxParts` parts (an 8 GB shard needs no more than 954 parts of 8 MiB; a 100 GB one, parts
+   * of 10 MiB). Objects past `maxParts` × 5 GiB (48.8 TiB for S3) cannot be written.
+   */
+  partBytesFor(objectBytes: number): number {
+    const size = Math.max(this.partBytes, Math.ceil(objectBytes / this.maxParts));
+    if (size > MAX_PART_BYTES) throw new RangeError(`an object of ${objectBytes} bytes needs parts over S3's 5 GiB: it cannot be written in ${this.maxParts} parts`);
+    return size;
   }
 
   /** The URL of an object (or of the bucket, for an empty key): path-style on an endpoint, virtual-hosted on AWS. */

@@ -4,6 +4,7 @@ import { configureObjectStorage } from "../../src/storage/object-storage.js";
 import { ObjectUpload } from "../../src/storage/object-upload.js";
 import { resolveS3Config } from "../../src/storage/aws-config.js";
 import { S3Client } from "../../src/storage/s3-client.js";
+import { ShardWriter } from "../../src/guard/shard-writer.js";
 import { useS3 } from "../helpers/s3.js";
 
 const s3 = useS3(["data"]);
@@ -100,5 +101,39 @@ describe("S3Client against a real S3-compatible server (s3rver on loopback)", ()
     expect(createHash("sha256").update(back).digest("hex")).toBe(createHash("sha256").update(body).digest("hex"));
     expect((await s3().read("data", "written/small.jsonl")).toString()).toBe("{}\n");
     expect(await s3().keys("data", "written/")).toEqual(["written/parts.jsonl", "written/small.jsonl"]);
+  });
+
+  // S3 in small: parts of 1 KiB, 4 parts an upload at most, 8 KiB the largest server-side copy (5 GiB, 10,000 parts and
+  // 5 GiB on S3). A shard the size guard allows (here up to 20,000 bytes) must still be written and named.
+  it("sizes a shard's parts for the size guard's limit, and moves a shard over the copy limit by a multipart copy", async () => {
+    const body = lines(700);
+    expect(body.length).toBeGreaterThan(16_384);
+    const sent: { operation: string; key: string }[] = [];
+    configureObjectStorage({}, { partBytes: 1024, maxParts: 4, copyLimitBytes: 8192, onRequest: (r) => sent.push(r) });
+    let written;
+    try {
+      const writer = new ShardWriter({ dir: "s3://data/shards/", name: "train", maxBytes: 20_000, expectedBytes: body.length });
+      const text = body.toString();
+      for (const line of text.slice(0, -1).split("\n")) {
+        writer.write(line, "\n");
+        if (writer.wantsFlush) await writer.flush();
+      }
+      written = await writer.finish();
+    } finally {
+      configureObjectStorage();
+    }
+    expect(written.map((w) => w.path)).toEqual(["s3://data/shards/train.part-0001-of-0002.jsonl", "s3://data/shards/train.part-0002-of-0002.jsonl"]);
+    expect(written.every((w) => w.bytes > 8192)).toBe(true);
+    // Every multipart upload (the parts' temporary objects, the copies to their names) within 4 parts.
+    const partsByKey = new Map<string, number>();
+    for (const r of sent) if (r.operation === "UploadPart") partsByKey.set(r.key, (partsByKey.get(r.key) ?? 0) + 1);
+    expect([...partsByKey.keys()].filter((k) => !k.includes(".tmp")).sort()).toEqual(["shards/train.part-0001-of-0002.jsonl", "shards/train.part-0002-of-0002.jsonl"]);
+    expect(Math.max(...partsByKey.values())).toBeLessThanOrEqual(4);
+    expect(sent.filter((r) => r.operation === "CopyObject")).toEqual([]);
+    // The shards are the records, in order, and nothing else is left under the prefix.
+    const back = Buffer.concat([await s3().read("data", "shards/train.part-0001-of-0002.jsonl"), await s3().read("data", "shards/train.part-0002-of-0002.jsonl")]);
+    expect(back.equals(body)).toBe(true);
+    expect(written.map((w) => w.sha256)).toEqual(await Promise.all(written.map(async (w) => createHash("sha256").update(await s3().read("data", w.path.slice("s3://data/".length))).digest("hex"))));
+    expect(await s3().keys("data", "shards/")).toEqual(["shards/train.part-0001-of-0002.jsonl", "shards/train.part-0002-of-0002.jsonl"]);
   });
 });
