@@ -98,7 +98,7 @@ export function planCommand(io: Io): Command {
       for (const f of failures) io.stderr(`ftprep: ${printable(f.message)}\n`);
       if (failures.length === 0) io.stdout(`plan: ${plan.units.length} unit(s) (${plan.units.length - ranges} whole file(s), ${ranges} byte range(s)), ${bytes} bytes → ${flags.out}\n`);
       if (enqueued) io.stdout(`enqueued plan ${enqueued.planId}: ${enqueued.units} unit(s) and their merge on queue ${flags.queueName}; run ftprep work --queue on any number of machines\n`);
-      else io.stdout(`no plan written: ${failures.length} entr${failures.length === 1 ? "y" : "ies"} could not be read\n`);
+      else if (failures.length > 0) io.stdout(`no plan written: ${failures.length} entr${failures.length === 1 ? "y" : "ies"} could not be read\n`);
     }
     io.exitCode = failures.length === 0 ? 0 : 3;
   });

@@ -33,6 +33,7 @@ describe("ftprep plan / work / manifest merge", () => {
     const out = join(tmp(), "plan.json");
     const r = await runCli("plan", dir, "--out", out, "--unit-bytes", "16kB");
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^plan: \d+ unit\(s\) \(2 whole file\(s\), \d+ byte range\(s\)\), \d+ bytes → .*plan\.json\n$/);
     const plan = await readJson<ShardPlan>(out);
     expect(checkShardPlan(plan)).toBeUndefined();
     const big = plan.units.filter((u) => u.source.endsWith("big-train.jsonl"));
