@@ -60,6 +60,8 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
     outDir: flags.out,
     store: flags.store,
   });
+  // The target is asked whether it takes files before the first unit only: later units save that round trip.
+  let targetChecked = false;
   const summary = await interruptible(undefined, (signal) =>
     runQueueWorker(where, {
       workDir: `${flags.manifest}.units`,
@@ -80,6 +82,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
             files: [unitFile(unit)],
             checkFile: async (_file, checkSignal) => checkUnitSource(unit, checkSignal),
             beforeUpload: stillMine,
+            ...(targetChecked ? { preflight: false } : {}),
             manifestPath,
             signal: AbortSignal.any([signal, unitSignal]),
             ...(flags.quiet ? {} : { onNotice: (m: string) => io.stderr(`ftprep: ${m}\n`) }),
@@ -89,6 +92,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
           if (error instanceof ConfigError) throw new UnrecoverableError(error.message);
           throw error;
         }
+        targetChecked = true;
         if (!result.plan.ok) {
           const reason = result.plan.sources[0]?.reason;
           const failures = result.plan.failures;

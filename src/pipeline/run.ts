@@ -40,6 +40,11 @@ export interface RunOptions
   newJob?: boolean;
   /** Told of each job status seen while waiting, with the job's id. */
   onJobStatus?: (state: JobState, id?: string) => void;
+  /**
+   * Ask the target whether it takes files before validating (default true); false when this process has just done so
+   * (a queue worker after its first unit: one round trip less per unit). The URL is still checked.
+   */
+  preflight?: boolean;
   /** Awaited just before each upload request (a queue worker's check that its unit is still its own); a throw sends nothing. */
   beforeUpload?: (path: string) => Promise<void>;
 }
@@ -188,7 +193,7 @@ export async function run(paths: readonly (string | DiscoverInput)[], options: R
   const maxFileBytes = options.maxFileBytes ?? defaultMaxFileBytes(providerName);
   const manifestPath = options.manifestPath ?? DEFAULT_MANIFEST;
   // Before validating gigabytes: a bad base URL, a refused connection or key, a doubled /v1 fail now, in one line.
-  await checkTarget(providerName, { ...options, offline: options.dryRun ?? false });
+  await checkTarget(providerName, { ...options, offline: (options.dryRun ?? false) || options.preflight === false });
   // The manifest and the embedded store are outputs too: never taken as data when they lie inside a dataset folder.
   const exclude = [manifestPath, ...(options.store !== undefined ? [options.store] : []), ...(options.exclude ?? [])];
   const plan = await prepare(paths, { ...options, outDir: options.outDir ?? DEFAULT_OUT_DIR, target: spec, maxFileBytes, exclude, merge: options.merge ?? options.job !== undefined });
