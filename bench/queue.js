@@ -3,9 +3,13 @@
 // (N·units / time with N) ÷ (units / time with 1) is N when the workers do not slow each other down. Units are
 // local files of generated records (no network but loopback): a real Redis (Debian's redis-server, installed by
 // scripts/ensure-redis.sh) and the local Files API with 20 ms per request, all started here on 127.0.0.1.
+// The runs are interleaved (1, 2, 3 workers, then again, BENCH_QUEUE_ROUNDS times) and medians compared, so a change
+// of load during the benchmark falls on every N alike; each worker's CPU time (user + system, /usr/bin/time) is
+// printed too: CPU seconds per unit that stay the same with more workers mean the workers do not slow each other
+// down, whatever the wall clock of a shared machine says.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { startServer } from "../dist/index.js";
@@ -35,52 +39,74 @@ async function startRedis() {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
 }
 
+/** Runs ftprep under /usr/bin/time; resolves with its CPU seconds (user + system). */
 function cli(bin, args, cwd) {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("/usr/bin/time", ["-f", "%U %S", bin, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ftprep ${args.join(" ")} exited ${code}: ${err.slice(-800)}`))));
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`ftprep ${args.join(" ")} exited ${code}: ${err.slice(-800)}`));
+      const [user, sys] = err.trim().split("\n").at(-1).split(" ").map(Number);
+      resolve(user + sys);
+    });
   });
 }
+
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ")[0];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export async function queueBench({ bin, out }) {
   const unitsPerWorker = Number(process.env.BENCH_QUEUE_UNITS ?? 8);
   const unitMb = Number(process.env.BENCH_QUEUE_UNIT_MB ?? 4);
-  console.log(`\n# ftprep work --queue — throughput of 1, 2 and 3 workers (${unitsPerWorker} units of ${unitMb} MB per worker; Redis and the local Files API on loopback)`);
+  const rounds = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
+  console.log(`\n# ftprep work --queue — throughput of 1, 2 and 3 workers (${unitsPerWorker} units of ${unitMb} MB per worker; Redis and the local Files API on loopback; ${rounds} interleaved rounds, medians)`);
   const redis = await startRedis();
-  const results = [];
+  const counts = [1, 2, 3];
+  const runs = new Map(counts.map((n) => [n, []]));
+  const loads = [loadAverage()];
+  let seed = 0;
   try {
-    for (const workers of [1, 2, 3]) {
-      const dir = join(out, `queue-${workers}`);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(join(dir, "data"), { recursive: true });
-      const units = unitsPerWorker * workers;
-      // New content for every run (another seed), so nothing is found already uploaded.
-      for (let i = 0; i < units; i++) await generate(join(dir, "data", `part-${String(i).padStart(3, "0")}-train.jsonl`), unitMb * 1e6, 1000 * workers + i);
-      const server = await startServer({ store: join(dir, "store"), port: 0, faults: { latencyMs: 20 } });
-      try {
-        const name = `bench-${workers}-${Date.now()}`;
-        await cli(bin, ["plan", "data", "--out", "plan.json", "--unit-bytes", "1GB", "--enqueue", redis.url, "--queue-name", name], dir);
-        const started = process.hrtime.bigint();
-        await Promise.all(
-          Array.from({ length: workers }, (_, w) =>
-            cli(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`, "--quiet"], dir),
-          ),
-        );
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        results.push({ workers, units, seconds, perSecond: units / seconds });
-      } finally {
-        await server.close();
+    for (let round = 0; round < rounds; round++) {
+      for (const workers of counts) {
+        const dir = join(out, `queue-${workers}`);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(join(dir, "data"), { recursive: true });
+        const units = unitsPerWorker * workers;
+        // New content for every run (another seed), so nothing is found already uploaded.
+        for (let i = 0; i < units; i++) await generate(join(dir, "data", `part-${String(i).padStart(3, "0")}-train.jsonl`), unitMb * 1e6, 1000 * ++seed);
+        const server = await startServer({ store: join(dir, "store"), port: 0, faults: { latencyMs: 20 } });
+        try {
+          const name = `bench-${workers}-${round}-${Date.now()}`;
+          await cli(bin, ["plan", "data", "--out", "plan.json", "--unit-bytes", "1GB", "--enqueue", redis.url, "--queue-name", name], dir);
+          const started = process.hrtime.bigint();
+          const cpu = await Promise.all(
+            Array.from({ length: workers }, (_, w) =>
+              cli(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`, "--quiet"], dir),
+            ),
+          );
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          runs.get(workers).push({ units, seconds, perSecond: units / seconds, cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units });
+        } finally {
+          await server.close();
+        }
+        rmSync(dir, { recursive: true, force: true });
       }
-      rmSync(dir, { recursive: true, force: true });
+      loads.push(loadAverage());
     }
   } finally {
     redis.stop();
   }
-  const base = results[0].perSecond;
-  for (const r of results) console.log(`${r.workers} worker(s): ${r.units} units in ${r.seconds.toFixed(2)} s, ${r.perSecond.toFixed(2)} units/s, ratio ${(r.perSecond / base).toFixed(2)}×`);
-  const two = results[1].perSecond / base;
+  const base = median(runs.get(1).map((r) => r.perSecond));
+  for (const n of counts) {
+    const list = runs.get(n);
+    const rate = median(list.map((r) => r.perSecond));
+    console.log(
+      `${n} worker(s): ${list[0].units} units, median ${median(list.map((r) => r.seconds)).toFixed(2)} s (${list.map((r) => r.seconds.toFixed(2)).join(", ")}), ${rate.toFixed(2)} units/s, ratio ${(rate / base).toFixed(2)}×; workers' CPU ${median(list.map((r) => r.cpuPerUnit)).toFixed(3)} s a unit`,
+    );
+  }
+  const two = median(runs.get(2).map((r) => r.perSecond)) / base;
+  console.log(`load average (1 min) before and after each round: ${loads.join(", ")}`);
   console.log(`2-worker ratio ≥ 1.7×: ${two >= 1.7 ? "met" : "NOT MET"} (${two.toFixed(2)}×; 2 cores here, shared with whatever else runs)`);
   return true;
 }
