@@ -8,3 +8,9 @@ import { precompiledSource } from "../dist/validate/schema-registry.js";
 const out = new URL("../dist/validate/record-validators.cjs", import.meta.url);
 writeFileSync(out, precompiledSource());
 console.log(`wrote ${fileURLToPath(out)}`);
+
+// ftprep's own documents (manifest, plan, queue message, pipeline file): src/document-schemas.ts.
+const { documentValidatorsSource } = await import("../dist/document-schemas.js");
+const documents = new URL("../dist/document-validators.cjs", import.meta.url);
+writeFileSync(documents, documentValidatorsSource());
+console.log(`wrote ${fileURLToPath(documents)}`);

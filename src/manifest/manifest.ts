@@ -2,12 +2,10 @@ import type { Figures } from "../validate/figures.js";
 import { type FileHandle, mkdir, open, readFile, rm } from "node:fs/promises";
 import type { EstimatedTokenStats, TokenStats } from "../validate/token-stats.js";
 import { dirname } from "node:path";
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import { documentValidator } from "../document-schemas.js";
 import { ConfigError, FileSystemError } from "../errors.js";
 import { printable } from "../printable.js";
 import { redactedJson } from "../redact.js";
-import { loadSchemaFile } from "../schema-files.js";
 import { writeFileAtomically } from "../temp-files.js";
 import type { ProviderName } from "../types.js";
 
@@ -76,19 +74,9 @@ export interface Manifest {
   jobs: Record<string, unknown>[];
 }
 
-// ajv-formats is CommonJS: under ESM its plugin is the module object's `default`.
-const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv, formats: string[]) => Ajv }).default;
-
-let validator: ValidateFunction | undefined;
-
-/** The manifest schema, compiled once. */
-function manifestValidator(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-    addFormats(ajv, ["date-time"]);
-    validator = ajv.compile(loadSchemaFile("manifest.schema.json"));
-  }
-  return validator;
+/** The manifest schema's validator (generated at build, or compiled once). */
+function manifestValidator() {
+  return documentValidator("manifest.schema.json");
 }
 
 /** The problems of a value as a manifest: undefined when it is one. */

@@ -1,10 +1,9 @@
 import { readJsonFile } from "../json-file.js";
 import { dirname, isAbsolute, join } from "node:path";
-import { Ajv, type ValidateFunction } from "ajv";
+import { documentValidator } from "../document-schemas.js";
 import type { DiscoverInput } from "../discover/discover.js";
 import { ConfigError } from "../errors.js";
 import { parseByteSize } from "../guard/size.js";
-import { loadSchemaFile } from "../schema-files.js";
 import type { FormatId, ProviderName } from "../types.js";
 import type { RunOptions } from "./run.js";
 
@@ -29,12 +28,10 @@ export interface PipelineFile {
   job?: { model: string; suffix?: string; hyperparameters?: Record<string, number | string>; auto_start?: boolean; wait?: boolean; poll_ms?: number };
 }
 
-let validator: ValidateFunction | undefined;
-
 /** Reads and validates a pipeline file; problems name the file and the JSON Pointer (`x.json: /sources/0/weight must be > 0`). */
 export async function loadPipeline(path: string): Promise<PipelineFile> {
   const value = await readJsonFile(path);
-  validator ??= new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true }).compile(loadSchemaFile("pipeline.schema.json"));
+  const validator = documentValidator("pipeline.schema.json");
   if (!validator(value)) {
     const error = validator.errors![0]!;
     const extra = error.keyword === "additionalProperties" ? ` (${String((error.params as { additionalProperty?: string }).additionalProperty)})` : "";

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, posix } from "node:path";
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import { documentValidator } from "../document-schemas.js";
 import type { DiscoverInput, DiscoveredFile, SkippedPath } from "../discover/discover.js";
 import { ConfigError, FileSystemError, FtprepError } from "../errors.js";
 import { readJsonFile } from "../json-file.js";
@@ -11,7 +10,6 @@ import { discoverDatasets } from "../pipeline/progress.js";
 import type { FileFailure } from "../pipeline/validate.js";
 import { readFileChunks, readFileRange } from "../read/file.js";
 import { datasetStem } from "../read/source.js";
-import { loadSchemaFile } from "../schema-files.js";
 import { statObject } from "../storage/object-storage.js";
 import { isObjectUrl } from "../storage/s3-url.js";
 import { targetOf, type TargetSpec } from "../target/target-spec.js";
@@ -186,12 +184,9 @@ export async function createShardPlan(inputs: readonly (string | DiscoverInput)[
   return { plan, failures };
 }
 
-const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv, formats: string[]) => Ajv }).default;
-let validator: ValidateFunction | undefined;
-
 /** The problems of a value as a shard plan (schema, then every id recomputed, ranges inside their source): undefined when it is one. */
 export function checkShardPlan(value: unknown): string | undefined {
-  validator ??= addFormats(new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true }), ["date-time"]).compile(loadSchemaFile("plan.schema.json"));
+  const validator = documentValidator("plan.schema.json");
   if (!validator(value)) {
     const error = validator.errors![0]!;
     return `${error.instancePath || "/"} ${error.message ?? "is invalid"}`;

@@ -2,13 +2,12 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { Ajv, type ValidateFunction } from "ajv";
+import { documentValidator } from "../document-schemas.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { checkManifest, type Manifest, readManifest, writeManifest } from "../manifest/manifest.js";
 import { mergeManifests } from "../manifest/merge.js";
 import { checkShardPlan, type PlanUnit, type ShardPlan } from "../plan/shard-plan.js";
 import { redact, registerSecret } from "../redact.js";
-import { loadSchemaFile } from "../schema-files.js";
 
 /**
  * The queue executor: a shard plan's units as jobs of a BullMQ queue on Redis, which any number of `ftprep work
@@ -125,11 +124,9 @@ export async function enqueuePlan(plan: ShardPlan, where: QueueLocation, options
   return { planId: id, units: plan.units.length };
 }
 
-let messageValidator: ValidateFunction | undefined;
-
 /** Checks a queue message (untrusted): its schema, and a unit as a one-unit plan (schema, recomputed id, range). */
 export function checkQueueMessage(value: unknown): UnitMessage | MergeMessage {
-  messageValidator ??= new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true }).compile(loadSchemaFile("queue-message.schema.json"));
+  const messageValidator = documentValidator("queue-message.schema.json");
   if (!messageValidator(value)) {
     const e = messageValidator.errors![0]!;
     throw new UnrecoverableError(`not a valid ftprep queue message: ${e.instancePath || "/"} ${e.message ?? "is invalid"}`);

@@ -55,16 +55,17 @@ export function formatAjvError(error: ErrorObject): string {
   return `${where} ${error.message ?? "is invalid"}`;
 }
 
-function schemaText(file: string): string {
+/** A schema file's text (its sha256 tells whether generated code is still its own). */
+export function schemaText(file: string): string {
   return readFileSync(new URL(file, SCHEMAS_DIR), "utf8");
 }
 
-function sha256(text: string): string {
+export function sha256(text: string): string {
   return hash("sha256", text, "hex");
 }
 
 /** The installed ajv's version: the meta-schema's validator is ajv's own, and so is the code generated. */
-function ajvVersion(): string {
+export function ajvVersion(): string {
   return (require("ajv/package.json") as { version: string }).version;
 }
 
@@ -100,9 +101,10 @@ export function precompiledPath(): URL {
   return existsSync(fileURLToPath(here)) ? here : new URL("../../dist/validate/record-validators.cjs", import.meta.url);
 }
 
-type Precompiled = Record<string, ValidateFunction> & { AJV_VERSION?: string; SOURCES?: Record<string, string> };
+export type Precompiled = Record<string, ValidateFunction> & { AJV_VERSION?: string; SOURCES?: Record<string, string> };
 
-function loadPrecompiled(at: URL): Precompiled | undefined {
+/** A generated module of validators, when it exists and was made by the installed ajv. */
+export function loadPrecompiled(at: URL): Precompiled | undefined {
   const path = fileURLToPath(at);
   if (!existsSync(path)) return undefined;
   const module = require(path) as Precompiled;
