@@ -2,12 +2,26 @@
 //   node bench/token-speed.js baseline FILE      — split lines + JSON.parse (the bare parse loop)
 //   node bench/token-speed.js validate FILE      — ftprep's validateFile without a tokenizer (the estimate)
 //   node bench/token-speed.js MODEL FILE         — validateFile counting tokens with MODEL's tokenizer
+//   node bench/token-speed.js load TOKENIZER package|cache — loads a tokenizer: its table built from the npm
+//                                                package, or read from the cache file (written first if missing)
 // Prints {"mode","seconds","cpu_seconds","load_seconds","records","bytes","tokens"} as JSON. The tokenizer's load
 // time is kept apart (it is paid once per process). cpu_seconds is the process's CPU time over the same span (user +
 // system, all its threads): on a machine shared with other work it moves less than the wall clock.
 import { createReadStream, statSync } from "node:fs";
 
 const [mode, file] = process.argv.slice(2);
+if (mode === "load") {
+  const { createTokenizer } = await import("../dist/tokens/vocabularies.js");
+  const [id, from] = process.argv.slice(3);
+  if (from === "cache") await createTokenizer(id);
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  let loaded;
+  await createTokenizer(id, { ...(from === "package" ? { cacheDirs: [] } : {}), onLoad: (f) => (loaded = f) });
+  const used = process.cpuUsage(cpu);
+  console.log(JSON.stringify({ mode, tokenizer: id, from: loaded, seconds: (performance.now() - start) / 1000, cpu_seconds: (used.user + used.system) / 1e6 }));
+  process.exit(0);
+}
 const bytes = statSync(file).size;
 let records = 0;
 let tokens = null;

@@ -16,8 +16,8 @@ const MODELS = [
   ["open-mistral-7b", "SentencePiece v3", 2],
 ];
 
-async function timed(mode, file) {
-  const { stdout } = await run(process.execPath, [join(here, "token-speed.js"), mode, file], { maxBuffer: 1 << 20 });
+async function timed(mode, ...args) {
+  const { stdout } = await run(process.execPath, [join(here, "token-speed.js"), mode, ...args], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout);
 }
 
@@ -46,6 +46,18 @@ export async function tokensBench({ bin, out, mb = Number(process.env.BENCH_TOKE
     const met = rate >= target;
     ok &&= met;
     console.log(`validate --model ${model} (${name}): ${r.seconds.toFixed(2)} s (${rate.toFixed(1)} MB/s, ${(baseline / r.seconds).toFixed(2)}× the parse loop; CPU ${r.cpu_seconds.toFixed(2)} s, ${mbps(r.cpu_seconds)} MB/s, ${(baselineCpu / r.cpu_seconds).toFixed(2)}×; load ${r.load_seconds.toFixed(2)} s; ${r.tokens} tokens) — target ≥ ${target} MB/s: ${met ? "met" : "NOT MET"} (wall clock)`);
+  }
+  // What a process or worker thread pays before its first count: the table built from the npm package (a run with
+  // no cache folder it can write) against read back from the cache file. Best of 3, CPU time.
+  for (const id of ["tekken-240718", "o200k_base", "cl100k_base", "mistral-sp-v3"]) {
+    const best = async (from) => {
+      const runs = [await timed("load", id, from), await timed("load", id, from), await timed("load", id, from)];
+      if (runs.some((r) => r.from !== from)) throw new Error(`${id}: loaded from ${runs.map((r) => r.from).join(", ")}, not ${from}`);
+      return Math.min(...runs.map((r) => r.cpu_seconds));
+    };
+    const built = await best("package");
+    const cached = await best("cache");
+    console.log(`tokenizer load ${id}: from the package ${built.toFixed(3)} s CPU, from the cache file ${cached.toFixed(3)} s CPU (${(built / cached).toFixed(0)}× less)`);
   }
   const rssOf = async (args) => {
     const { stderr } = await run("/usr/bin/time", ["-v", bin, ...args], { maxBuffer: 64 << 20 }).catch((e) => e);

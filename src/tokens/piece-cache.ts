@@ -6,8 +6,14 @@
  * Eviction is by generation: pieces go into the current table; when it holds `limit` pieces it becomes the previous
  * generation and a new current table starts. A piece found only in the previous generation is copied into the
  * current one, so the pieces in use survive a turn while the rest are dropped with the old table. At most 2 × `limit`
- * pieces are held, however many distinct pieces a dataset has.
+ * pieces are held, however many distinct pieces a dataset has. A table starts small and doubles as it fills (up to
+ * twice `limit` slots): a new encoder costs no megabytes of empty slots before its first piece (each worker thread
+ * makes its own).
  */
+
+/** Slots of a fresh table. */
+const FIRST_SLOTS = 1024;
+
 class Table {
   readonly keys: (string | undefined)[];
   readonly hashes: Int32Array;
@@ -41,6 +47,16 @@ class Table {
     this.size++;
   }
 
+  /** This table's pieces in a table of `mask + 1` slots. */
+  grown(mask: number): Table {
+    const table = new Table(mask);
+    for (let slot = 0; slot <= this.mask; slot++) {
+      const key = this.keys[slot];
+      if (key !== undefined) table.set(key, this.hashes[slot]!, this.values[slot]!);
+    }
+    return table;
+  }
+
   /** The key stored for `text[start, end)` (the previous generation hands it on without a new substring). */
   key(text: string, start: number, end: number, hash: number): string {
     const length = end - start;
@@ -63,7 +79,7 @@ export class PieceCache {
     while (slots < limit * 2) slots *= 2;
     this.mask = slots - 1;
     this.limit = Math.max(1, limit);
-    this.current = new Table(this.mask);
+    this.current = new Table(Math.min(this.mask, FIRST_SLOTS - 1));
   }
 
   /** FNV-1a over the UTF-16 code units of `text[start, end)`, with a final mix. */
@@ -88,7 +104,10 @@ export class PieceCache {
   set(key: string, hash: number, ids: readonly number[]): void {
     if (this.current.size >= this.limit) {
       this.previous = this.current;
-      this.current = new Table(this.mask);
+      this.current = new Table(Math.min(this.mask, FIRST_SLOTS - 1));
+    } else if (this.current.size * 2 >= this.current.mask && this.current.mask < this.mask) {
+      // At most half full, so probes stay short.
+      this.current = this.current.grown(this.current.mask * 2 + 1);
     }
     this.current.set(key, hash, ids);
   }

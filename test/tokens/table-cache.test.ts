@@ -1,0 +1,123 @@
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PieceCache } from "../../src/tokens/piece-cache.js";
+import type { LoadedFrom } from "../../src/tokens/table-cache.js";
+import { NO_RANK, VocabTable } from "../../src/tokens/vocab-table.js";
+import { createTokenizer, type TokenizerId } from "../../src/tokens/vocabularies.js";
+
+const TEXT = "Héllo wörld 😀👍🏽 日本語 [REFERENCE_DOC_3] don't   1234567 \r\n\tend " + "supercalifragilistic".repeat(9);
+
+describe("VocabTable", () => {
+  it("finds symbols by a range of a string, keeps the last rank of a repeated symbol, and round-trips through its bytes", () => {
+    const table = VocabTable.build([
+      ["ab", 3, 10],
+      ["b", 1, 11],
+      ["\u2581the", 7, 12],
+      ["ab", 2, 13],
+    ]);
+    for (const t of [table, VocabTable.fromBytes(Buffer.from(table.toBytes()))]) {
+      expect(t.size).toBe(3);
+      expect(t.rank("xaby", 1, 3)).toBe(2);
+      expect(t.id("xaby", 1, 3)).toBe(13);
+      expect(t.id("xaby", 2, 3)).toBe(11);
+      expect(t.id("\u2581the", 0, 4)).toBe(12);
+      expect(t.rank("xaby", 0, 2)).toBe(NO_RANK);
+      expect(t.id("xaby", 1, 4)).toBe(-1);
+    }
+    // Bytes at an odd offset (a slice of a larger buffer) are copied, not misread.
+    const bytes = table.toBytes();
+    const odd = new Uint8Array(bytes.byteLength + 1).subarray(1);
+    odd.set(bytes);
+    expect(VocabTable.fromBytes(odd).id("b", 0, 1)).toBe(11);
+    expect(() => VocabTable.fromBytes(bytes.subarray(0, bytes.byteLength - 2))).toThrow(/truncated/);
+    expect(() => VocabTable.fromBytes(new Uint8Array(64))).toThrow(/layout/);
+  });
+});
+
+describe("PieceCache", () => {
+  it("grows from a small table and keeps every piece up to its limit, then drops the oldest generation", () => {
+    const cache = new PieceCache(5000);
+    const key = (i: number): string => `piece-${i}`;
+    for (let i = 0; i < 5000; i++) {
+      const k = key(i);
+      cache.set(k, PieceCache.hash(k, 0, k.length), [i]);
+    }
+    for (let i = 0; i < 5000; i++) expect(cache.get(`>${key(i)}<`, 1, key(i).length + 1, PieceCache.hash(key(i), 0, key(i).length))).toEqual([i]);
+    // Two more generations: the first 5,000 are gone.
+    for (let i = 5000; i < 15_001; i++) cache.set(key(i), PieceCache.hash(key(i), 0, key(i).length), [i]);
+    expect(cache.get(key(0), 0, key(0).length, PieceCache.hash(key(0), 0, key(0).length))).toBeUndefined();
+    expect(cache.get(key(15_000), 0, key(15_000).length, PieceCache.hash(key(15_000), 0, key(15_000).length))).toEqual([15_000]);
+  });
+});
+
+describe("prebuilt vocabulary tables on disk", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  const loader = (id: TokenizerId, dir: string) => async (): Promise<{ from: LoadedFrom | undefined; ids: number[] }> => {
+    let from: LoadedFrom | undefined;
+    const tokenizer = await createTokenizer(id, { cacheDirs: [dir], onLoad: (f) => (from = f) });
+    return { from, ids: tokenizer.encode(TEXT) };
+  };
+
+  it("tekken-240718: built from the package once (an older table removed), then read from the cache file, with the same ids", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ftprep-table-cache-"));
+    dirs.push(dir);
+    const load = loader("tekken-240718", dir);
+    // A table from an older package or build is removed when the new one is written; other vocabularies' stay.
+    await writeFile(join(dir, "tekken-240718-000000000000000000000000.bin"), "old");
+    await writeFile(join(dir, "o200k_base-000000000000000000000000.bin"), "other");
+    const first = await load();
+    expect(first.from).toBe("package");
+    expect((await readdir(dir)).sort()).toEqual(["o200k_base-000000000000000000000000.bin", expect.stringMatching(/^tekken-240718-[0-9a-f]{24}\.bin$/)]);
+    expect(await load()).toEqual({ from: "cache", ids: first.ids });
+  });
+
+  it("mistral-sp-v3: the cached table encodes as the package's; a damaged or truncated file is rebuilt", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ftprep-table-cache-"));
+    dirs.push(dir);
+    const load = loader("mistral-sp-v3", dir);
+    const uncached = (await createTokenizer("mistral-sp-v3", { cacheDirs: [] })).encode(TEXT);
+    expect(await load()).toEqual({ from: "package", ids: uncached });
+    const files = await readdir(dir);
+    expect(await load()).toEqual({ from: "cache", ids: uncached });
+    // One flipped byte in the table: the checksum fails, the table is rebuilt from the package and rewritten.
+    const path = join(dir, files[0]!);
+    const bytes = await readFile(path);
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+    await writeFile(path, bytes);
+    expect(await load()).toEqual({ from: "package", ids: uncached });
+    expect(await load()).toEqual({ from: "cache", ids: uncached });
+    await writeFile(path, bytes.subarray(0, 1000));
+    expect(await load()).toEqual({ from: "package", ids: uncached });
+    expect(await readdir(dir)).toEqual(files);
+  });
+
+  it("a cache folder that cannot be written: the next one is used, and with none the table is built each time", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ftprep-table-cache-"));
+    dirs.push(dir);
+    const notADir = join(dir, "file");
+    await writeFile(notADir, "x");
+    let from: LoadedFrom | undefined;
+    const second = join(dir, "second");
+    await createTokenizer("mistral-sp-v1", { cacheDirs: [join(notADir, "sub"), second], onLoad: (f) => (from = f) });
+    expect(from).toBe("package");
+    expect(await readdir(second)).toHaveLength(1);
+    await createTokenizer("mistral-sp-v1", { cacheDirs: [join(notADir, "sub"), second], onLoad: (f) => (from = f) });
+    expect(from).toBe("cache");
+    // A folder others can write (the shared temp dir's kind) is neither read nor written: a good file planted there
+    // is not used.
+    const open = join(dir, "open");
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const [name] = await readdir(second);
+    await copyFile(join(second, name!), join(open, name!));
+    await createTokenizer("mistral-sp-v1", { cacheDirs: [open], onLoad: (f) => (from = f) });
+    expect(from).toBe("package");
+    expect(await readdir(open)).toEqual([name]);
+  });
+});
