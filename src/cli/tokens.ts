@@ -2,15 +2,19 @@ import { Command } from "commander";
 import type { TokenStats } from "../validate/token-stats.js";
 import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
+import { workersOption } from "./options.js";
 
 interface TokensFlags {
   model?: string;
   tokenizer?: string;
+  workers?: number;
 }
 
 /**
  * `ftprep tokens <paths...>`: one NDJSON object per valid record (`file`, `line`, `tokens`, `trainable`, `method`,
  * `tokenizer`), then one per file with its totals (no `line`; `records`, `invalid`). Invalid records are not counted.
+ * With workers, each counts its part of the files and the records are printed in file order, as one thread prints
+ * them.
  */
 export function tokensCommand(io: Io): Command {
   return new Command("tokens")
@@ -18,6 +22,7 @@ export function tokensCommand(io: Io): Command {
     .argument("<paths...>", "files or directories (every *.jsonl / *.json below a directory)")
     .option("--model <model>", "count with this model's tokenizer (see the README's model table)")
     .option("--tokenizer <name|path>", "tokenizer to count with: tekken-240718, mistral-sp-v3, mistral-sp-v2, mistral-sp-v1, o200k_base, cl100k_base, or a tokenizer.json")
+    .addOption(workersOption())
     .action(async (paths: string[], flags: TokensFlags) => {
       const { resolveTokenHook, estimateHook } = await import("../tokens/hook.js");
       const { validatePaths } = await import("../pipeline/validate.js");
@@ -35,7 +40,7 @@ export function tokensCommand(io: Io): Command {
         })) ?? estimateHook(onCount);
       method = hook.method;
       tokenizer = hook.method === "estimate" ? null : hook.tokenizer;
-      const summary = await validatePaths(paths, { tokens: hook });
+      const summary = await validatePaths(paths, { tokens: hook, ...(flags.workers !== undefined ? { workers: flags.workers } : {}) });
       for (const report of summary.files) {
         // With a hook, every file's stats are a tally (the estimate's too).
         const t = report.stats.tokens as TokenStats | undefined;

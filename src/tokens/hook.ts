@@ -69,7 +69,16 @@ export async function resolveTokenHook(choice: TokenChoice): Promise<TokenHook |
   };
 }
 
-/** The estimate as a hook, for per-record output without a tokenizer (`ftprep tokens` with neither flag). */
+/**
+ * The estimate as a hook, for per-record output without a tokenizer (`ftprep tokens` with neither flag). Its
+ * `choice` chooses nothing: a worker thread resolves it to this hook again.
+ */
 export function estimateHook(onCount?: TokenHook["onCount"]): TokenHook {
-  return { tokenizer: ESTIMATE_COUNTER.tokenizer, method: ESTIMATE_COUNTER.method, count: (record, format) => ESTIMATE_COUNTER.count(record, format), ...(onCount ? { onCount } : {}) };
+  return {
+    tokenizer: ESTIMATE_COUNTER.tokenizer,
+    method: ESTIMATE_COUNTER.method,
+    count: (record, format) => ESTIMATE_COUNTER.count(record, format),
+    ...(onCount ? { onCount } : {}),
+    choice: {},
+  };
 }

@@ -24,6 +24,11 @@ export interface ValidateTask {
   rejected?: boolean;
   /** Where to write every issue of the part, in order, as JSON lines `[line, code, path, message]`. */
   logPath?: string;
+  /**
+   * Where to write every counted record of the part, in order, as JSON lines `[line, tokens, trainable, estimated]`
+   * (line numbers the part's own; `estimated` 0 or 1), for a token hook's `onCount` on the main thread.
+   */
+  countsPath?: string;
 }
 
 /** Several small files for one worker, validated in order and answered at once: one round trip for all of them. */

@@ -24,7 +24,8 @@ function tokenHook(choice: NonNullable<ValidateTask["tokens"]>): Promise<TokenHo
   const key = JSON.stringify(choice);
   let hook = hooks.get(key);
   if (!hook) {
-    hook = import("../tokens/hook.js").then(({ resolveTokenHook }) => resolveTokenHook(choice));
+    // Nothing chosen: the estimate, counted per record (the hook `estimateHook` gave the main thread).
+    hook = import("../tokens/hook.js").then(async ({ resolveTokenHook, estimateHook }) => (await resolveTokenHook(choice)) ?? estimateHook());
     hooks.set(key, hook);
   }
   return hook;
@@ -32,8 +33,11 @@ function tokenHook(choice: NonNullable<ValidateTask["tokens"]>): Promise<TokenHo
 
 async function run(id: number, task: ValidateTask): Promise<RangeResult> {
   const log = task.logPath !== undefined ? await LineFileWriter.create(task.logPath) : undefined;
+  const counts = task.countsPath !== undefined ? await LineFileWriter.create(task.countsPath) : undefined;
   let unreported = 0;
-  const hook = task.tokens ? await tokenHook(task.tokens) : undefined;
+  const shared = task.tokens ? await tokenHook(task.tokens) : undefined;
+  const hook: TokenHook | undefined =
+    shared && counts ? { ...shared, onCount: (_file, line, tokens, trainable, estimated) => counts.writeLine(`[${line},${tokens},${trainable},${estimated ? 1 : 0}]`) } : shared;
   const options: ValidateOptions = {
     target: targetFor(task.provider, task.format),
     duplicates: task.duplicates,
@@ -55,15 +59,18 @@ async function run(id: number, task: ValidateTask): Promise<RangeResult> {
     },
     onBatch: async () => {
       if (log?.wantsFlush) await log.flush();
+      if (counts?.wantsFlush) await counts.flush();
     },
   };
   try {
     const result = await validateRange(task.path, task.range, options, { rejected: task.rejected === true });
     await log?.close();
+    await counts?.close();
     if (unreported > 0) port!.postMessage({ id, progress: unreported });
     return result;
   } catch (error) {
     await log?.abort();
+    await counts?.abort();
     throw error;
   }
 }

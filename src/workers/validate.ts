@@ -67,11 +67,13 @@ export interface FileToValidate {
 /** Options that reach the workers; hooks other than these run on the main thread, at the merge. */
 export type ParallelOptions = Omit<ValidateOptions, "onRecord" | "onChunk" | "layout" | "compression" | "label">;
 
-/** Whether these options can be validated in workers: every record hook must be one a worker can rebuild. */
+/**
+ * Whether these options can be validated in workers: every record hook must be one a worker can rebuild (a token
+ * hook's `onCount` is replayed in order on the main thread from what the workers counted).
+ */
 export function workersCanRun(options: ValidateOptions): boolean {
   if (options.onRecord || options.onChunk) return false;
-  const tokens = options.tokens;
-  return tokens === undefined || (tokens.choice !== undefined && tokens.onCount === undefined);
+  return options.tokens === undefined || options.tokens.choice !== undefined;
 }
 
 async function* logIssues(path: string): AsyncGenerator<RangeIssue> {
@@ -81,6 +83,13 @@ async function* logIssues(path: string): AsyncGenerator<RangeIssue> {
       const [number, code, pointer, message] = JSON.parse(Buffer.from(line.bytes).toString("utf8")) as [number, IssueCode, string, string];
       yield { line: number, code, severity: ISSUE_CODES[code].severity, path: pointer, message };
     }
+  }
+}
+
+/** A part's counted records, as the worker wrote them (`ValidateTask.countsPath`). */
+async function* logCounts(path: string): AsyncGenerator<[line: number, tokens: number, trainable: number, estimated: number]> {
+  for await (const batch of readLineBatches(readFileChunks(path))) {
+    for (const line of batch) if (line.length > 0) yield JSON.parse(Buffer.from(line.bytes).toString("utf8")) as [number, number, number, number];
   }
 }
 
@@ -172,8 +181,10 @@ export class ParallelValidation {
       return () => validateFile(file.path, fileOptions);
     }
     const tokens = options.tokens?.choice;
+    const onCount = options.tokens?.onCount;
     const parts = ranges.map((range) => {
       const logPath = options.onIssue ? join(this.dir, `${++this.logs}.ndjson`) : undefined;
+      const countsPath = onCount ? join(this.dir, `${++this.logs}.counts`) : undefined;
       const task: ValidateTask = {
         path: file.path,
         ...(range ? { range } : {}),
@@ -188,6 +199,7 @@ export class ParallelValidation {
         ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
         ...(tokens ? { tokens } : {}),
         ...(logPath !== undefined ? { logPath } : {}),
+        ...(countsPath !== undefined ? { countsPath } : {}),
         ...(options.onRejected ? { rejected: true } : {}),
       };
       const result =
@@ -196,17 +208,26 @@ export class ParallelValidation {
           : this.pool.run<RangeResult>(task, describePart(file.path, range), options.onRead);
       // Settled here so a failure waits for `finish` without being an unhandled rejection meanwhile.
       result.catch(() => undefined);
-      return { result, logPath };
+      return { result, logPath, countsPath };
     });
     return async () => {
       // This file's batch goes now if it is still being gathered: its report is wanted.
       if (this.batch.some((b) => b.task.path === file.path)) this.flush();
       try {
         const logs = parts.map((p) => (p.logPath !== undefined ? logIssues(p.logPath) : undefined));
-        return await mergeRanges(parts.map((p) => p.result), { ...options, label: file.path, source: file.path }, logs);
+        const report = await mergeRanges(parts.map((p) => p.result), { ...options, label: file.path, source: file.path }, logs);
+        if (onCount) {
+          // Every counted record, in file order, as one pass tells them.
+          let offset = 0;
+          for (const part of parts) {
+            for await (const [line, tokens, trainable, estimated] of logCounts(part.countsPath!)) onCount(file.path, offset + line, tokens, trainable, estimated === 1);
+            offset += (await part.result).lines;
+          }
+        }
+        return report;
       } finally {
         await Promise.all(parts.map((p) => p.result.catch(() => undefined)));
-        await Promise.all(parts.map((p) => (p.logPath !== undefined ? rm(p.logPath, { force: true }) : undefined)));
+        await Promise.all(parts.flatMap((p) => [p.logPath, p.countsPath]).map((path) => (path !== undefined ? rm(path, { force: true }) : undefined)));
       }
     };
   }

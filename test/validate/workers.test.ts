@@ -132,13 +132,22 @@ describe("validating with worker threads", () => {
     const dir = join(tmp(), "abort");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "big.jsonl"), chatLines(60_000, 0, 30));
-    const before = (await readdir(tmpdir())).filter((n) => n.startsWith("ftprep-parts-"));
-    const controller = new AbortController();
-    const reportPath = join(dir, "report.ndjson");
-    const pending = validatePaths([join(dir, "big.jsonl")], { workers: 2, rangeBytes: 256 * 1024, reportPath, signal: controller.signal, onProgress: (e) => e.type === "read" && controller.abort() });
-    await expect(pending).rejects.toThrow(/abort/i);
-    const after = (await readdir(tmpdir())).filter((n) => n.startsWith("ftprep-parts-"));
-    expect(after.filter((n) => !before.includes(n))).toEqual([]);
-    expect(await readdir(dir)).toEqual(["big.jsonl"]);
+    // A temp dir of this test's own: other test files running at the same time make their own parts' directories.
+    const ownTmp = join(tmp(), "tmpdir");
+    await mkdir(ownTmp);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = ownTmp;
+    try {
+      expect(tmpdir()).toBe(ownTmp);
+      const controller = new AbortController();
+      const reportPath = join(dir, "report.ndjson");
+      const pending = validatePaths([join(dir, "big.jsonl")], { workers: 2, rangeBytes: 256 * 1024, reportPath, signal: controller.signal, onProgress: (e) => e.type === "read" && controller.abort() });
+      await expect(pending).rejects.toThrow(/abort/i);
+      expect(await readdir(ownTmp)).toEqual([]);
+      expect(await readdir(dir)).toEqual(["big.jsonl"]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
   });
 });

@@ -1,0 +1,72 @@
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { validatePaths } from "../../src/pipeline/validate.js";
+import { estimateHook, resolveTokenHook } from "../../src/tokens/hook.js";
+import type { TokenHook } from "../../src/validate/token-stats.js";
+import { runCli } from "../helpers/cli.js";
+import { mixedData } from "../helpers/mixed-data.js";
+import { chatLines } from "../helpers/records.js";
+import { useTempDir } from "../helpers/temp.js";
+
+/**
+ * Per-record token counts (`ftprep tokens`, a hook's `onCount`) with worker threads: each worker counts its byte
+ * range or file, and the main thread tells every record in file order — exactly what one thread tells.
+ */
+
+const tmp = useTempDir("tokens-workers", "all");
+
+async function dataset(): Promise<string> {
+  const dir = join(tmp(), "data");
+  await mkdir(join(dir, "nested"), { recursive: true });
+  await writeFile(join(dir, "a.jsonl"), mixedData(700, { seed: 41, bom: true }));
+  await writeFile(join(dir, "b.jsonl"), mixedData(300, { seed: 42, unterminated: true }));
+  await writeFile(join(dir, "nested", "c.jsonl"), chatLines(120));
+  return dir;
+}
+
+type Count = [file: string, line: number, tokens: number, trainable: number, estimated: boolean | undefined];
+
+async function counted(dir: string, workers: number, resolve: (onCount: TokenHook["onCount"]) => Promise<TokenHook>): Promise<{ counts: Count[]; summary: string }> {
+  const counts: Count[] = [];
+  const tokens = await resolve((file, line, t, trainable, estimated) => counts.push([file, line, t, trainable, estimated]));
+  // Byte ranges of 2 kB: the files are cut into many parts, so records are told across many part boundaries.
+  const summary = await validatePaths([dir], { workers, rangeBytes: 2048, tokens });
+  return { counts, summary: JSON.stringify(summary) };
+}
+
+describe("per-record token counts with worker threads", () => {
+  for (const [name, resolve] of [
+    ["o200k_base (cookbook)", async (onCount: TokenHook["onCount"]) => (await resolveTokenHook({ tokenizer: "o200k_base", ...(onCount ? { onCount } : {}) }))!],
+    ["Tekken (exact)", async (onCount: TokenHook["onCount"]) => (await resolveTokenHook({ model: "open-mistral-nemo", ...(onCount ? { onCount } : {}) }))!],
+    ["the estimate", async (onCount: TokenHook["onCount"]) => estimateHook(onCount)],
+  ] as const) {
+    it(`${name}: the same records, in the same order, and the same summary with 1, 2 and 4 workers`, async () => {
+      const dir = await dataset();
+      const one = await counted(dir, 1, resolve);
+      expect(one.counts.length).toBeGreaterThan(400);
+      // Line numbers rise within each file, and every file is told.
+      expect(new Set(one.counts.map((c) => c[0].split("/").pop()))).toEqual(new Set(["a.jsonl", "b.jsonl", "c.jsonl"]));
+      for (const workers of [2, 4]) {
+        const many = await counted(dir, workers, resolve);
+        expect(many.counts, `${workers} workers`).toEqual(one.counts);
+        expect(many.summary, `${workers} workers`).toBe(one.summary);
+      }
+    });
+  }
+
+  it("ftprep tokens --workers 1, 2 and 4 print the same NDJSON, byte for byte", async () => {
+    const dir = await dataset();
+    await writeFile(join(dir, "nested", "d.jsonl"), mixedData(200, { seed: 43 }));
+    expect((await readdir(dir)).length).toBeGreaterThan(1);
+    const outputs: string[] = [];
+    for (const workers of ["1", "2", "4"]) {
+      const { code, stdout } = await runCli("tokens", "--model", "gpt-4o-mini-2024-07-18", "--workers", workers, dir);
+      expect(code).toBe(0);
+      outputs.push(stdout);
+    }
+    expect(outputs[0]!.split("\n").length).toBeGreaterThan(500);
+    expect(outputs[1]).toBe(outputs[0]);
+    expect(outputs[2]).toBe(outputs[0]);
+  });
+});
