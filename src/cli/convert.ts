@@ -3,7 +3,7 @@ import { MAPPABLE_KEYS, SOURCE_FORMATS, type SourceFormat } from "../convert/for
 import { POLICY_KINDS, type Policies, type PolicyKind } from "../convert/policies.js";
 import { seedArg } from "./fix.js";
 import type { Io } from "./io.js";
-import { byteSize } from "./options.js";
+import { byteSize, workersOption } from "./options.js";
 import { runRewrite } from "./rewrite-print.js";
 
 type ConvertFlags = {
@@ -16,6 +16,7 @@ type ConvertFlags = {
   dryRun?: boolean;
   json?: boolean;
   maxLineBytes?: number;
+  workers?: number;
 } & Partial<Record<string, string>>;
 
 /** commander argument parser for a repeatable `--map ours=theirs`. */
@@ -59,6 +60,7 @@ export function convertCommand(io: Io): Command {
     .option("--dry-run", "show what would change; write nothing")
     .option("--json", "print one JSON document on stdout")
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
+    .addOption(workersOption("threads that rewrite, one file each"))
     .action(async (inputs: string[], flags: ConvertFlags) => {
       const { convertPaths } = await import("../convert/convert.js");
       const policies: Partial<Record<PolicyKind, string>> = {};

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Io } from "./io.js";
-import { byteSize } from "./options.js";
+import { byteSize, workersOption } from "./options.js";
 import { runRewrite } from "./rewrite-print.js";
 
 interface FixFlags {
@@ -11,6 +11,7 @@ interface FixFlags {
   dryRun?: boolean;
   json?: boolean;
   maxLineBytes?: number;
+  workers?: number;
 }
 
 /** commander argument parser: a seed, an integer from 0 to 2^32 - 1. */
@@ -37,6 +38,7 @@ export function fixCommand(io: Io): Command {
     .option("--dry-run", "show what would change; write nothing")
     .option("--json", "print one JSON document on stdout")
     .option("--max-line-bytes <size>", "longest line read (default 64MiB)", byteSize)
+    .addOption(workersOption("threads that rewrite, one file each"))
     .action(async (inputs: string[], flags: FixFlags) => {
       const { fixPaths } = await import("../convert/fix.js");
       await runRewrite(io, flags, (common) => fixPaths(inputs, { ...common, target: flags.provider === "openai" ? "openai-chat" : "mistral-chat" }));

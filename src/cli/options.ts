@@ -69,9 +69,9 @@ export function targetFromFlags(
   return resolveTargetSpec({ provider, providerFrom, format, ...(known ? { model: { name: flags.model!, provider: known.provider } } : {}) });
 }
 
-/** `--workers N`: the threads that validate, on every command that reads records. */
-export function workersOption(): Option {
-  return new Option("--workers <n>", "threads that validate (default: one per core; 1 for less than 32 MiB of input); the results are the same whatever N")
+/** `--workers N`: the threads that validate (or, as `what` says, rewrite), on every command that reads records. */
+export function workersOption(what = "threads that validate"): Option {
+  return new Option("--workers <n>", `${what} (default: one per core; 1 for less than 32 MiB of input); the results are the same whatever N`)
     .argParser(positiveInt)
     .env("FTPREP_WORKERS");
 }

@@ -66,6 +66,7 @@ export interface RewriteFlags {
   dryRun?: boolean;
   json?: boolean;
   maxLineBytes?: number;
+  workers?: number;
 }
 
 /**
@@ -83,6 +84,7 @@ export async function runRewrite(io: Io, flags: RewriteFlags, rewrite: (common: 
       dryRun,
       ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
       ...(flags.maxLineBytes !== undefined ? { maxLineBytes: flags.maxLineBytes } : {}),
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.json ? {} : { onFile: (file: RewrittenFile) => printRewrittenFile(io, file, dryRun) }),
     }),
   );

@@ -1,6 +1,6 @@
 import { isObject } from "../validate/findings.js";
 import { type ChatTarget, IdMinter, repairChatRecord } from "./repairs.js";
-import { type RewriteOptions, type RewriteSummary, rewritePaths } from "./rewrite.js";
+import { type FileTransform, type RewriteOptions, type RewriteSummary, rewritePaths } from "./rewrite.js";
 
 /** Options of `fixPaths`. */
 export interface FixOptions extends RewriteOptions {
@@ -16,12 +16,21 @@ export interface FixOptions extends RewriteOptions {
  * byte for byte; every change is counted per kind. See `repairChatRecord` for the repairs.
  */
 export async function fixPaths(paths: readonly string[], options: FixOptions): Promise<RewriteSummary> {
-  const target = options.target ?? "mistral-chat";
-  return rewritePaths("fix", paths, target, () => {
-    const ids = new IdMinter(options.seed);
-    return {
-      formatOf: (record) => (isObject(record) && (record.messages !== undefined || record.interactions !== undefined) ? "chat" : "other"),
-      transform: (record, line, log) => ({ kind: "record", record, changed: repairChatRecord(record, target, { line, log, ids }) }),
-    };
-  }, options);
+  const spec: FixSpec = { target: options.target ?? "mistral-chat", ...(options.seed !== undefined ? { seed: options.seed } : {}) };
+  return rewritePaths("fix", paths, spec.target, { make: { command: "fix", spec }, build: () => fixTransform(spec) }, options);
+}
+
+/** What a file's fix transform is made from: plain data, so a worker thread makes the same one. */
+export interface FixSpec {
+  target: ChatTarget;
+  seed?: number;
+}
+
+/** A fresh transform for one file (its own id minter: a seeded run gives each file the same ids as alone). */
+export function fixTransform(spec: FixSpec): FileTransform {
+  const ids = new IdMinter(spec.seed);
+  return {
+    formatOf: (record) => (isObject(record) && (record.messages !== undefined || record.interactions !== undefined) ? "chat" : "other"),
+    transform: (record, line, log) => ({ kind: "record", record, changed: repairChatRecord(record, spec.target, { line, log, ids }) }),
+  };
 }

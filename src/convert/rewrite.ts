@@ -1,7 +1,8 @@
-import { realpath, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, realpath, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { discoverFiles, type DiscoveredFile, type SkippedPath } from "../discover/discover.js";
-import { AbortedError, ConfigError, FtprepError } from "../errors.js";
+import { AbortedError, ConfigError, FileSystemError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { DEFAULT_MAX_LINE_BYTES, type Line } from "../read/lines.js";
 import { type FileReport, validateFile, validateItems, type ValidateItem } from "../validate/file.js";
@@ -9,6 +10,12 @@ import { parseLine } from "../validate/line.js";
 import { ChangeLog, type ChangeCount } from "./change-log.js";
 import { isSourceName, outputName, readSource, type SourceItem } from "./source.js";
 import type { ChatTarget } from "./repairs.js";
+import { fileURLToPath } from "node:url";
+import { parseTempName } from "../temp-files.js";
+import { WorkerPool } from "../workers/pool.js";
+import { defaultWorkers } from "../workers/validate.js";
+import type { ConvertSpec } from "./convert.js";
+import type { FixSpec } from "./fix.js";
 
 /**
  * The pass `fix` and `convert` share: each source file streams through a per-record transform into the project's
@@ -42,6 +49,31 @@ export interface RewriteOptions {
   signal?: AbortSignal;
   /** Called as each file is done (for progressive output). */
   onFile?: (file: RewrittenFile) => void;
+  /**
+   * Threads that rewrite (default: one per core, or 1 for less than 32 MiB of input in all). Each file is rewritten
+   * whole by one thread — its fresh tool-call ids are one seeded sequence in record order, and its change log keeps
+   * each kind's first lines — so workers take several files at once; the outputs and the summary are the same
+   * whatever N.
+   */
+  workers?: number;
+}
+
+/** A file's transform (`fixTransform`, `convertTransform`): made fresh for each file. */
+export interface FileTransform {
+  transform: RecordTransform;
+  formatOf: (record: Record<string, unknown>) => string;
+}
+
+/** What a file's transform is made from, as plain data (a worker thread makes the same one). */
+export type TransformSpec = { command: "fix"; spec: FixSpec } | { command: "convert"; spec: ConvertSpec };
+
+/** One file for a worker thread to rewrite: plain data, both ways. */
+export interface RewriteTask {
+  file: DiscoveredFile;
+  output: string | null;
+  target: ChatTarget;
+  make: TransformSpec;
+  options: Pick<RewriteOptions, "skipInvalid" | "maxLineBytes">;
 }
 
 /** A validation report, shortened to what a summary needs. */
@@ -160,13 +192,12 @@ async function refuseOverwrite(output: string, file: DiscoveredFile): Promise<vo
 }
 
 /** Rewrites one file: source → transform → validator → writer, then the output validated again from disk. */
-async function rewriteFile(
+export async function rewriteFile(
   file: DiscoveredFile,
   output: string | null,
   target: ChatTarget,
-  transform: RecordTransform,
-  options: RewriteOptions,
-  formatOf: (record: Record<string, unknown>) => string,
+  { transform, formatOf }: FileTransform,
+  options: Pick<RewriteOptions, "skipInvalid" | "maxLineBytes" | "signal">,
 ): Promise<RewrittenFile> {
   const log = new ChangeLog();
   const unconvertible = new ChangeLog();
@@ -281,6 +312,69 @@ async function rewriteFile(
   }
 }
 
+/** The compiled worker script (under a TypeScript runner — the tests — the one `npm run build` wrote). */
+function workerScript(): URL {
+  const here = new URL("../workers/rewrite-worker.js", import.meta.url);
+  return existsSync(fileURLToPath(here)) ? here : new URL("../../dist/workers/rewrite-worker.js", import.meta.url);
+}
+
+/**
+ * The files' outcomes, in file order, each as soon as it and those before it are done: rewritten by `workers`
+ * threads, several files at once. An abort stops every thread at once and removes the outputs they were writing.
+ */
+async function* rewrittenInWorkers(
+  files: readonly DiscoveredFile[],
+  outputs: readonly (string | null)[],
+  target: ChatTarget,
+  make: TransformSpec,
+  options: RewriteOptions,
+  workers: number,
+): AsyncGenerator<{ file: DiscoveredFile; result: RewrittenFile } | { file: DiscoveredFile; error: unknown }> {
+  const pool = new WorkerPool(workers, workerScript(), {
+    reviveError: (e) => (e.code === "ERR_FS" && e.path !== undefined ? new FileSystemError(e.path, e.message) : e.code === "ERR_CONFIG" ? new ConfigError(e.message) : new FtprepError(e.code ?? "ERR_WORKER", e.message)),
+  });
+  const stop = (): void => void pool.close(options.signal?.reason);
+  options.signal?.addEventListener("abort", stop, { once: true });
+  const taskOptions = { ...(options.skipInvalid !== undefined ? { skipInvalid: options.skipInvalid } : {}), ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}) };
+  const pending = files.map((file, i) => {
+    const task: RewriteTask = { file, output: outputs[i]!, target, make, options: taskOptions };
+    const result = pool.run<RewrittenFile>(task, `rewriting ${file.path}`);
+    result.catch(() => undefined);
+    return result;
+  });
+  let done = 0;
+  try {
+    for (const [i, file] of files.entries()) {
+      try {
+        yield { file, result: await pending[i]! };
+      } catch (error) {
+        yield { file, error };
+      }
+      done = i + 1;
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", stop);
+    await pool.close();
+    // A thread stopped mid-file leaves its output's temporary file (this process's name for it): removed here.
+    await Promise.all(pending.map((p) => p.catch(() => undefined)));
+    for (const output of outputs.slice(done)) if (output !== null) await removeOwnTemps(output);
+  }
+}
+
+/** Removes this process's temporary files for `output` (a writer in a thread that was stopped never removed its own). */
+async function removeOwnTemps(output: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dirname(output));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const temp = parseTempName(name);
+    if (temp?.pid === process.pid && temp.target === basename(output)) await rm(join(dirname(output), name), { force: true });
+  }
+}
+
 /**
  * Discovers the source files under `paths` (`.jsonl`, `.jsonl.gz`, `.json`, `.parquet`) and rewrites each with
  * `transform` for `target`. A file that cannot be read is a failure of its own; the others are still rewritten.
@@ -289,7 +383,7 @@ export async function rewritePaths(
   command: "fix" | "convert",
   paths: readonly string[],
   target: ChatTarget,
-  transform: () => { transform: RecordTransform; formatOf: (record: Record<string, unknown>) => string },
+  transform: { make: TransformSpec; build: () => FileTransform },
   options: RewriteOptions,
 ): Promise<RewriteSummary> {
   if (paths.length === 0) throw new ConfigError("no input paths given");
@@ -306,22 +400,29 @@ export async function rewritePaths(
     skipped,
     failures: [],
   };
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i]!;
-    const output = options.dryRun ? null : outputs[i]!;
-    if (output !== null) await refuseOverwrite(output, file);
-    const { transform: each, formatOf } = transform(); // fresh state (id minter) per file: seeded runs repeat per file
-    let result: RewrittenFile;
-    try {
-      result = await rewriteFile(file, output, target, each, options, formatOf);
-    } catch (error) {
+  const outputOf = (i: number): string | null => (options.dryRun ? null : outputs[i]!);
+  // Every output is checked before any is written: a run that refuses one writes none, whatever the worker count.
+  for (let i = 0; i < files.length; i++) if (outputOf(i) !== null) await refuseOverwrite(outputOf(i)!, files[i]!);
+  const workers = options.workers ?? defaultWorkers(files.reduce((n, f) => n + f.bytes, 0));
+  if (!Number.isSafeInteger(workers) || workers < 1) throw new TypeError(`Expected \`workers\` to be a positive integer, got ${String(workers)}`);
+  const outcomes =
+    workers > 1 && files.length > 1
+      ? rewrittenInWorkers(files, files.map((_, i) => outputOf(i)), target, transform.make, options, Math.min(workers, files.length))
+      : rewrittenHere(files, outputOf, target, transform.build, options);
+  let finished = 0;
+  for await (const outcome of outcomes) {
+    const file = outcome.file;
+    if ("error" in outcome) {
+      const error = outcome.error;
       // Stopped (Ctrl-C): the file being written is gone (its writer aborted); finished files stay.
-      if (options.signal?.aborted) throw new AbortedError(`stopped while reading ${file.path}; ${summary.files.length} file(s) were finished`, { cause: error });
+      if (options.signal?.aborted) throw new AbortedError(`stopped while reading ${file.path}; ${finished} file(s) were finished`, { cause: error });
       if (error instanceof ConfigError || !(error instanceof FtprepError)) throw error;
       summary.failures.push({ path: file.path, code: error.code, message: error.message });
       summary.ok = false;
       continue;
     }
+    const result = outcome.result;
+    finished++;
     summary.files.push(result);
     const t = summary.totals;
     t.files++;
@@ -336,4 +437,22 @@ export async function rewritePaths(
     options.onFile?.(result);
   }
   return summary;
+}
+
+/** The files' outcomes, in order, rewritten on this thread one after the other. */
+async function* rewrittenHere(
+  files: readonly DiscoveredFile[],
+  outputOf: (i: number) => string | null,
+  target: ChatTarget,
+  build: () => FileTransform,
+  options: RewriteOptions,
+): AsyncGenerator<{ file: DiscoveredFile; result: RewrittenFile } | { file: DiscoveredFile; error: unknown }> {
+  for (const [i, file] of files.entries()) {
+    try {
+      // Fresh state (id minter) per file: seeded runs repeat per file.
+      yield { file, result: await rewriteFile(file, outputOf(i), target, build(), options) };
+    } catch (error) {
+      yield { file, error };
+    }
+  }
 }
