@@ -1,6 +1,7 @@
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { Command } from "commander";
 import { ConfigError, FileSystemError } from "../errors.js";
+import { readJsonFile } from "../json-file.js";
 import { redact } from "../redact.js";
 import { tempPathFor } from "../temp-files.js";
 import type { Io } from "./io.js";
@@ -38,19 +39,6 @@ export async function writeHtmlReport(io: Io, path: string, doc: unknown, quiet 
   if (!quiet) io.stderr(`report: ${path}\n`);
 }
 
-async function readDocument(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw FileSystemError.from(path, "read", error);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path} is not JSON (${(error as Error).message}): give the output of --json, or a manifest`);
-  }
-}
 
 /** `ftprep report <json...> [--html FILE]` */
 export function reportCommand(io: Io): Command {
@@ -62,7 +50,7 @@ export function reportCommand(io: Io): Command {
       if (documents.length > 2) throw new ConfigError("give one document to report on, or two to compare");
       const { renderComparison, renderReport } = await import("../report/render.js");
       const { kindOf } = await import("../report/model.js");
-      const docs = await Promise.all(documents.map(readDocument));
+      const docs = await Promise.all(documents.map((path) => readJsonFile(path, "give the output of --json, or a manifest")));
       docs.forEach((doc, i) => {
         const kind = kindOf(doc);
         if (!["validate", "prepare", "run", "manifest"].includes(kind)) throw new ConfigError(`${documents[i]} is ${kind}`);

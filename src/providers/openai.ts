@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import pLimit from "p-limit";
-import { fileSize, readFileRange } from "../read/file.js";
+import { readFileChunks } from "../read/file.js";
 import { PROVIDER_FILE_LIMIT, PROVIDER_UPLOAD_LIMIT } from "../guard/limits.js";
 import { type ClientOptions, HttpClient } from "./http.js";
 import { ProviderAnswerError } from "./errors.js";
@@ -16,7 +16,7 @@ const PART_CONCURRENCY = 3;
 /** The hex md5 of a file, which the Uploads API checks on completion: one more read, for those files only. */
 async function md5Of(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash("md5");
-  for await (const chunk of readFileRange(path, 0, await fileSize(path, signal), { signal })) hash.update(chunk);
+  for await (const chunk of readFileChunks(path, signal ? { signal } : {})) hash.update(chunk);
   return hash.digest("hex");
 }
 

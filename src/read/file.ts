@@ -81,7 +81,9 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
 
 /**
  * Bytes `start` to `end` (exclusive) of a local file or an `s3://` object, as a stream (what an upload sends: a
- * file, a part of a file, or an object read by ranged GETs).
+ * file, a part of a file, or an object read by ranged GETs). Each chunk is a buffer of its own, which a request body
+ * may hold while it is sent; a consumer done with each chunk at once (a hash, a line splitter) reads with
+ * `readFileChunks`, which takes a range too and reuses its three buffers.
  */
 export async function* readFileRange(path: string, start: number, end: number, options: { signal?: AbortSignal | undefined } = {}): AsyncGenerator<Uint8Array> {
   if (end <= start) return;

@@ -131,6 +131,8 @@ describe("the HTML report", () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/^ftprep report: .*other\.json is neither the --json output of ftprep validate, prepare, upload or run, nor a manifest/);
     await writeFile(file, "{");
-    expect((await runCli("report", file)).code).toBe(2);
+    const broken = await runCli("report", file);
+    expect([broken.code, broken.stderr.trim().split("\n").length]).toEqual([2, 1]);
+    expect(broken.stderr).toMatch(/other\.json: not JSON: .*: give the output of --json, or a manifest/);
   });
 });
