@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Ajv as AjvInstance, ErrorObject, Options as AjvOptions, ValidateFunction } from "ajv";
 import { SCHEMAS_DIR } from "../schema-files.js";
 import type { FormatId } from "../types.js";
+import { compileSchemaGate, type SchemaGate, UnsupportedSchemaError } from "./schema-gate.js";
 
 /**
  * Every JSON Schema ftprep uses, each compiled once when first asked for and then only called.
@@ -19,6 +20,12 @@ import type { FormatId } from "../types.js";
 export interface SchemaRegistry {
   /** The compiled validator of a record format's schema. */
   record(format: FormatId): ValidateFunction;
+  /**
+   * A yes/no validator of a record format's schema that allocates nothing (`schema-gate.ts`): `true` exactly when
+   * `record(format)` would accept the value. Validation asks it first and runs ajv only for a value it rejects, for
+   * the error. Undefined when the schema uses what the gate does not compile (then ajv answers alone).
+   */
+  gate?(format: FormatId): SchemaGate | undefined;
   /** Checks a value against the draft-07 meta-schema; returns the first problem, or undefined when it is a valid schema. */
   checkJsonSchema(value: unknown): string | undefined;
   /** Where a format's validator came from: the build's standalone code, or ajv at run time (for tests and diagnostics). */
@@ -130,6 +137,7 @@ export function createSchemaRegistry(options: { precompiled?: URL | false } = {}
     return validate;
   };
   const compiled = new Map<FormatId, ValidateFunction>();
+  const gates = new Map<FormatId, SchemaGate | undefined>();
   const origins = new Map<FormatId, "precompiled" | "runtime">();
   let meta: ValidateFunction | undefined;
 
@@ -145,6 +153,18 @@ export function createSchemaRegistry(options: { precompiled?: URL | false } = {}
         origins.set(format, fresh ? "precompiled" : "runtime");
       }
       return validate;
+    },
+    gate(format) {
+      if (!gates.has(format)) {
+        let gate: SchemaGate | undefined;
+        try {
+          gate = compileSchemaGate(RECORD_SCHEMA_FILES[format], (file) => JSON.parse(schemaText(file)));
+        } catch (error) {
+          if (!(error instanceof UnsupportedSchemaError)) throw error;
+        }
+        gates.set(format, gate);
+      }
+      return gates.get(format);
     },
     checkJsonSchema(value) {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return "a JSON Schema must be an object";

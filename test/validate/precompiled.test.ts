@@ -1,40 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FORMATS, type FormatId } from "../../src/types.js";
+import { fixtureValues } from "../helpers/fixture-values.js";
 import { createSchemaRegistry, precompiledPath, precompiledSource, RECORD_SCHEMA_FILES } from "../../src/validate/schema-registry.js";
-
-/** Every JSON value of the fixtures' plain JSONL and `.json` files (lines that are not JSON left out). */
-function fixtureValues(): unknown[] {
-  const values: unknown[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".jsonl")) {
-        for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
-          try {
-              values.push(JSON.parse(line));
-            } catch {
-              // not a record: the line-level fixtures' point
-            }
-          }
-        } else if (entry.name.endsWith(".json") && !entry.name.endsWith(".expected.json")) {
-          try {
-            const value: unknown = JSON.parse(readFileSync(path, "utf8"));
-            if (Array.isArray(value)) values.push(...value);
-            else values.push(value);
-          } catch {
-            // not JSON
-          }
-        }
-      }
-    };
-    walk("fixtures");
-    return values;
-  }
 
   /** Tool `parameters` found in the values, and a few schemas the meta-schema refuses. */
   function toolSchemas(values: unknown[]): unknown[] {
