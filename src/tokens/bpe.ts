@@ -27,10 +27,14 @@ function pairRank(text: string, starts: number[], i: number, vocab: VocabTable):
   return vocab.rank(text, starts[i]!, stop);
 }
 
+/** Reused by every linear merge (they never nest), so a merge allocates nothing. */
+const linearRanks: number[] = [];
+
 function mergeLinear(text: string, starts: number[], vocab: VocabTable): number[] {
   // ranks[i]: rank of symbols i and i+1 joined.
-  const ranks: number[] = new Array<number>(starts.length - 1);
-  for (let i = 0; i < ranks.length; i++) ranks[i] = pairRank(text, starts, i, vocab);
+  const ranks = linearRanks;
+  ranks.length = 0;
+  for (let i = 0; i + 1 < starts.length; i++) ranks.push(pairRank(text, starts, i, vocab));
   while (ranks.length > 0) {
     let best = NO_RANK;
     let at = -1;

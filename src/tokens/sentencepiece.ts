@@ -62,6 +62,9 @@ export class SentencePieceEncoder implements TextTokenizer {
   private readonly userDefined: string[];
   private readonly cache: PieceCache;
   private readonly firstCache: PieceCache;
+  /** Reused by every word not in the cache: its symbols' starts and its ids. */
+  private readonly starts: number[] = [];
+  private readonly ids: number[] = [];
 
   constructor(options: SentencePieceOptions) {
     this.name = options.name;
@@ -85,7 +88,9 @@ export class SentencePieceEncoder implements TextTokenizer {
   /**
    * Cuts `text` into words as written (a run of spaces, then the characters up to the next space; trailing spaces
    * alone) and counts their ids, pushing them to `out` when given. Words are looked up in the cache by their range
-   * of `text`, so a cached word costs no allocation; the first word (which takes the dummy prefix) has its own.
+   * of `text`, so a cached word costs no allocation; the first word (which takes the dummy prefix) has its own. A
+   * word not in the cache is encoded into arrays the encoder reuses, so what it leaves behind is a few short-lived
+   * strings.
    */
   private scan(text: string, out: number[] | undefined): number {
     const length = text.length;
@@ -98,15 +103,17 @@ export class SentencePieceEncoder implements TextTokenizer {
       const first = start === 0;
       const cache = first ? this.firstCache : this.cache;
       const hash = PieceCache.hash(text, start, end);
-      let ids = cache.get(text, start, end, hash);
-      if (ids === undefined) {
-        const word = text.slice(start, end);
+      const e = cache.find(text, start, end, hash);
+      if (e >= 0) {
+        n += cache.count(e);
+        if (out !== undefined) cache.push(e, out);
+      } else {
         // The dummy prefix joins the first word.
-        ids = this.encodeWord((first ? SPACE : "") + word.replaceAll(" ", SPACE));
-        cache.set(word, hash, ids);
+        const ids = this.encodeWord((first ? SPACE : "") + text.slice(start, end).replaceAll(" ", SPACE));
+        cache.add(text, start, end, hash, ids);
+        n += ids.length;
+        if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       }
-      n += ids.length;
-      if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       start = end;
     }
     return n;
@@ -127,12 +134,19 @@ export class SentencePieceEncoder implements TextTokenizer {
     }
   }
 
+  /** The ids of `word` (in an array reused by the next call: read it at once). */
   private encodeWord(word: string): readonly number[] {
     const vocab = this.vocab;
+    const ids = this.ids;
+    ids.length = 0;
     const whole = vocab.id(word, 0, word.length);
-    if (whole >= 0) return [whole];
+    if (whole >= 0) {
+      ids.push(whole);
+      return ids;
+    }
     // Symbols: characters (code points), or a user-defined piece matched whole.
-    const starts: number[] = [];
+    const starts = this.starts;
+    starts.length = 0;
     for (let i = 0; i < word.length; ) {
       starts.push(i);
       const user = this.userDefined.length > 0 && word.charCodeAt(i) === 0x5b ? this.userDefined.find((u) => word.startsWith(u, i)) : undefined;
@@ -144,7 +158,6 @@ export class SentencePieceEncoder implements TextTokenizer {
       i += cp > 0xffff ? 2 : 1;
     }
     const parts = mergeSymbols(word, starts, vocab);
-    const ids: number[] = [];
     for (let k = 0; k < parts.length; k++) {
       const end = k + 1 < parts.length ? parts[k + 1]! : word.length;
       const id = vocab.id(word, parts[k]!, end);

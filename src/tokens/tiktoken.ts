@@ -87,6 +87,9 @@ export class TiktokenEncoder implements TextTokenizer {
   private readonly cache: PieceCache;
   /** Tekken's and o200k's patterns find most pieces of ASCII text without the regular expression. */
   private readonly ascii: AsciiPattern | undefined;
+  /** Reused by every piece not in the cache: its symbols' starts and its ids. */
+  private readonly starts: number[] = [];
+  private readonly ids: number[] = [];
 
   constructor(options: TiktokenOptions) {
     this.name = options.name;
@@ -141,32 +144,41 @@ export class TiktokenEncoder implements TextTokenizer {
         continue;
       }
       const hash = PieceCache.hash(text, start, end);
-      let ids = cache.get(text, start, end, hash);
-      if (ids === undefined) {
-        const piece = text.slice(start, end);
-        ids = this.encodePiece(piece);
-        cache.set(piece, hash, ids);
+      const e = cache.find(text, start, end, hash);
+      if (e >= 0) {
+        n += cache.count(e);
+        if (out !== undefined) cache.push(e, out);
+      } else {
+        const ids = this.encodePiece(text.slice(start, end));
+        cache.add(text, start, end, hash, ids);
+        n += ids.length;
+        if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       }
-      n += ids.length;
-      if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       start = end;
     }
     return n;
   }
 
+  /** The ids of `piece` (in an array reused by the next call: read it at once). */
   private encodePiece(piece: string): readonly number[] {
     const bytes = utf8Bytes(piece);
     const vocab = this.vocab;
     const whole = vocab.id(bytes, 0, bytes.length);
-    if (whole >= 0) return [whole];
-    const starts: number[] = new Array<number>(bytes.length);
-    for (let i = 0; i < bytes.length; i++) starts[i] = i;
+    if (whole >= 0) {
+      this.ids.length = 0;
+      this.ids.push(whole);
+      return this.ids;
+    }
+    const starts = this.starts;
+    starts.length = 0;
+    for (let i = 0; i < bytes.length; i++) starts.push(i);
     const parts = mergeSymbols(bytes, starts, vocab);
-    const ids: number[] = new Array<number>(parts.length);
+    const ids = this.ids;
+    ids.length = 0;
     for (let k = 0; k < parts.length; k++) {
       const id = vocab.id(bytes, parts[k]!, k + 1 < parts.length ? parts[k + 1]! : bytes.length);
       if (id < 0) throw new Error(`${this.name}: byte sequence without a rank (the vocabulary is incomplete)`);
-      ids[k] = id;
+      ids.push(id);
     }
     return ids;
   }

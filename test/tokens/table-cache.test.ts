@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PieceCache } from "../../src/tokens/piece-cache.js";
+import { MAX_PIECE, PieceCache } from "../../src/tokens/piece-cache.js";
 import type { LoadedFrom } from "../../src/tokens/table-cache.js";
 import { NO_RANK, VocabTable } from "../../src/tokens/vocab-table.js";
 import { createTokenizer, type TokenizerId } from "../../src/tokens/vocabularies.js";
@@ -37,18 +37,56 @@ describe("VocabTable", () => {
 });
 
 describe("PieceCache", () => {
+  const hashOf = (k: string): number => PieceCache.hash(k, 0, k.length);
+  const idsOf = (cache: PieceCache, text: string, start: number, end: number): number[] | undefined => {
+    const e = cache.find(text, start, end, PieceCache.hash(text, start, end));
+    if (e < 0) return undefined;
+    const out: number[] = [];
+    cache.push(e, out);
+    expect(cache.count(e)).toBe(out.length);
+    return out;
+  };
+
   it("grows from a small table and keeps every piece up to its limit, then drops the oldest generation", () => {
     const cache = new PieceCache(5000);
     const key = (i: number): string => `piece-${i}`;
-    for (let i = 0; i < 5000; i++) {
-      const k = key(i);
-      cache.set(k, PieceCache.hash(k, 0, k.length), [i]);
-    }
-    for (let i = 0; i < 5000; i++) expect(cache.get(`>${key(i)}<`, 1, key(i).length + 1, PieceCache.hash(key(i), 0, key(i).length))).toEqual([i]);
+    // Pieces with 0 to 3 ids, found by a range of a larger string.
+    const value = (i: number): number[] => Array.from({ length: i % 4 }, (_, k) => i * 10 + k);
+    for (let i = 0; i < 5000; i++) expect(cache.add(key(i), 0, key(i).length, hashOf(key(i)), value(i))).toBeGreaterThanOrEqual(0);
+    for (let i = 0; i < 5000; i++) expect(idsOf(cache, `>${key(i)}<`, 1, key(i).length + 1)).toEqual(value(i));
     // Two more generations: the first 5,000 are gone.
-    for (let i = 5000; i < 15_001; i++) cache.set(key(i), PieceCache.hash(key(i), 0, key(i).length), [i]);
-    expect(cache.get(key(0), 0, key(0).length, PieceCache.hash(key(0), 0, key(0).length))).toBeUndefined();
-    expect(cache.get(key(15_000), 0, key(15_000).length, PieceCache.hash(key(15_000), 0, key(15_000).length))).toEqual([15_000]);
+    for (let i = 5000; i < 15_001; i++) cache.add(key(i), 0, key(i).length, hashOf(key(i)), value(i));
+    expect(idsOf(cache, key(0), 0, key(0).length)).toBeUndefined();
+    expect(idsOf(cache, key(15_000), 0, key(15_000).length)).toEqual(value(15_000));
+  });
+
+  it("carries a piece found in the previous generation into the current one, even when that turns the generations over", () => {
+    const cache = new PieceCache(4);
+    const add = (k: string, ids: number[]): number => cache.add(k, 0, k.length, hashOf(k), ids);
+    for (const k of ["a", "b", "c", "d"]) add(k, [k.charCodeAt(0), 1, 2]);
+    // "e" starts a new generation; "a" (previous) is carried into it.
+    add("e", [5]);
+    expect(idsOf(cache, "a", 0, 1)).toEqual([97, 1, 2]);
+    add("f", [6]);
+    add("g", [7]);
+    // The current generation is full ("e", "a", "f", "g"): carrying "b" over turns it, emptying the one "b" was in.
+    expect(idsOf(cache, "b", 0, 1)).toEqual([98, 1, 2]);
+    expect(idsOf(cache, "c", 0, 1)).toBeUndefined();
+    expect(idsOf(cache, "g", 0, 1)).toEqual([7]);
+    expect(idsOf(cache, "b", 0, 1)).toEqual([98, 1, 2]);
+  });
+
+  it("turns over when its code units fill, and does not cache a piece longer than MAX_PIECE", () => {
+    const cache = new PieceCache(8);
+    const long = "x".repeat(MAX_PIECE + 1);
+    expect(cache.add(long, 0, long.length, hashOf(long), [1, 2])).toBe(-1);
+    expect(idsOf(cache, long, 0, long.length)).toBeUndefined();
+    // 8 entries × 16 code units a generation: four pieces of MAX_PIECE units take three turns.
+    const pieces = ["a", "b", "c", "d"].map((c) => c.repeat(MAX_PIECE));
+    for (const [i, p] of pieces.entries()) expect(cache.add(p, 0, p.length, hashOf(p), [i])).toBeGreaterThanOrEqual(0);
+    expect(idsOf(cache, pieces[3]!, 0, MAX_PIECE)).toEqual([3]);
+    expect(idsOf(cache, pieces[2]!, 0, MAX_PIECE)).toEqual([2]);
+    expect(idsOf(cache, pieces[0]!, 0, MAX_PIECE)).toBeUndefined();
   });
 });
 
