@@ -1,7 +1,9 @@
 // Tokenizer benchmark: counting throughput per tokenizer against the bare parse loop on the same file, in the same
-// run, and peak RSS of `ftprep validate --model …` with a tokenizer loaded.
+// run, and peak RSS of `ftprep validate --model …` with a tokenizer loaded (by default, a worker per core, and with
+// --workers 1).
 import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { generateTokenData } from "./token-data.js";
@@ -63,11 +65,16 @@ export async function tokensBench({ bin, out, mb = Number(process.env.BENCH_TOKE
     const { stderr } = await run("/usr/bin/time", ["-v", bin, ...args], { maxBuffer: 64 << 20 }).catch((e) => e);
     return Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]) / 1000;
   };
-  for (const model of ["open-mistral-nemo", "gpt-4o-mini-2024-07-18", "open-mistral-7b"]) {
-    const rss = await rssOf(["validate", "--json", "--model", model, file]);
-    const met = rss <= 250;
+  // Peak RSS of the whole process (every thread's heap: /usr/bin/time -v), as users run it — the default, a worker
+  // per core (a 50 MB file is past the 32 MiB line, so they are used), each thread with its own tokenizer cache —
+  // and with --workers 1 (one thread). Both are held to the bound.
+  const workers = availableParallelism();
+  for (const [model, name] of MODELS) {
+    const pooled = await rssOf(["validate", "--json", "--model", model, file]);
+    const single = await rssOf(["validate", "--json", "--workers", "1", "--model", model, file]);
+    const met = pooled <= 250 && single <= 250;
     ok &&= met;
-    console.log(`peak RSS, validate --model ${model}: ${rss.toFixed(1)} MB — bound ≤ 250 MB: ${met ? "met" : "NOT MET"}`);
+    console.log(`peak RSS, validate --model ${model} (${name}): ${pooled.toFixed(1)} MB by default (${workers} worker${workers === 1 ? "" : "s"}), ${single.toFixed(1)} MB with --workers 1 — bound ≤ 250 MB: ${met ? "met" : "NOT MET"}`);
   }
   return ok;
 }
