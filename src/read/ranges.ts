@@ -18,7 +18,17 @@ const PROBE_BYTES = 64 * 1024;
  */
 export async function lineRanges(path: string, size: number, count: number): Promise<ByteRange[]> {
   if (!Number.isSafeInteger(count) || count < 1) throw new TypeError(`Expected \`count\` to be a positive integer, got ${String(count)}`);
-  if (count === 1 || size === 0) return [{ start: 0, end: size }];
+  const targets: number[] = [];
+  for (let k = 1; k < count; k++) targets.push(Math.floor((size * k) / count));
+  return lineRangesAt(path, size, targets);
+}
+
+/**
+ * Cuts a file of `size` bytes at the first line end at or after each of `targets` (ascending byte offsets), as
+ * `lineRanges` does: whole lines in every range; a target inside the range before it (a long line) makes no cut.
+ */
+export async function lineRangesAt(path: string, size: number, targets: readonly number[]): Promise<ByteRange[]> {
+  if (targets.length === 0 || size === 0) return [{ start: 0, end: size }];
   let handle;
   try {
     handle = await open(path, "r");
@@ -29,8 +39,8 @@ export async function lineRanges(path: string, size: number, count: number): Pro
   const probe = Buffer.allocUnsafe(PROBE_BYTES);
   try {
     let start = 0;
-    for (let k = 1; k < count; k++) {
-      let at = Math.max(start, Math.floor((size * k) / count));
+    for (const target of targets) {
+      let at = Math.max(start, target);
       let cut = -1;
       while (at < size && cut === -1) {
         const { bytesRead } = await handle.read(probe, 0, Math.min(PROBE_BYTES, size - at), at);

@@ -91,13 +91,26 @@ async function runBatch(id: number, tasks: ValidateTask[]): Promise<(RangeResult
   return results;
 }
 
-port.on("message", ({ id, task }: { id: number; task: ValidateTask | ValidateBatch }) => {
+/**
+ * Tasks run one after the other, in the order they came: the pool sends a thread its next task before the current
+ * one ends (so it never waits for the main thread), and two ranges validated at once, interleaved batch by batch,
+ * would both end late — the merge waits for the first — and hold two passes' buffers at once.
+ */
+let previous: Promise<void> = Promise.resolve();
+
+async function handle(id: number, task: ValidateTask | ValidateBatch): Promise<void> {
   if ("batch" in task) {
-    void runBatch(id, task.batch).then((results) => port.postMessage({ id, result: results }, results.flatMap((r) => ("error" in r ? [] : transfers(r)))));
+    const results = await runBatch(id, task.batch);
+    port!.postMessage({ id, result: results }, results.flatMap((r) => ("error" in r ? [] : transfers(r))));
     return;
   }
-  run(id, task).then(
-    (result) => port.postMessage({ id, result }, transfers(result)),
-    (error: unknown) => port.postMessage({ id, ...replyOf(error) }),
+  await run(id, task).then(
+    (result) => port!.postMessage({ id, result }, transfers(result)),
+    (error: unknown) => port!.postMessage({ id, ...replyOf(error) }),
   );
+}
+
+port.on("message", ({ id, task }: { id: number; task: ValidateTask | ValidateBatch }) => {
+  // A reply that cannot be sent is that task's failure; the tasks after it still run.
+  previous = previous.then(() => handle(id, task)).catch((error: unknown) => port.postMessage({ id, ...replyOf(error) }));
 });

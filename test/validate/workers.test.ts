@@ -111,6 +111,26 @@ describe("validating with worker threads", () => {
     }
   });
 
+  it("a thread validates the tasks it holds one after the other, in the order given", async () => {
+    // The pool sends a thread its next task before the current one ends; run at once, interleaved, a small second
+    // file would end first and a large first one late — the merge waits for the first.
+    const large = join(tmp(), "order-large.jsonl");
+    const small = join(tmp(), "order-small.jsonl");
+    await writeFile(large, chatLines(40_000));
+    await writeFile(small, chatLines(4_000));
+    const parallel = await ParallelValidation.open(1);
+    try {
+      const bytes = async (path: string) => (await readFile(path)).length;
+      const first = await parallel.start({ path: large, bytes: await bytes(large), layout: "jsonl" }, {});
+      const second = await parallel.start({ path: small, bytes: await bytes(small), layout: "jsonl" }, {});
+      const order: string[] = [];
+      await Promise.all([first().then(() => order.push("large")), second().then(() => order.push("small"))]);
+      expect(order).toEqual(["large", "small"]);
+    } finally {
+      await parallel.close();
+    }
+  });
+
   it("a worker that dies is an error naming its file and range, and the others go on", async () => {
     const path = join(tmp(), "killed.jsonl");
     await writeFile(path, chatLines(2000));
