@@ -6,7 +6,7 @@ import type { RunOptions } from "../pipeline/run.js";
 import { checkUnitSource, unitFile } from "../plan/shard-plan.js";
 import { printable } from "../printable.js";
 import { DEFAULT_QUEUE_NAME } from "../defaults.js";
-import type { JobMessage, QueueLocation, UnitMessage } from "../queue/queue.js";
+import type { JobMessage, QueueLocation, UnitContext, UnitMessage } from "../queue/queue.js";
 import type { ProviderName } from "../types.js";
 import type { Io } from "./io.js";
 import type { UploadFlags } from "./upload.js";
@@ -35,9 +35,23 @@ export function jobFromFlags(flags: { jobModel?: string; suffix?: string; hyperp
 /** `work --queue`: its own flags and the upload flags a unit runs with. */
 interface QueueWorkFlags extends Pick<UploadFlags, "baseUrl" | "apiKey" | "concurrency" | "requestTimeout" | "manifest" | "out" | "store" | "json" | "quiet"> {
   queue: string;
+  /** `--workers`: the threads that validate a unit (default: the cores shared among this machine's workers). */
+  workers?: number;
   queueName: string;
   keepRunning?: boolean;
   stalledAfter?: number;
+}
+
+/**
+ * The threads that validate a unit: `--workers`, else the machine's cores shared among the queue's workers running
+ * on it (each process pulls its own units: two workers on two cores validate with one thread each), and one for a
+ * unit under 32 MiB as anywhere else.
+ */
+export async function unitThreads(bytes: number, context: UnitContext): Promise<number> {
+  const { availableParallelism } = await import("node:os");
+  const { defaultWorkers } = await import("../workers/validate.js");
+  if (defaultWorkers(bytes) === 1) return 1;
+  return Math.max(1, Math.floor(availableParallelism() / (await context.localWorkers())));
 }
 
 /** `ftprep work --queue redis://…`: pulls units (and the final merge) from the queue until it is empty. */
@@ -69,18 +83,19 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
       ...(flags.keepRunning ? { keepRunning: true } : {}),
       ...(flags.stalledAfter !== undefined ? { stalledMs: flags.stalledAfter } : {}),
       signal,
-      runUnit: async (message: UnitMessage, manifestPath: string, unitSignal: AbortSignal, stillMine: () => Promise<void>) => {
+      runUnit: async (message: UnitMessage, manifestPath: string, unitSignal: AbortSignal, stillMine: () => Promise<void>, context: UnitContext) => {
         const unit = message.unit;
         let result;
         try {
           result = await run([{ path: unit.source }], {
             ...base(message.options.provider),
+            workers: flags.workers ?? (await unitThreads(unit.bytes, context)),
             format: message.options.format as RunOptions["format"] & string,
             maxFileBytes: message.options.max_file_bytes,
             skipInvalid: message.options.skip_invalid,
             maxInvalidFraction: message.options.max_invalid_fraction,
             files: [unitFile(unit)],
-            checkFile: async (_file, checkSignal) => checkUnitSource(unit, checkSignal),
+            checkFile: async (_file, checkSignal) => checkUnitSource(unit, checkSignal, { afterPass: true }),
             beforeUpload: stillMine,
             ...(targetChecked ? { preflight: false } : {}),
             manifestPath,

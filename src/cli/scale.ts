@@ -171,7 +171,7 @@ export function workCommand(io: Io): Command {
         files: units.map(unitFile),
         options: planRunOptions(plan),
         defaultManifest: `ftprep-manifest.shard-${index}-of-${count}.json`,
-        checkFile: async (file, signal) => checkUnitSource(byPath.get(file.path)!, signal),
+        checkFile: async (file, signal) => checkUnitSource(byPath.get(file.path)!, signal, { afterPass: true }),
       };
     },
   });

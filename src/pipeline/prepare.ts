@@ -72,9 +72,11 @@ export interface PrepareOptions {
   files?: readonly DiscoveredFile[];
   /**
    * Called before each file is read (a shard plan's worker checks that the unit's source is still the one planned);
-   * an `FtprepError` it throws fails that file alone, as an unreadable one does.
+   * an `FtprepError` it throws fails that file alone, as an unreadable one does. It may leave the rest of the check to
+   * the file's validating pass: the function it returns is called with the sha256 of the bytes the pass read and
+   * their count, before anything of the file is written for good (and so before any upload); a throw fails the file.
    */
-  checkFile?: (file: DiscoveredFile, signal?: AbortSignal) => Promise<void>;
+  checkFile?: (file: DiscoveredFile, signal?: AbortSignal) => Promise<void | ((sha256: string, hashedBytes: number, signal?: AbortSignal) => Promise<void>)>;
   /** More paths discovery never walks or takes (the manifest, the store); `outDir` and `reportPath` always are. */
   exclude?: readonly string[];
   signal?: AbortSignal;
@@ -253,8 +255,9 @@ export async function prepare(paths: readonly (string | DiscoverInput)[], option
         digests.set(file.split, dedupe);
       }
       try {
-        await options.checkFile?.(file, options.signal);
+        const confirm = (await options.checkFile?.(file, options.signal)) ?? undefined;
         const source = await prepareFile(file, outBase, {
+          confirm,
           target,
           maxFileBytes,
           splitting,
@@ -397,6 +400,8 @@ function planned(written: WrittenFile, source: string | undefined, split: Split,
 }
 
 interface FileContext {
+  /** Checks the pass's hash of the file (`checkFile`'s answer), before any output is kept. */
+  confirm: ((sha256: string, hashedBytes: number, signal?: AbortSignal) => Promise<void>) | undefined;
   target: TargetSpec;
   maxFileBytes: number;
   splitting: boolean;
@@ -436,6 +441,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
   const action = tooBig && ctx.splitting ? "split" : compressed ? "decompress" : isJsonArray ? "convert" : "validate";
   progress?.({ type: "file", path: file.path, index: ctx.index, files: ctx.files, bytes: size, action });
   const hash = createHash("sha256");
+  let hashedBytes = 0;
   const drop = new LineSet();
   const dropped: SourcePlan["dropped"] = { invalid: 0, byCode: {}, duplicates: 0, blankLines: 0, carved: 0 };
   let spoiled = false; // an invalid record without skipInvalid: nothing of this file will be uploaded
@@ -493,6 +499,7 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
       const hashing = (async () => {
         for await (const bytes of readFileChunks(file.path, ctx.options.signal ? { signal: ctx.options.signal } : {})) {
           hash.update(bytes);
+          hashedBytes += bytes.length;
           progress?.({ type: "read", n: bytes.length });
         }
       })();
@@ -507,9 +514,13 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
       onChunk: progress
         ? (bytes) => {
             hash.update(bytes);
+            hashedBytes += bytes.length;
             progress({ type: "read", n: bytes.length });
           }
-        : (bytes) => hash.update(bytes),
+        : (bytes) => {
+            hash.update(bytes);
+            hashedBytes += bytes.length;
+          },
       onRecord,
       onBatch: async () => {
         if (ctx.report?.wantsFlush) await ctx.report.flush();
@@ -522,12 +533,21 @@ async function prepareFile(file: DiscoveredFile, outBase: string, ctx: FileConte
     throw error;
   }
   dropped.blankLines = report.blankLines;
+  const sha256 = hash.digest("hex");
+  if (ctx.confirm) {
+    try {
+      await ctx.confirm(sha256, hashedBytes, ctx.options.signal);
+    } catch (error) {
+      await writer?.abort();
+      throw error;
+    }
+  }
 
   const source: SourcePlan = {
     path: file.path,
     split: file.split,
     format: report.format,
-    sha256: hash.digest("hex"),
+    sha256,
     bytes: size,
     records: report.records,
     valid: report.valid,

@@ -256,20 +256,31 @@ export class SourceChangedError extends FtprepError {
 const hashed = new Map<string, { key: string; sha256: string }>();
 
 /**
- * Checks that a unit's source is still what was planned, before any of it is read: an object's ETag and size (HEAD),
- * a local file's size and sha256 (hashed once per process for all the units of one unchanged file, whose device,
- * inode, size, mtime and ctime are the cache key). A changed source fails with `SourceChangedError` (the unit's id
- * and source, in one line): its byte ranges may no longer fall on line boundaries, and its records are not those
- * the plan's other units assume. An object is also read with `If-Match`, so a change after this check stops the read.
+ * What `checkUnitSource` leaves to the unit's own pass over its bytes: called with the sha256 of what the pass read
+ * and how many bytes that was, it throws `SourceChangedError` when they are not the planned source.
  */
-export async function checkUnitSource(unit: PlanUnit, signal?: AbortSignal): Promise<void> {
+export type ConfirmSource = (sha256: string, hashedBytes: number, signal?: AbortSignal) => Promise<void>;
+
+/**
+ * Checks that a unit's source is still what was planned, before any of it is sent: an object's ETag and size (HEAD),
+ * a local file's size and sha256. A changed source fails with `SourceChangedError` (the unit's id and source, in one
+ * line): its byte ranges may no longer fall on line boundaries, and its records are not those the plan's other units
+ * assume. An object is also read with `If-Match`, so a change after this check stops the read.
+ *
+ * A local file's sha256: for a byte range, the whole file is hashed before the range is read (once per process for
+ * all the units of one unchanged file, whose device, inode, size, mtime and ctime are the cache key). For a whole
+ * file, the unit's validating pass hashes every byte anyway: with `afterPass`, only the size is checked here and the
+ * returned `ConfirmSource` compares the pass's hash — one read of the file instead of two, and the bytes validated
+ * are the very bytes compared. (A pass that stopped short of the end is confirmed by hashing the file.)
+ */
+export async function checkUnitSource(unit: PlanUnit, signal?: AbortSignal, options: { afterPass?: boolean } = {}): Promise<ConfirmSource | undefined> {
   const changed = (what: string): SourceChangedError => new SourceChangedError(`unit ${unit.id}: ${unit.source} changed since it was planned (${what}); plan again`);
   const planned = unit.identity;
   if ("etag" in planned) {
     const now = await statObject(unit.source, signal);
     if (now.etag !== planned.etag) throw changed(`ETag ${planned.etag}, now ${now.etag}`);
     if (now.size !== planned.size) throw changed(`${planned.size} bytes, now ${now.size}`);
-    return;
+    return undefined;
   }
   let info;
   try {
@@ -279,12 +290,23 @@ export async function checkUnitSource(unit: PlanUnit, signal?: AbortSignal): Pro
   }
   if (Number(info.size) !== planned.size) throw changed(`${planned.size} bytes, now ${info.size}`);
   const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-  let known = hashed.get(unit.source);
-  if (known?.key !== key) {
-    known = { key, sha256: await sha256Of(unit.source, signal) };
-    hashed.set(unit.source, known);
+  const compare = (sha256: string): void => {
+    if (sha256 !== planned.sha256) throw changed(`sha256 ${planned.sha256.slice(0, 12)}…, now ${sha256.slice(0, 12)}…`);
+  };
+  const known = hashed.get(unit.source);
+  if (known?.key === key) {
+    compare(known.sha256);
+    return undefined;
   }
-  if (known.sha256 !== planned.sha256) throw changed(`sha256 ${planned.sha256.slice(0, 12)}…, now ${known.sha256.slice(0, 12)}…`);
+  if (options.afterPass && unit.range === null) {
+    return async (sha256, hashedBytes, passSignal) => {
+      compare(hashedBytes === planned.size ? sha256 : await sha256Of(unit.source, passSignal));
+    };
+  }
+  const now = { key, sha256: await sha256Of(unit.source, signal) };
+  hashed.set(unit.source, now);
+  compare(now.sha256);
+  return undefined;
 }
 
 /** A unit as a discovered file for `prepare`: a range names itself `SOURCE#bytes=START-END`. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -161,7 +162,7 @@ export interface QueueWorkerOptions {
    * fires when the worker stops or loses the unit's lock; `stillMine` (for the uploader's `beforeSend`) renews the
    * lock and throws `UnitTakenError` when it is no longer this worker's, so a worker that stalled sends nothing.
    */
-  runUnit: (message: UnitMessage, manifestPath: string, signal: AbortSignal, stillMine: () => Promise<void>) => Promise<Manifest>;
+  runUnit: (message: UnitMessage, manifestPath: string, signal: AbortSignal, stillMine: () => Promise<void>, context: UnitContext) => Promise<Manifest>;
   /** Creates the fine-tuning job from the merged manifest (the worker's target, its key). */
   createJob?: (manifestPath: string, job: JobMessage) => Promise<string>;
   /** Where the units' manifests are kept (resumed if the unit runs again here). */
@@ -176,6 +177,32 @@ export interface QueueWorkerOptions {
   onEvent?: (event: WorkerEvent) => void;
 }
 
+/** What a unit may ask of the worker running it. */
+export interface UnitContext {
+  /** How many workers of this queue run on this machine now, this one included (for sharing its cores). */
+  localWorkers: () => Promise<number>;
+}
+
+/**
+ * A worker's name in Redis (BullMQ sets it as the client name of its connections): this machine's host name and the
+ * process id, so the workers of one machine can be counted.
+ */
+export function workerName(host = hostname(), pid = process.pid): string {
+  return `${host}/${pid}`;
+}
+
+/** The workers of one machine among BullMQ's worker names (`bull:<queue>:w:<name>`): distinct processes of `host`. */
+export function countLocalWorkers(rawNames: readonly string[], host = hostname()): number {
+  const local = new Set<string>();
+  for (const raw of rawNames) {
+    const at = raw.lastIndexOf(":w:");
+    if (at === -1) continue;
+    const name = raw.slice(at + 3);
+    if (name.slice(0, name.lastIndexOf("/")) === host) local.add(name);
+  }
+  return local.size;
+}
+
 /** How a worker's run ended. */
 export interface WorkerSummary {
   units: number;
@@ -186,6 +213,7 @@ export interface WorkerSummary {
 /** Pulls units (and the final merge) from the queue until it is empty (or, with `keepRunning`, until aborted). */
 export async function runQueueWorker(where: QueueLocation, options: QueueWorkerOptions): Promise<WorkerSummary> {
   const connection = await connectRedis(where.url, { worker: true });
+  const queue = new Queue(where.name, { connection });
   const summary: WorkerSummary = { units: 0, failed: 0, merged: false };
   const stalledMs = options.stalledMs ?? 30_000;
   const abort = new AbortController();
@@ -204,7 +232,7 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
       const own = new AbortController();
       running.set(String(job.id), own);
       try {
-        const manifest = await options.runUnit(message, join(options.workDir, `unit-${unit.id}.json`), AbortSignal.any([abort.signal, own.signal]), stillMine);
+        const manifest = await options.runUnit(message, join(options.workDir, `unit-${unit.id}.json`), AbortSignal.any([abort.signal, own.signal]), stillMine, context);
         summary.units++;
         return manifest;
       } catch (error) {
@@ -235,8 +263,27 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
     options.onEvent?.({ type: "merged", manifest: options.manifestPath, files: final.files.length, job: jobId });
     return final;
   };
-  const worker = new Worker(where.name, processor, {
+  const context: UnitContext = {
+    localWorkers: async () => {
+      try {
+        return Math.max(1, countLocalWorkers((await queue.getWorkers()).map((w) => String(w.rawname ?? ""))));
+      } catch {
+        // A Redis that refuses CLIENT LIST (some managed services): as if this worker were alone.
+        return 1;
+      }
+    },
+  };
+  let busy = 0;
+  const worker = new Worker(where.name, async (job: Job, token?: string) => {
+    busy++;
+    try {
+      return await processor(job, token);
+    } finally {
+      busy--;
+    }
+  }, {
     connection,
+    name: workerName(),
     concurrency: 1,
     lockDuration: stalledMs,
     stalledInterval: stalledMs,
@@ -253,15 +300,15 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
   worker.on("lockRenewalFailed", (ids: string[]) => {
     for (const id of ids) running.get(id)?.abort();
   });
-  const queue = new Queue(where.name, { connection });
   const stop = (): void => abort.abort();
   options.signal?.addEventListener("abort", stop, { once: true });
   const started = worker.run();
   try {
     while (!abort.signal.aborted) {
-      // A worker whose queue is empty stops within 100 ms (one cheap count of a few keys each time).
+      // A worker whose queue is empty stops within 100 ms (one cheap count of a few keys each time); while it runs a
+      // unit, the queue cannot be empty, so it does not ask.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      if (options.keepRunning) continue;
+      if (options.keepRunning || busy > 0) continue;
       const c = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children");
       const left = Object.values(c).reduce((n, v) => n + v, 0);
       if (left === 0) break;

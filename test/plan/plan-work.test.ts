@@ -167,6 +167,33 @@ describe("ftprep plan / work / manifest merge", () => {
     expect((await storedSha256(server)).sort()).toEqual(manifest.files.map((f) => f.sha256).sort());
   });
 
+  it("a whole local file is checked by the hash of its own validating pass; a pass that stops short hashes the file instead", async () => {
+    const dir = join(tmp(), "short");
+    await mkdir(dir);
+    // Not text past the first line: the pass stops reading early (E_NOT_JSONL), so its hash covers part of the file.
+    const binary = (fill: number) => Buffer.concat([Buffer.from('{"messages":[]}\n'), Buffer.alloc(1 << 20, fill)]);
+    await writeFile(join(dir, "kept-train.jsonl"), binary(0));
+    await writeFile(join(dir, "moved-train.jsonl"), binary(0));
+    await writeFile(join(dir, "other-train.jsonl"), chatLines(12, 400));
+    const planPath = join(tmp(), "short-plan.json");
+    expect((await runCli("plan", dir, "--out", planPath, "--unit-bytes", "1GB")).code).toBe(0);
+    const plan = await readJson<ShardPlan>(planPath);
+    // moved- has the same bytes as kept- (one unit) until it changes: plan again with it different.
+    await writeFile(join(dir, "moved-train.jsonl"), binary(1));
+    expect((await runCli("plan", dir, "--out", planPath, "--unit-bytes", "1GB")).code).toBe(0);
+    const replanned = await readJson<ShardPlan>(planPath);
+    expect(replanned.units).toHaveLength(plan.units.length + 1);
+    await writeFile(join(dir, "moved-train.jsonl"), binary(2));
+    const server = await serve({ store: join(tmp(), "store") });
+    const w = await runCli("work", "--plan", planPath, "--shard-index", "0", "--shard-count", "1", "--allow-local-paths", "--base-url", server.url, "--api-key", "k-local", "--manifest", join(tmp(), "m.json"), "--out", join(tmp(), "out"), "--json");
+    expect(w.code).toBe(3);
+    const doc = JSON.parse(w.stdout) as { plan: { sources: { path: string; status: string; reason?: string }[]; failures: { path: string; code: string; message: string }[] } };
+    // The unchanged file is what it is (not text), not "changed"; the changed one is found out by hashing it whole.
+    expect(doc.plan.sources.find((s) => s.path.endsWith("kept-train.jsonl"))).toMatchObject({ status: "invalid", reason: expect.stringMatching(/E_NOT_JSONL/) });
+    expect(doc.plan.failures).toEqual([expect.objectContaining({ path: join(dir, "moved-train.jsonl"), code: "ERR_SOURCE_CHANGED", message: expect.stringMatching(/changed since it was planned \(sha256 [0-9a-f]{12}…, now [0-9a-f]{12}…\)/) })]);
+    expect(await storedSha256(server)).toEqual([]);
+  });
+
   it("manifest merge refuses manifests of different targets and an output with two contents", async () => {
     const server = await serve({ store: join(tmp(), "store") });
     const other = await serve({ store: join(tmp(), "store2") });

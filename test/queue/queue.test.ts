@@ -3,11 +3,14 @@ import { once } from "node:events";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { type AddressInfo, connect, createServer } from "node:net";
 import { join } from "node:path";
-import { Queue } from "bullmq";
+import { hostname } from "node:os";
+import { Queue, Worker as BullWorker } from "bullmq";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { checkManifest, type Manifest } from "../../src/manifest/manifest.js";
 import type { ShardPlan } from "../../src/plan/shard-plan.js";
+import { unitThreads } from "../../src/cli/queue.js";
+import { countLocalWorkers, workerName } from "../../src/queue/queue.js";
 import { runCli } from "../helpers/cli.js";
 import { chatLines } from "../helpers/records.js";
 import { useRedis } from "../helpers/redis.js";
@@ -144,6 +147,58 @@ describe("the queue executor: BullMQ on a real Redis, three worker processes, on
       }
       proxy.close();
     }
+  });
+
+  it("fails a unit whose source changed after planning for good (ERR_SOURCE_CHANGED): nothing of it is sent, the other unit goes up", async () => {
+    const dir = join(tmp(), "changing");
+    await mkdir(dir);
+    await writeFile(join(dir, "kept-train.jsonl"), chatLines(10, 100));
+    const original = chatLines(10, 200);
+    await writeFile(join(dir, "changed-train.jsonl"), original);
+    const uploads: string[] = [];
+    const server = await serve({ store: join(tmp(), "store-changed"), onRequest: (e) => void (e.method === "POST" && e.path.startsWith("/v1/files") && uploads.push(e.path)) });
+    const queue = ["--queue-name", "changed"];
+    const p = await runCli("plan", dir, "--out", join(tmp(), "changed-plan.json"), "--enqueue", redis(), ...queue, "--json");
+    expect(p.code, p.stderr).toBe(0);
+    // The same size, still valid records: only the sha256 of the bytes the unit's pass read tells the change.
+    const changed = original.replace("user", "User");
+    expect(changed.length).toBe(original.length);
+    await writeFile(join(dir, "changed-train.jsonl"), changed);
+    const w = await runCli("work", "--queue", redis(), ...queue, "--base-url", server.url, "--api-key", "k-local-queue", "--out", join(tmp(), "out-changed"), "--manifest", join(tmp(), "changed.json"), "--stalled-after", "2s");
+    expect(w.code, w.stderr).toBe(3);
+    expect(w.stderr).toMatch(/unit u[0-9a-f]{20} failed for good: unit u[0-9a-f]{20}: .*changed-train\.jsonl changed since it was planned \(sha256 [0-9a-f]{12}…, now [0-9a-f]{12}…\); plan again/);
+    expect(w.stderr).toMatch(/kept-train\.jsonl\): done, 1 uploaded/);
+    // One upload request in all: the kept file's.
+    expect(uploads).toEqual(["/v1/files"]);
+    expect(await storedSha256(server)).toHaveLength(1);
+    const status = await runCli("queue", "status", "--queue", redis(), ...queue, "--json");
+    const doc = JSON.parse(status.stdout) as { units: { completed: number; failed: number }; failed: { attempts: number; reason: string }[] };
+    expect(doc.units).toMatchObject({ completed: 1, failed: 1 });
+    expect(doc.failed).toEqual([expect.objectContaining({ attempts: 1, reason: expect.stringMatching(/changed since it was planned/) })]);
+  });
+
+  it("counts the workers of this machine (BullMQ's worker names) and shares the cores among them for a large unit", async () => {
+    const connection = new Redis(redis(), { maxRetriesPerRequest: null });
+    const names = [workerName(hostname(), 101), workerName(hostname(), 102), workerName("another-machine", 101)];
+    const workers = names.map((name) => new BullWorker("counted", async () => undefined, { connection: connection.duplicate(), name }));
+    const queue = new Queue("counted", { connection });
+    try {
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      const raw = (await queue.getWorkers()).map((w) => String(w.rawname));
+      expect(countLocalWorkers(raw)).toBe(2);
+      expect(countLocalWorkers(raw, "another-machine")).toBe(1);
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      await queue.close();
+      connection.disconnect();
+    }
+    const cores = (await import("node:os")).availableParallelism();
+    const alone = { localWorkers: async () => 1 };
+    const many = { localWorkers: async () => cores * 2 };
+    expect(await unitThreads(4 << 20, alone)).toBe(1);
+    expect(await unitThreads(64 << 20, alone)).toBe(cores);
+    expect(await unitThreads(64 << 20, { localWorkers: async () => 2 })).toBe(Math.max(1, Math.floor(cores / 2)));
+    expect(await unitThreads(64 << 20, many)).toBe(1);
   });
 
   it("fails a forged message for good (checked against the schema, the unit's id recomputed) and says why in queue status", async () => {
