@@ -51,49 +51,91 @@ function couldBeBom(bytes: Uint8Array): boolean {
 }
 
 /**
- * Splits a byte stream into lines, yielding them in batches (one batch per source chunk) so the per-line cost
- * stays a plain loop instead of an async hand-off per line. Every batch is yielded before the next chunk is read.
+ * The line splitter itself, synchronous: chunks in (`push`), the lines they complete out, then the last line
+ * (`end`). `readLineBatches` drives it over a stream; `splitLines` over bytes already in memory (a small file read
+ * whole), with the same lines, numbers, offsets and terminators.
  */
-export async function* readLineBatches(
-  source: AsyncIterable<Uint8Array>,
-  options: ReadLinesOptions = {},
-): AsyncGenerator<Line[], void, undefined> {
-  const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  if (!Number.isSafeInteger(max) || max < 1) {
-    throw new TypeError(`Expected \`maxLineBytes\` to be a positive integer, got ${String(max)}`);
-  }
-  let number = 1;
-  let lineStart = 0; // byte offset of the current line in the source
-  let consumed = 0; // bytes of the source seen so far
-  let parts: Uint8Array[] = [];
-  let partsLength = 0; // content bytes of the current line seen so far (kept or dropped)
-  let tooLong = false;
-  let lastByte = -1; // last content byte of the current line, to recognise "\r\n" when bytes were dropped
-  let bom = false;
-  let head: Uint8Array | undefined = options.start === false ? undefined : new Uint8Array(0); // first bytes, until the BOM question is settled
+export class LineSplitter {
+  private readonly max: number;
+  private number = 1;
+  private lineStart = 0; // byte offset of the current line in the source
+  private consumed = 0; // bytes of the source seen so far
+  private parts: Uint8Array[] = [];
+  private partsLength = 0; // content bytes of the current line seen so far (kept or dropped)
+  private tooLong = false;
+  private lastByte = -1; // last content byte of the current line, to recognise "\r\n" when bytes were dropped
+  private bom = false;
+  private head: Uint8Array | undefined; // first bytes, until the BOM question is settled
 
-  const finish = (piece: Uint8Array, terminated: boolean, batch: Line[]): void => {
-    const total = partsLength + piece.length;
-    if (piece.length > 0) lastByte = piece[piece.length - 1]!;
-    const crlf = terminated && total > 0 && lastByte === CR;
+  constructor(options: ReadLinesOptions = {}) {
+    const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new TypeError(`Expected \`maxLineBytes\` to be a positive integer, got ${String(max)}`);
+    }
+    this.max = max;
+    this.head = options.start === false ? undefined : new Uint8Array(0);
+  }
+
+  /**
+   * The lines a chunk completes (an empty array when it completes none). They may be views into `raw`: valid as
+   * long as the caller keeps `raw` unchanged.
+   */
+  push(raw: Uint8Array): Line[] {
+    let chunk = raw;
+    if (this.head !== undefined) {
+      // Settle the BOM question on the first three bytes, even when the source arrives one byte at a time.
+      const joined: Uint8Array = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+      if (joined.length < 3 && couldBeBom(joined)) {
+        this.head = joined;
+        return [];
+      }
+      this.head = undefined;
+      chunk = joined;
+      if (chunk.length >= 3 && couldBeBom(chunk)) {
+        this.bom = true;
+        chunk = chunk.subarray(3);
+        this.consumed = 3;
+        this.lineStart = 3;
+      }
+    }
+    if (chunk.length === 0) return [];
+    return this.split(chunk);
+  }
+
+  /** The lines left at the end of the source: bytes held back for the BOM question, and a last line without `\n`. */
+  end(): Line[] {
+    const batch: Line[] = [];
+    if (this.head !== undefined && this.head.length > 0) {
+      const head = this.head;
+      this.head = undefined;
+      batch.push(...this.split(head));
+    }
+    if (this.partsLength > 0 || this.tooLong) this.finish(EMPTY, false, batch);
+    return batch;
+  }
+
+  private finish(piece: Uint8Array, terminated: boolean, batch: Line[]): void {
+    const total = this.partsLength + piece.length;
+    if (piece.length > 0) this.lastByte = piece[piece.length - 1]!;
+    const crlf = terminated && total > 0 && this.lastByte === CR;
     const length = crlf ? total - 1 : total;
-    const isTooLong = tooLong || length > max;
+    const isTooLong = this.tooLong || length > this.max;
     let bytes: Uint8Array = EMPTY;
     if (!isTooLong) {
-      bytes = parts.length === 0 ? piece : Buffer.concat([...parts, piece], total);
+      bytes = this.parts.length === 0 ? piece : Buffer.concat([...this.parts, piece], total);
       if (crlf) bytes = bytes.subarray(0, length);
     }
     const terminator = crlf ? "\r\n" : terminated ? "\n" : "";
-    batch.push({ number, offset: lineStart, bytes, length, terminator, bom: number === 1 && bom, tooLong: isTooLong });
-    number++;
-    lineStart = consumed;
-    parts = [];
-    partsLength = 0;
-    tooLong = false;
-    lastByte = -1;
-  };
+    batch.push({ number: this.number, offset: this.lineStart, bytes, length, terminator, bom: this.number === 1 && this.bom, tooLong: isTooLong });
+    this.number++;
+    this.lineStart = this.consumed;
+    this.parts = [];
+    this.partsLength = 0;
+    this.tooLong = false;
+    this.lastByte = -1;
+  }
 
-  const split = (chunk: Uint8Array): Line[] => {
+  private split(chunk: Uint8Array): Line[] {
     const batch: Line[] = [];
     let pos = 0;
     const n = chunk.length;
@@ -101,56 +143,50 @@ export async function* readLineBatches(
       const idx = chunk.indexOf(LF, pos);
       if (idx === -1) {
         const rest = chunk.subarray(pos);
-        consumed += rest.length;
-        lastByte = rest[rest.length - 1]!;
-        partsLength += rest.length;
+        this.consumed += rest.length;
+        this.lastByte = rest[rest.length - 1]!;
+        this.partsLength += rest.length;
         // One byte of slack: a "\r" at the limit may still turn out to be half of the terminator.
-        if (!tooLong && partsLength > max + 1) {
-          tooLong = true;
-          parts = [];
+        if (!this.tooLong && this.partsLength > this.max + 1) {
+          this.tooLong = true;
+          this.parts = [];
         }
         // Copy: the chunk may be reused by the source after we yield, and a partial line outlives its chunk.
-        if (!tooLong) parts.push(new Uint8Array(rest));
+        if (!this.tooLong) this.parts.push(new Uint8Array(rest));
         break;
       }
-      consumed += idx + 1 - pos;
-      finish(chunk.subarray(pos, idx), true, batch);
+      this.consumed += idx + 1 - pos;
+      this.finish(chunk.subarray(pos, idx), true, batch);
       pos = idx + 1;
     }
     return batch;
-  };
+  }
+}
 
-  for await (const raw of source) {
-    let chunk = raw;
-    if (head !== undefined) {
-      // Settle the BOM question on the first three bytes, even when the source arrives one byte at a time.
-      const joined: Uint8Array = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      if (joined.length < 3 && couldBeBom(joined)) {
-        head = joined;
-        continue;
-      }
-      head = undefined;
-      chunk = joined;
-      if (chunk.length >= 3 && couldBeBom(chunk)) {
-        bom = true;
-        chunk = chunk.subarray(3);
-        consumed = 3;
-        lineStart = 3;
-      }
-    }
-    if (chunk.length === 0) continue;
-    const batch = split(chunk);
+/**
+ * Splits a byte stream into lines, yielding them in batches (one batch per source chunk) so the per-line cost
+ * stays a plain loop instead of an async hand-off per line. Every batch is yielded before the next chunk is read.
+ */
+export async function* readLineBatches(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<Line[], void, undefined> {
+  const splitter = new LineSplitter(options);
+  for await (const chunk of source) {
+    const batch = splitter.push(chunk);
     if (batch.length > 0) yield batch;
   }
-  if (head !== undefined && head.length > 0) {
-    const batch = split(head);
-    if (batch.length > 0) yield batch;
-  }
-  if (partsLength > 0 || tooLong) {
-    const batch: Line[] = [];
-    finish(EMPTY, false, batch);
-    yield batch;
-  }
+  const last = splitter.end();
+  if (last.length > 0) yield last;
+}
+
+/** The lines of bytes held whole in memory, as `readLineBatches` would give them over any chunking of the bytes. */
+export function splitLines(bytes: Uint8Array, options: ReadLinesOptions = {}): Line[] {
+  const splitter = new LineSplitter(options);
+  const lines = splitter.push(bytes);
+  const last = splitter.end();
+  if (last.length > 0) lines.push(...last);
+  return lines;
 }
 
 /** Whether a line holds only JSON whitespace (space, tab, CR, LF), or nothing: a blank line, not a record. */

@@ -3,7 +3,7 @@ import { FileSystemError } from "../errors.js";
 import { fileSize, readFileChunks } from "../read/file.js";
 import { isObjectUrl } from "../storage/s3-url.js";
 import { readJsonArrayElements } from "../read/json-array.js";
-import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from "../read/lines.js";
+import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches, splitLines } from "../read/lines.js";
 import type { ByteRange } from "../read/ranges.js";
 import { describeNonText, SNIFF_BYTES } from "../read/sniff.js";
 import { type Compression, compressionOf, CorruptInputError, decompress } from "../read/source.js";
@@ -548,7 +548,7 @@ function reportOf(pass: Pass): FileReport {
 }
 
 async function runPass(
-  batches: AsyncIterable<Entry[]>,
+  batches: AsyncIterable<Entry[]> | Iterable<Entry[]>,
   file: string,
   options: ValidateOptions,
   afterEntries?: (validation: FileValidation) => void,
@@ -582,7 +582,8 @@ async function runPass(
     const line = entry.line;
     v.current = line;
     if (line) v.lineFlags(line);
-    const parsed = (entry.parsed ??= parseLine(line, maxLineBytes));
+    // Not kept on the entry: a record then dies young, not with its batch (which the garbage collector would copy).
+    const parsed = entry.parsed ?? parseLine(line, maxLineBytes);
     // The record's share of the estimate: what its validation adds to the text and message counts.
     const chars = stats.textChars;
     const messages = stats.messages;
@@ -632,7 +633,8 @@ async function runPass(
       }
       // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
       const line = entry.line;
-      const own: Entry = { number: entry.number, line: { ...line, bytes: Uint8Array.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
+      // (Buffer.from copies at once; Uint8Array.from would iterate the bytes one by one.)
+      const own: Entry = { number: entry.number, line: { ...line, bytes: Buffer.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
       own.parsed ??= parseLine(own.line, maxLineBytes);
       head.push(own);
       if (own.parsed.kind === "record") headRecords++;
@@ -694,20 +696,9 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
   const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
   if (layout === "json-array") return jsonArrayPass(path, size, options, partial);
   const first = range === undefined || range.start === 0;
-  let chunks: AsyncIterable<Uint8Array> =
-    range === undefined && size <= SMALL_FILE_BYTES && !isObjectUrl(path)
-      ? wholeFile(path, options.signal)
-      : readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(range ?? {}) });
-  if (options.onChunk) chunks = tap(chunks, options.onChunk);
-  // Line numbers and offsets are those of the decompressed text.
-  let corrupt: string | undefined;
-  if (compression !== undefined) chunks = untilCorrupt(decompress(chunks, compression), (message) => (corrupt = message));
-  let notText: string | undefined;
-  // A whole file's head is sniffed; a byte range's never is, even the first: the caller cut the file into ranges
-  // because the file's head, sniffed over the same `SNIFF_BYTES` as one pass (`detectFileFormat`), was text.
-  if (range === undefined) chunks = unlessBinary(chunks, (what) => (notText = what));
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  return runPass(lineEntries(readLineBatches(chunks, { maxLineBytes, start: first })), options.label ?? path, options, (v) => {
+  let notText: string | undefined;
+  const finishFile = (v: FileValidation): void => {
     if (notText !== undefined) {
       v.issue(0, "E_NOT_JSONL", "", `not JSONL: the file looks like ${notText}`);
       v.unreadable = true;
@@ -718,7 +709,46 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
       v.issue(0, "E_DECOMPRESS", "", `${corrupt}; the ${v.records} record(s) before it were checked`);
       v.unreadable = true;
     }
-  }, partial);
+  };
+  let corrupt: string | undefined;
+  if (range === undefined && size <= SMALL_FILE_BYTES && compression === undefined && !isObjectUrl(path)) {
+    return runPass(smallFileEntries(path, options, maxLineBytes, (what) => (notText = what)), options.label ?? path, options, finishFile, partial);
+  }
+  let chunks: AsyncIterable<Uint8Array> =
+    range === undefined && size <= SMALL_FILE_BYTES && !isObjectUrl(path)
+      ? wholeFile(path, options.signal)
+      : readFileChunks(path, { ...(options.signal ? { signal: options.signal } : {}), ...(range ?? {}) });
+  if (options.onChunk) chunks = tap(chunks, options.onChunk);
+  // Line numbers and offsets are those of the decompressed text.
+  if (compression !== undefined) chunks = untilCorrupt(decompress(chunks, compression), (message) => (corrupt = message));
+  // A whole file's head is sniffed; a byte range's never is, even the first: the caller cut the file into ranges
+  // because the file's head, sniffed over the same `SNIFF_BYTES` as one pass (`detectFileFormat`), was text.
+  if (range === undefined) chunks = unlessBinary(chunks, (what) => (notText = what));
+  return runPass(lineEntries(readLineBatches(chunks, { maxLineBytes, start: first })), options.label ?? path, options, finishFile, partial);
+}
+
+/**
+ * A small plain file's lines, read whole and split in one go: what `wholeFile`, `unlessBinary`, `readLineBatches`
+ * and `lineEntries` give it, without four async generators per file (a directory of 10 kB files spent more in them,
+ * and in warming them up in each thread, than in its records).
+ */
+function* smallFileEntries(path: string, options: ValidateOptions, maxLineBytes: number, onBinary: (what: string) => void): Generator<Entry[]> {
+  options.signal?.throwIfAborted();
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
+  }
+  if (bytes.length === 0) return;
+  options.onChunk?.(bytes);
+  const what = describeNonText(bytes);
+  if (what !== undefined) {
+    onBinary(what);
+    return;
+  }
+  const lines = splitLines(bytes, { maxLineBytes });
+  if (lines.length > 0) yield lines.map((line) => ({ number: line.number, line }));
 }
 
 /**

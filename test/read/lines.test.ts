@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Line, readLineBatches, readLines } from "../../src/read/lines.js";
+import { type Line, readLineBatches, readLines, splitLines } from "../../src/read/lines.js";
 import { chunked, collect, seeded } from "../helpers/sources.js";
 
 const text = (line: Line): string => Buffer.from(line.bytes).toString("utf8");
@@ -84,6 +84,27 @@ describe("readLines", () => {
         );
       }
     }
+  });
+
+  it("splitLines gives bytes in memory the lines the stream gives them, too-long, BOM, CR and unterminated ones too", async () => {
+    const random = seeded(11);
+    const alphabet = ["a", "é", "\n", "\r\n", "\r", " ", "{", "🙂", "xxxxxxxx"];
+    const cases = ["", "\uFEFF", "\uFEFF\n", "\r", "\n", "a", "\xEF", "x\r"].map(enc);
+    cases.push(Buffer.from([0xef]), Buffer.from([0xef, 0xbb]), Buffer.from([0xef, 0xbb, 0xbf]));
+    for (let round = 0; round < 40; round++) {
+      let s = random() < 0.3 ? "\uFEFF" : "";
+      const n = Math.floor(random() * 60);
+      for (let i = 0; i < n; i++) s += alphabet[Math.floor(random() * alphabet.length)]!;
+      cases.push(enc(s));
+    }
+    const shape = (l: Line) => [l.number, l.offset, text(l), l.length, l.terminator, l.bom, l.tooLong];
+    for (const bytes of cases) {
+      for (const maxLineBytes of [undefined, 8]) {
+        const streamed = await lines(bytes, 3, maxLineBytes);
+        expect(splitLines(bytes, maxLineBytes === undefined ? {} : { maxLineBytes }).map(shape)).toEqual(streamed.map(shape));
+      }
+    }
+    expect(() => splitLines(enc("a\n"), { maxLineBytes: 0 })).toThrow(/`maxLineBytes`/);
   });
 
   it("reports a too-long line with its length and drops its bytes, without holding it", async () => {
