@@ -4,8 +4,9 @@
 //   node bench/speed.js ftprep-nofigures FILE    — the same without the report's figures (their cost's baseline)
 //   node bench/speed.js workers N PATH [MODEL]   — validatePaths with N workers (a file or a directory)
 //   node bench/speed.js convert FILE OUT         — ftprep's convertPaths to OpenAI chat (library API)
-// MODEL counts tokens exactly with that model's tokenizer. Prints {"mode","seconds","load_seconds","records","bytes"}
-// as JSON: `seconds` is the work, timed once ftprep's modules (and a tokenizer) are loaded; `load_seconds` that
+// MODEL counts tokens exactly with that model's tokenizer. Prints {"mode","seconds","cpu_seconds","load_seconds",
+// "records","bytes"} as JSON: `seconds` is the work, timed once ftprep's modules (and a tokenizer) are loaded;
+// `cpu_seconds` the process's CPU time (user + system, every thread) over the same span; `load_seconds` that
 // loading (0 for the bare loop).
 import { createReadStream, statSync } from "node:fs";
 
@@ -13,6 +14,7 @@ const [mode, ...args] = process.argv.slice(2);
 let records = 0;
 let load = 0;
 let start = performance.now();
+let cpu = process.cpuUsage();
 let file;
 if (mode === "baseline") {
   file = args[0];
@@ -40,6 +42,7 @@ if (mode === "baseline") {
   }
   load = (performance.now() - start) / 1000;
   start = performance.now();
+  cpu = process.cpuUsage();
   if (mode !== "workers") {
     records = (await validateFile(path, { figures: mode === "ftprep", ...(tokens ? { tokens } : {}) })).records;
   } else {
@@ -56,4 +59,6 @@ if (mode === "baseline") {
   throw new Error(`unknown mode ${mode}`);
 }
 const bytes = statSync(file).isFile() ? statSync(file).size : 0;
-console.log(JSON.stringify({ mode, seconds: (performance.now() - start) / 1000, load_seconds: load, records, bytes }));
+const seconds = (performance.now() - start) / 1000;
+const used = process.cpuUsage(cpu);
+console.log(JSON.stringify({ mode, seconds, cpu_seconds: (used.user + used.system) / 1e6, load_seconds: load, records, bytes }));

@@ -1,15 +1,26 @@
 // Worker benchmark (`BENCH_ONLY=workers npm run bench`): one file validated by N workers against one thread and
 // against the bare split + JSON.parse loop, on both generated profiles (plain ASCII chat, and varied multilingual
-// chat text); the same with exact token counting; peak RSS with 2 workers from a 10 MB to the large file; a
-// directory of 10,000 small files against one file of the same size. Each figure is the median of BENCH_RUNS runs
-// (default 5), each run in its own process, the modes interleaved so load changes hit them alike.
-//   BENCH_WORKERS_MB         file size of the speed runs (default 200; the README's 1 GB figures: 1000)
+// chat text); the same with exact token counting; peak RSS with N workers from a 10 MB to the large files; a
+// directory of 10,000 small files against one file of the same records. Each timed figure is the median of
+// BENCH_RUNS runs (default 5), each run in its own process, the modes interleaved so load changes hit them alike;
+// each run's CPU time is printed beside it (CPU over wall time: the cores a mode used — under other load, a 2-worker
+// run that used well under 2 measured the load, not ftprep).
+//   BENCH_WORKERS_PROTOCOL=issue  the issue's protocol: 1 GB files of both profiles, 1 GB with token counting,
+//                            5 runs, 3 RSS runs (each still overridable below)
+//   BENCH_WORKERS_MB         file size of the speed runs and the large RSS figure (default 200)
 //   BENCH_WORKERS_TOKENS_MB  file size of the token-counting runs (default 30)
 //   BENCH_WORKERS            N (default: os.availableParallelism())
 //   BENCH_RUNS               runs per mode (default 5)
+//   BENCH_RSS_RUNS           runs per RSS figure, the median kept (default 1)
 //   BENCH_DIR_FILES          files of the directory run (default 10,000; 10 kB each)
+//   BENCH_WORKERS_PARTS      which parts: speed, tokens, rss, dir (comma-separated; default all)
+//   BENCH_DATA_DIR           where generated data is kept and reused by later runs (default bench/out/data; point
+//                            several checkouts at one directory to generate each file once)
+// Generated data is named by profile, size, seed and a hash of its generator's source, and written under a
+// temporary name first: a file there is complete, and a changed generator makes new files instead of reusing stale ones.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -29,17 +40,52 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Median seconds of each mode, the modes interleaved run by run. */
+/** Each mode's runs (seconds, CPU seconds), the modes interleaved run by run; medians and the runs themselves. */
 async function medians(modes, runs) {
-  const seconds = Object.fromEntries(Object.keys(modes).map((k) => [k, []]));
-  for (let r = 0; r < runs; r++) for (const [name, args] of Object.entries(modes)) seconds[name].push((await timed(args)).seconds);
-  return Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, median(v)]));
+  const all = Object.fromEntries(Object.keys(modes).map((k) => [k, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const [name, args] of Object.entries(modes)) {
+      const { seconds, cpu_seconds: cpu } = await timed(args);
+      all[name].push({ seconds, cpu });
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(all).map(([k, v]) => [k, { seconds: median(v.map((x) => x.seconds)), cpu: median(v.map((x) => x.cpu ?? NaN)), runs: v }]),
+  );
 }
 
-async function ensure(path, mb, make) {
-  if (!existsSync(path) || Math.abs(statSync(path).size - mb * 1e6) > 1e6) {
+/** "2.31 s (2.28–2.40; CPU 3.05 s, 1.32 cores)": a mode's median, its range over the runs and the cores it used. */
+function describe(m) {
+  const s = m.runs.map((r) => r.seconds);
+  const cores = Number.isFinite(m.cpu) ? `; CPU ${m.cpu.toFixed(2)} s, ${(m.cpu / m.seconds).toFixed(2)} cores` : "";
+  return `${m.seconds.toFixed(2)} s (${Math.min(...s).toFixed(2)}–${Math.max(...s).toFixed(2)}${cores})`;
+}
+
+/** The profiles: their generator (its source file keys the cache) and seed. */
+const PROFILES = {
+  chat: { file: "generate.js", seed: 1, make: (path, bytes) => generate(path, bytes, 1) },
+  multilingual: { file: "token-data.js", seed: 11, make: (path, bytes) => generateTokenData(path, bytes) },
+};
+
+function dataDir(out) {
+  const dir = process.env.BENCH_DATA_DIR ?? join(out, "data");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function generatorKey(profile) {
+  return createHash("sha256").update(readFileSync(join(here, PROFILES[profile].file))).digest("hex").slice(0, 12);
+}
+
+/** A generated file of `mb` MB of `profile`, reused when already there. */
+async function data(out, profile, mb) {
+  const { seed, make } = PROFILES[profile];
+  const path = join(dataDir(out), `${profile}-${mb}mb-seed${seed}-${generatorKey(profile)}.jsonl`);
+  if (!existsSync(path)) {
     process.stderr.write(`generating ${path} …\n`);
-    await make(path, mb * 1e6);
+    const partial = `${path}.${process.pid}.partial`;
+    await make(partial, mb * 1e6);
+    renameSync(partial, path);
   }
   return path;
 }
@@ -51,59 +97,93 @@ async function peakRss(bin, args) {
   return kb / 1000;
 }
 
-export async function workersBench({ bin, out, dataset, smallMb }) {
-  const mb = Number(process.env.BENCH_WORKERS_MB ?? 200);
-  const tokensMb = Number(process.env.BENCH_WORKERS_TOKENS_MB ?? 30);
+async function medianRss(bin, args, runs) {
+  const figures = [];
+  for (let r = 0; r < runs; r++) figures.push(await peakRss(bin, args));
+  return median(figures);
+}
+
+export async function workersBench({ bin, out }) {
+  const issue = process.env.BENCH_WORKERS_PROTOCOL === "issue";
+  const mb = Number(process.env.BENCH_WORKERS_MB ?? (issue ? 1000 : 200));
+  const tokensMb = Number(process.env.BENCH_WORKERS_TOKENS_MB ?? (issue ? 1000 : 30));
   const n = Number(process.env.BENCH_WORKERS ?? availableParallelism());
   const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const rssRuns = Number(process.env.BENCH_RSS_RUNS ?? (issue ? 3 : 1));
   const dirFiles = Number(process.env.BENCH_DIR_FILES ?? 10_000);
+  const parts = new Set((process.env.BENCH_WORKERS_PARTS ?? "speed,tokens,rss,dir").split(","));
+  const smallMb = 10;
   let ok = true;
+  const rows = [];
   const profiles = [
-    ["plain ASCII chat", await ensure(join(out, `chat-${mb}mb.jsonl`), mb, generate)],
-    ["multilingual chat", await ensure(join(out, `tokens-${mb}mb.jsonl`), mb, generateTokenData)],
+    ["plain ASCII chat", "chat"],
+    ["multilingual chat", "multilingual"],
   ];
-  console.log(`\n# workers — ${mb} MB files, median of ${runs} runs each (seconds after module loading), ${n} workers, ${availableParallelism()} cores`);
-  for (const [name, file] of profiles) {
-    const m = await medians({ baseline: ["baseline", file], one: ["ftprep", file], many: ["workers", String(n), file] }, runs);
-    const rate = (s) => `${(mb / s).toFixed(0)} MB/s`;
-    console.log(`${name}: bare loop ${m.baseline.toFixed(2)} s (${rate(m.baseline)}), 1 thread ${m.one.toFixed(2)} s (${rate(m.one)}), ${n} workers ${m.many.toFixed(2)} s (${rate(m.many)})`);
-    const single = m.baseline / m.one;
-    const speedup = m.one / m.many;
-    console.log(`  1 thread / bare loop: ${single.toFixed(2)}× (target ≥ 0.9×: ${single >= 0.9 ? "met" : "NOT MET"}); ${n} workers / 1 thread: ${speedup.toFixed(2)}× (target for 2 workers ≥ 1.7×: ${speedup >= 1.7 ? "met" : "NOT MET"}); ${n} workers / bare loop: ${(m.baseline / m.many).toFixed(2)}×`);
-  }
-  const tokensFile = await ensure(join(out, `tokens-${tokensMb}mb.jsonl`), tokensMb, generateTokenData);
-  const model = "gpt-4o-mini-2024-07-18";
-  const t = await medians({ one: ["ftprep", tokensFile, model], many: ["workers", String(n), tokensFile, model] }, runs);
-  const tokenSpeedup = t.one / t.many;
-  console.log(`exact token counting (--model ${model}), ${tokensMb} MB multilingual: 1 thread ${t.one.toFixed(2)} s, ${n} workers ${t.many.toFixed(2)} s (each worker reads the cached tokenizer table): ${tokenSpeedup.toFixed(2)}× (target for 2 workers on 1 GB ≥ 1.85×)`);
+  console.log(`\n# workers — ${n} workers, ${availableParallelism()} cores, medians of ${runs} runs (seconds after module loading), data in ${dataDir(out)}`);
 
-  const small = await dataset(smallMb);
-  const rssSmall = await peakRss(bin, ["validate", "--json", "--workers", "2", small]);
-  const rssLarge = await peakRss(bin, ["validate", "--json", "--workers", "2", profiles[0][1]]);
-  const rssOk = rssLarge <= 250 && rssLarge / rssSmall <= 1.3;
-  ok &&= rssOk;
-  console.log(`peak RSS, validate --workers 2: ${smallMb} MB ${rssSmall.toFixed(1)} MB, ${mb} MB ${rssLarge.toFixed(1)} MB (${(rssLarge / rssSmall).toFixed(2)}×; bound ≤ 250 MB and ≤ 1.3×: ${rssOk ? "met" : "NOT MET"})`);
-
-  // A directory of small files against one file of the same bytes: the same records, cut into files at line ends.
-  const dirMb = Math.round((dirFiles * 10_000) / 1e6);
-  const whole = await dataset(dirMb);
-  const dir = join(out, `dir-${dirFiles}`);
-  if (!existsSync(join(dir, "done"))) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const text = readFileSync(whole);
-    let start = 0;
-    for (let i = 0; i < dirFiles && start < text.length; i++) {
-      const want = i === dirFiles - 1 ? text.length : start + Math.floor((text.length - start) / (dirFiles - i));
-      let end = text.indexOf(10, Math.max(start, want - 1));
-      end = end === -1 ? text.length : end + 1;
-      writeFileSync(join(dir, `part-${String(i).padStart(5, "0")}.jsonl`), text.subarray(start, end));
-      start = end;
+  if (parts.has("speed")) {
+    for (const [name, profile] of profiles) {
+      const file = await data(out, profile, mb);
+      const m = await medians({ baseline: ["baseline", file], one: ["ftprep", file], many: ["workers", String(n), file] }, runs);
+      const rate = (s) => `${(mb / s).toFixed(0)} MB/s`;
+      console.log(`${name}, ${mb} MB: bare loop ${describe(m.baseline)}, ${rate(m.baseline.seconds)}`);
+      console.log(`  1 thread ${describe(m.one)}, ${rate(m.one.seconds)}`);
+      console.log(`  ${n} workers ${describe(m.many)}, ${rate(m.many.seconds)}`);
+      const single = m.baseline.seconds / m.one.seconds;
+      const speedup = m.one.seconds / m.many.seconds;
+      console.log(`  1 thread / bare loop: ${single.toFixed(2)}× (target ≥ 0.9×: ${single >= 0.9 ? "met" : "NOT MET"}); ${n} workers / 1 thread: ${speedup.toFixed(2)}× (target for 2 workers on 1 GB ≥ 1.7×: ${speedup >= 1.7 ? "met" : "NOT MET"}); ${n} workers / bare loop: ${(m.baseline.seconds / m.many.seconds).toFixed(2)}×`);
+      rows.push(`| ${name}, ${mb} MB: bare loop / 1 thread / ${n} workers | ${m.baseline.seconds.toFixed(2)} s / ${m.one.seconds.toFixed(2)} s / ${m.many.seconds.toFixed(2)} s — 1 thread **${single.toFixed(2)}×** the bare loop; ${n} workers **${speedup.toFixed(2)}×** one thread |`);
     }
-    writeFileSync(join(dir, "done"), "");
   }
-  const d = await medians({ file: ["workers", String(n), whole], dir: ["workers", String(n), dir] }, runs);
-  const dirRatio = d.file / d.dir;
-  console.log(`${dirFiles} files of ~10 kB against one ${dirMb} MB file, ${n} workers: ${d.dir.toFixed(2)} s against ${d.file.toFixed(2)} s: ${dirRatio.toFixed(2)}× the one file's throughput (target ≥ 0.8×: ${dirRatio >= 0.8 ? "met" : "NOT MET"})`);
+
+  if (parts.has("tokens")) {
+    const tokensFile = await data(out, "multilingual", tokensMb);
+    const model = "gpt-4o-mini-2024-07-18";
+    const t = await medians({ one: ["ftprep", tokensFile, model], many: ["workers", String(n), tokensFile, model] }, runs);
+    const tokenSpeedup = t.one.seconds / t.many.seconds;
+    console.log(`exact token counting (--model ${model}), ${tokensMb} MB multilingual: 1 thread ${describe(t.one)}`);
+    console.log(`  ${n} workers ${describe(t.many)} (each worker reads the cached tokenizer table): ${tokenSpeedup.toFixed(2)}× (target for 2 workers on 1 GB ≥ 1.85×: ${tokenSpeedup >= 1.85 ? "met" : "NOT MET"})`);
+    rows.push(`| exact token counting (o200k), ${tokensMb} MB multilingual: 1 thread / ${n} workers | ${t.one.seconds.toFixed(2)} s / ${t.many.seconds.toFixed(2)} s: **${tokenSpeedup.toFixed(2)}×** |`);
+  }
+
+  if (parts.has("rss")) {
+    const args = ["validate", "--json", "--workers", String(n)];
+    const rssSmall = await medianRss(bin, [...args, await data(out, "chat", smallMb)], rssRuns);
+    for (const [name, profile] of profiles) {
+      const rssLarge = await medianRss(bin, [...args, await data(out, profile, mb)], rssRuns);
+      const rssOk = rssLarge <= 250 && rssLarge / rssSmall <= 1.3;
+      ok &&= rssOk;
+      console.log(`peak RSS, validate --workers ${n} (median of ${rssRuns}): ${smallMb} MB chat ${rssSmall.toFixed(1)} MB, ${mb} MB ${name} ${rssLarge.toFixed(1)} MB (${(rssLarge / rssSmall).toFixed(2)}×; bound ≤ 250 MB and ≤ 1.3×: ${rssOk ? "met" : "NOT MET"})`);
+      rows.push(`| peak RSS, \`validate --workers ${n}\`, ${smallMb} MB / ${mb} MB ${name} | ${rssSmall.toFixed(1)} / ${rssLarge.toFixed(1)} MB (${(rssLarge / rssSmall).toFixed(2)}×) |`);
+    }
+  }
+
+  if (parts.has("dir")) {
+    // A directory of small files against one file of the same bytes: the same records, cut into files at line ends.
+    const dirMb = Math.round((dirFiles * 10_000) / 1e6);
+    const whole = await data(out, "chat", dirMb);
+    const dir = join(dataDir(out), `dir-${dirFiles}-of-chat-${dirMb}mb-${generatorKey("chat")}`);
+    if (!existsSync(join(dir, "done"))) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const text = readFileSync(whole);
+      let start = 0;
+      for (let i = 0; i < dirFiles && start < text.length; i++) {
+        const want = i === dirFiles - 1 ? text.length : start + Math.floor((text.length - start) / (dirFiles - i));
+        let end = text.indexOf(10, Math.max(start, want - 1));
+        end = end === -1 ? text.length : end + 1;
+        writeFileSync(join(dir, `part-${String(i).padStart(5, "0")}.jsonl`), text.subarray(start, end));
+        start = end;
+      }
+      // Not a .jsonl name: discovery leaves it out.
+      writeFileSync(join(dir, "done"), "");
+    }
+    const d = await medians({ file: ["workers", String(n), whole], dir: ["workers", String(n), dir] }, runs);
+    const dirRatio = d.file.seconds / d.dir.seconds;
+    console.log(`${dirFiles} files of ~10 kB against one ${dirMb} MB file, ${n} workers: ${describe(d.dir)} against ${describe(d.file)}: ${dirRatio.toFixed(2)}× the one file's throughput (target ≥ 0.8×: ${dirRatio >= 0.8 ? "met" : "NOT MET"})`);
+    rows.push(`| ${dirFiles} files of ~10 kB against one ${dirMb} MB file, ${n} workers | ${d.dir.seconds.toFixed(2)} s against ${d.file.seconds.toFixed(2)} s: **${dirRatio.toFixed(2)}×** |`);
+  }
+
+  console.log(`\nREADME rows (medians of ${runs}):\n| measure | figure |\n|---|---|\n${rows.join("\n")}`);
   return ok;
 }
