@@ -3,7 +3,8 @@
 //   node bench/token-speed.js validate FILE      — ftprep's validateFile without a tokenizer (the estimate)
 //   node bench/token-speed.js MODEL FILE         — validateFile counting tokens with MODEL's tokenizer
 //   node bench/token-speed.js load TOKENIZER package|cache — loads a tokenizer: its table built from the npm
-//                                                package, or read from the cache file (written first if missing)
+//                                                package, or read from the cache file
+//   node bench/token-speed.js load TOKENIZER write — loads it the default way (writes the cache file if missing)
 // Prints {"mode","seconds","cpu_seconds","load_seconds","records","bytes","tokens"} as JSON. The tokenizer's load
 // time is kept apart (it is paid once per process). cpu_seconds is the process's CPU time over the same span (user +
 // system, all its threads): on a machine shared with other work it moves less than the wall clock.
@@ -13,7 +14,14 @@ const [mode, file] = process.argv.slice(2);
 if (mode === "load") {
   const { createTokenizer } = await import("../dist/tokens/vocabularies.js");
   const [id, from] = process.argv.slice(3);
-  if (from === "cache") await createTokenizer(id);
+  if (from === "write") {
+    // Loads it once the default way, so that its cache file exists for the "cache" runs (each its own process: in
+    // this one, a second load would take the table this one shared).
+    let loaded;
+    await createTokenizer(id, { onLoad: (f) => (loaded = f) });
+    console.log(JSON.stringify({ mode, tokenizer: id, from: loaded }));
+    process.exit(0);
+  }
   const start = performance.now();
   const cpu = process.cpuUsage();
   let loaded;

@@ -57,6 +57,7 @@ export async function tokensBench({ bin, out, mb = Number(process.env.BENCH_TOKE
       if (runs.some((r) => r.from !== from)) throw new Error(`${id}: loaded from ${runs.map((r) => r.from).join(", ")}, not ${from}`);
       return Math.min(...runs.map((r) => r.cpu_seconds));
     };
+    await timed("load", id, "write");
     const built = await best("package");
     const cached = await best("cache");
     console.log(`tokenizer load ${id}: from the package ${built.toFixed(3)} s CPU, from the cache file ${cached.toFixed(3)} s CPU (${(built / cached).toFixed(0)}× less)`);

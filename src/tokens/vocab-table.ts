@@ -11,6 +11,7 @@ export const NO_RANK = Number.POSITIVE_INFINITY;
  * Everything lives in typed arrays over one buffer — the slots, each entry's hash, rank, id and key offset, and the
  * keys' UTF-16 code units end to end — so a built table is written to disk as it is and read back as views of the
  * file's bytes (`toBytes` / `fromBytes`): loading a 200,000-entry vocabulary costs a file read, not 200,000 strings.
+ * Over a `SharedArrayBuffer`, one table serves every thread of the process.
  */
 
 /** Layout version of `toBytes`; also covers the hash (`PieceCache.hash`), which the slots depend on. */
@@ -82,8 +83,9 @@ export class VocabTable {
     let slots = 16;
     while (slots < count * 2) slots *= 2;
     const bytes = (HEADER_WORDS + slots + 4 * count + 1) * 4 + unitCount * 2;
-    // An ArrayBuffer of its own (offset 0), so every view is aligned.
-    const buffer = new Uint8Array(new ArrayBuffer(bytes));
+    // A buffer of its own (offset 0), so every view is aligned; shared, so worker threads can use it as it is
+    // (`shareVocabulary`) instead of each holding a copy.
+    const buffer = new Uint8Array(new SharedArrayBuffer(bytes));
     new Uint32Array(buffer.buffer, 0, HEADER_WORDS).set([MAGIC, LAYOUT, count, slots, unitCount, BYTE_ORDER]);
     let at = HEADER_WORDS * 4;
     const slotView = new Int32Array(buffer.buffer, at, slots).fill(-1);

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, sep } from "node:path";
 import { SentencePieceEncoder, sentencePieceVocabulary } from "./sentencepiece.js";
-import { type BuiltVocabulary, cachedVocabulary, cacheDirs, type LoadedFrom } from "./table-cache.js";
+import { type BuiltVocabulary, cachedVocabulary, cacheDirs, type LoadedFrom, shareVocabulary, sharedVocabulary } from "./table-cache.js";
 import { rankEntries, TiktokenEncoder } from "./tiktoken.js";
 import type { TextTokenizer } from "./types.js";
 import { VocabTable } from "./vocab-table.js";
@@ -49,11 +49,22 @@ export interface EncoderOptions {
   onLoad?: (from: LoadedFrom) => void;
 }
 
-function vocabulary<M>(name: string, sources: readonly string[], build: () => Promise<BuiltVocabulary<M>>, options: EncoderOptions): Promise<BuiltVocabulary<M>> {
-  return cachedVocabulary(name, sources, build, options.cacheDirs ?? cacheDirs(nodeModules())).then((v) => {
-    options.onLoad?.(v.from);
-    return v;
-  });
+/**
+ * A vocabulary's table: the one the thread that started this one loaded (shared memory), else from the cache file
+ * or the package — then offered to the threads this one starts. With `cacheDirs` given, always from those (or the
+ * package), never shared.
+ */
+async function vocabulary<M>(name: string, sources: readonly string[], build: () => Promise<BuiltVocabulary<M>>, options: EncoderOptions): Promise<BuiltVocabulary<M>> {
+  const shares = options.cacheDirs === undefined;
+  const shared = shares ? sharedVocabulary<M>(name) : undefined;
+  if (shared) {
+    options.onLoad?.("shared");
+    return shared;
+  }
+  const v = await cachedVocabulary(name, sources, build, options.cacheDirs ?? cacheDirs(nodeModules()));
+  if (shares) shareVocabulary(name, v);
+  options.onLoad?.(v.from);
+  return v;
 }
 
 function cacheOptions(options: EncoderOptions): { cacheLimit?: number } {

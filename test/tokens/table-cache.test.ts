@@ -1,8 +1,11 @@
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { once } from "node:events";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { getEnvironmentData, Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAX_PIECE, PieceCache } from "../../src/tokens/piece-cache.js";
 import type { LoadedFrom } from "../../src/tokens/table-cache.js";
@@ -162,6 +165,30 @@ describe("prebuilt vocabulary tables on disk", () => {
     await writeFile(path, bytes.subarray(0, 1000));
     expect(await load()).toEqual({ from: "package", ids: uncached });
     expect(await readdir(dir)).toEqual(files);
+  });
+
+  it("a worker thread started after a load uses that table (shared memory, not a copy) and counts the same", async () => {
+    const id = "cl100k_base";
+    const tokenizer = await createTokenizer(id);
+    // The table's bytes are offered to the threads started from now on, as a SharedArrayBuffer.
+    const offered = getEnvironmentData(`ftprep:vocabulary:${id}`) as { bytes: Uint8Array } | undefined;
+    expect(offered?.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const module = pathToFileURL(join(process.cwd(), "dist", "tokens", "vocabularies.js")).href;
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+      import(workerData.module).then(async ({ createTokenizer }) => {
+        let from;
+        const tokenizer = await createTokenizer(workerData.id, { onLoad: (f) => (from = f) });
+        parentPort.postMessage({ from, ids: tokenizer.encode(workerData.text) });
+      });`,
+      { eval: true, workerData: { module, id, text: TEXT } },
+    );
+    try {
+      const [reply] = (await once(worker, "message")) as [{ from: LoadedFrom; ids: number[] }];
+      expect(reply).toEqual({ from: "shared", ids: tokenizer.encode(TEXT) });
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it("a cache folder that cannot be written: the next one is used, and with none the table is built each time", async () => {
