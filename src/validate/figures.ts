@@ -89,7 +89,8 @@ export interface RecordTokens {
 /** A tally's state as plain data: what a worker sends for its byte range, to be absorbed in file order. */
 export interface FigureSnapshot {
   sums: [records: number, tokensTotal: number, overLimit: number, recordsWithTools: number, recordsWithCalls: number, calls: number, others: number];
-  histograms: [tokens: HistogramJson, share: HistogramJson, messages: HistogramJson, turns: HistogramJson, callsPerRecord: HistogramJson];
+  /** Each histogram's bucket counts (plain numbers: cheaper to clone and to add than `toJSON`'s bucket objects). */
+  histograms: [tokens: number[], share: number[], messages: number[], turns: number[], callsPerRecord: number[]];
   roles: [string, number][];
   toolNames: [string, number][];
 }
@@ -209,7 +210,7 @@ export class FigureTally {
   snapshot(): FigureSnapshot {
     return {
       sums: [this.records, this.tokensTotal, this.overLimit, this.recordsWithTools, this.recordsWithCalls, this.calls, this.others],
-      histograms: [this.tokens.toJSON(), this.share.toJSON(), this.messages.toJSON(), this.turns.toJSON(), this.callsPerRecord.toJSON()],
+      histograms: [[...this.tokens.counts], [...this.share.counts], [...this.messages.counts], [...this.turns.counts], [...this.callsPerRecord.counts]],
       roles: [...this.roles],
       toolNames: [...this.toolNames],
     };
@@ -228,7 +229,7 @@ export class FigureTally {
     this.recordsWithCalls += recordsWithCalls;
     this.calls += calls;
     this.others += others;
-    [this.tokens, this.share, this.messages, this.turns, this.callsPerRecord].forEach((h, i) => h.merge(Histogram.fromJSON(part.histograms[i]!)));
+    [this.tokens, this.share, this.messages, this.turns, this.callsPerRecord].forEach((h, i) => h.addCounts(part.histograms[i]!));
     for (const [role, n] of part.roles) this.roles.set(role, (this.roles.get(role) ?? 0) + n);
     for (const [name, n] of part.toolNames) {
       const seen = this.toolNames.get(name);
@@ -279,11 +280,6 @@ export class FigureTally {
   }
 }
 
-function addHistogram(a: HistogramJson, b: HistogramJson): HistogramJson {
-  const h = Histogram.fromJSON(a);
-  h.merge(Histogram.fromJSON(b));
-  return h.toJSON();
-}
 
 /**
  * The figures of several files (one split's): sums, merged histograms, the tool names merged (the list shown is
@@ -297,6 +293,14 @@ export function mergeFigures(all: readonly Figures[]): Figures | null {
   out.roles = Object.assign(dict<number>(), out.roles);
   if (out.labels) out.labels = Object.assign(dict<Record<string, number>>(), out.labels);
   const names = new Map(first.tools.used.map((u) => [u.name, u.calls]));
+  // The histograms are added up as histograms and printed once (not read back and printed again per file).
+  const histograms = rest.length === 0 ? undefined : {
+    tokens: Histogram.fromJSON(first.tokens.per_record),
+    share: Histogram.fromJSON(first.trainable_share.per_record),
+    messages: Histogram.fromJSON(first.messages),
+    turns: Histogram.fromJSON(first.turns),
+    calls: Histogram.fromJSON(first.tools.calls_per_record),
+  };
   for (const f of rest) {
     out.records += f.records;
     const t = out.tokens;
@@ -307,17 +311,17 @@ export function mergeFigures(all: readonly Figures[]): Figures | null {
       t.limit = null;
       t.over_limit = null;
     } else if (t.over_limit !== null && f.tokens.over_limit !== null) t.over_limit += f.tokens.over_limit;
-    t.per_record = addHistogram(t.per_record, f.tokens.per_record);
+    histograms!.tokens.merge(Histogram.fromJSON(f.tokens.per_record));
     if (out.trainable_share.method !== f.trainable_share.method) out.trainable_share.method = "mixed";
-    out.trainable_share.per_record = addHistogram(out.trainable_share.per_record, f.trainable_share.per_record);
-    out.messages = addHistogram(out.messages, f.messages);
-    out.turns = addHistogram(out.turns, f.turns);
+    histograms!.share.merge(Histogram.fromJSON(f.trainable_share.per_record));
+    histograms!.messages.merge(Histogram.fromJSON(f.messages));
+    histograms!.turns.merge(Histogram.fromJSON(f.turns));
     for (const [role, n] of Object.entries(f.roles)) out.roles[role] = (out.roles[role] ?? 0) + n;
     const tools = out.tools;
     tools.records_with_tools += f.tools.records_with_tools;
     tools.records_with_calls += f.tools.records_with_calls;
     tools.calls += f.tools.calls;
-    tools.calls_per_record = addHistogram(tools.calls_per_record, f.tools.calls_per_record);
+    histograms!.calls.merge(Histogram.fromJSON(f.tools.calls_per_record));
     for (const u of f.tools.used) names.set(u.name, (names.get(u.name) ?? 0) + u.calls);
     tools.distinct = Math.max(tools.distinct, f.tools.distinct);
     tools.others += f.tools.others;
@@ -327,6 +331,13 @@ export function mergeFigures(all: readonly Figures[]): Figures | null {
       for (const [value, count] of Object.entries(values)) into[value] = (into[value] ?? 0) + count;
     }
     out.duplicates.count += f.duplicates.count;
+  }
+  if (histograms) {
+    out.tokens.per_record = histograms.tokens.toJSON();
+    out.trainable_share.per_record = histograms.share.toJSON();
+    out.messages = histograms.messages.toJSON();
+    out.turns = histograms.turns.toJSON();
+    out.tools.calls_per_record = histograms.calls.toJSON();
   }
   out.tools.used = [...names].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOOL_NAMES_SHOWN).map(([name, calls]) => ({ name, calls }));
   out.tools.distinct = Math.max(out.tools.distinct, names.size);

@@ -67,6 +67,15 @@ export class Histogram {
     this.total += other.total;
   }
 
+  /** Adds the counts of a histogram of the same scale, bucket by bucket (`counts` as another's `counts`). */
+  addCounts(counts: readonly number[]): void {
+    while (this.counts.length < counts.length) this.counts.push(0);
+    for (let i = 0; i < counts.length; i++) {
+      this.counts[i]! += counts[i]!;
+      this.total += counts[i]!;
+    }
+  }
+
   /** Records in buckets that start at or above `value` (exact when `value` is an edge). */
   atOrAbove(value: number): number {
     let n = 0;

@@ -133,6 +133,22 @@ describe("a file's figures", () => {
     expect(bySplit.train!.records).toBe(2);
     expect(bySplit.train!.tokens.seq_len).toBe(4096);
   });
+
+  it("merges many files' histograms into what one pass over their records gives", async () => {
+    const record = (i: number) => {
+      const messages: object[] = [];
+      for (let t = 0; t <= i % 7; t++) messages.push(user("q".repeat(1 + ((i * 37) % 500))), assistant("a".repeat(1 + ((i * 101) % 3000))));
+      return JSON.stringify({ messages });
+    };
+    const lines = Array.from({ length: 60 }, (_, i) => record(i));
+    const files = await Promise.all([0, 1, 2, 3, 4, 5].map((k) => validateLines(lines.slice(k * 10, k * 10 + 10), { format: "mistral-chat" })));
+    const merged = mergeFigures(files.map((f) => f.figures))!;
+    const whole = (await validateLines(lines, { format: "mistral-chat" })).figures;
+    expect(merged.tokens.per_record).toEqual(whole.tokens.per_record);
+    expect(merged.trainable_share.per_record).toEqual(whole.trainable_share.per_record);
+    expect([merged.messages, merged.turns, merged.tools.calls_per_record]).toEqual([whole.messages, whole.turns, whole.tools.calls_per_record]);
+    expect([merged.records, merged.tokens.total, merged.roles]).toEqual([whole.records, whole.tokens.total, whole.roles]);
+  });
 });
 
 describe("issue snippets", () => {
