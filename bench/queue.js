@@ -4,9 +4,11 @@
 // local files of generated records (no network but loopback): a real Redis (Debian's redis-server, installed by
 // scripts/ensure-redis.sh) and the local Files API with 20 ms per request, all started here on 127.0.0.1.
 // The runs are interleaved (1, 2, 3 workers, then again, BENCH_QUEUE_ROUNDS times) and medians compared, so a change
-// of load during the benchmark falls on every N alike; each worker's CPU time (user + system, /usr/bin/time) is
-// printed too: CPU seconds per unit that stay the same with more workers mean the workers do not slow each other
-// down, whatever the wall clock of a shared machine says.
+// of load during the benchmark falls on every N alike; the CPU time a unit costs (user + system) is printed too —
+// the workers' (/usr/bin/time), the local Files API's (this process, which runs it, during the workers' run) and
+// Redis's (/proc) — since with two workers both cores are full and the CPU a unit costs is what caps the ratio;
+// CPU seconds per unit that stay the same with more workers mean the workers do not slow each other down, whatever
+// the wall clock of a shared machine says.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -36,7 +38,7 @@ async function startRedis() {
     });
     child.once("exit", () => reject(new Error(`redis-server did not start: ${out}`)));
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM"), cpu: () => processCpu(child.pid) };
 }
 
 /** Runs ftprep under /usr/bin/time; resolves with its CPU seconds (user + system). */
@@ -51,6 +53,12 @@ function cli(bin, args, cwd) {
       resolve(user + sys);
     });
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function processCpu(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ")[0];
@@ -80,13 +88,23 @@ export async function queueBench({ bin, out }) {
           const name = `bench-${workers}-${round}-${Date.now()}`;
           await cli(bin, ["plan", "data", "--out", "plan.json", "--unit-bytes", "1GB", "--enqueue", redis.url, "--queue-name", name], dir);
           const started = process.hrtime.bigint();
+          const serverBefore = process.cpuUsage();
+          const redisBefore = redis.cpu();
           const cpu = await Promise.all(
             Array.from({ length: workers }, (_, w) =>
               cli(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`, "--quiet"], dir),
             ),
           );
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          runs.get(workers).push({ units, seconds, perSecond: units / seconds, cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units });
+          const serverCpu = process.cpuUsage(serverBefore);
+          runs.get(workers).push({
+            units,
+            seconds,
+            perSecond: units / seconds,
+            cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units,
+            serverPerUnit: (serverCpu.user + serverCpu.system) / 1e6 / units,
+            redisPerUnit: (redis.cpu() - redisBefore) / units,
+          });
         } finally {
           await server.close();
         }
@@ -102,7 +120,7 @@ export async function queueBench({ bin, out }) {
     const list = runs.get(n);
     const rate = median(list.map((r) => r.perSecond));
     console.log(
-      `${n} worker(s): ${list[0].units} units, median ${median(list.map((r) => r.seconds)).toFixed(2)} s (${list.map((r) => r.seconds.toFixed(2)).join(", ")}), ${rate.toFixed(2)} units/s, ratio ${(rate / base).toFixed(2)}×; workers' CPU ${median(list.map((r) => r.cpuPerUnit)).toFixed(3)} s a unit`,
+      `${n} worker(s): ${list[0].units} units, median ${median(list.map((r) => r.seconds)).toFixed(2)} s (${list.map((r) => r.seconds.toFixed(2)).join(", ")}), ${rate.toFixed(2)} units/s, ratio ${(rate / base).toFixed(2)}×; CPU a unit: workers ${median(list.map((r) => r.cpuPerUnit)).toFixed(3)} s + server ${median(list.map((r) => r.serverPerUnit)).toFixed(3)} s + Redis ${median(list.map((r) => r.redisPerUnit)).toFixed(3)} s`,
     );
   }
   const two = median(runs.get(2).map((r) => r.perSecond)) / base;
