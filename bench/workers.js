@@ -14,6 +14,8 @@
 //   BENCH_RSS_RUNS           runs per RSS figure, the median kept (default 1)
 //   BENCH_DIR_FILES          files of the directory run (default 10,000; 10 kB each)
 //   BENCH_WORKERS_PARTS      which parts: speed, tokens, rss, dir (comma-separated; default all)
+//   BENCH_NODE_FLAGS         V8/Node flags for every timed run, bare loop included (e.g. "--single-threaded-gc":
+//                            to compare on a quiet machine how the GC's helper threads weigh on each mode)
 //   BENCH_DATA_DIR           where generated data is kept and reused by later runs (default bench/out/data; point
 //                            several checkouts at one directory to generate each file once)
 // Generated data is named by profile, size, seed and a hash of its generator's source, and written under a
@@ -30,8 +32,10 @@ import { generateTokenData } from "./token-data.js";
 const run = promisify(execFile);
 const here = new URL(".", import.meta.url).pathname;
 
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+
 async function timed(args) {
-  const { stdout } = await run(process.execPath, [join(here, "speed.js"), ...args], { maxBuffer: 1 << 20 });
+  const { stdout } = await run(process.execPath, [...nodeFlags, join(here, "speed.js"), ...args], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout);
 }
 
@@ -119,7 +123,7 @@ export async function workersBench({ bin, out }) {
     ["plain ASCII chat", "chat"],
     ["multilingual chat", "multilingual"],
   ];
-  console.log(`\n# workers — ${n} workers, ${availableParallelism()} cores, medians of ${runs} runs (seconds after module loading), data in ${dataDir(out)}`);
+  console.log(`\n# workers — ${n} workers, ${availableParallelism()} cores, medians of ${runs} runs (seconds after module loading)${nodeFlags.length > 0 ? `, node ${nodeFlags.join(" ")}` : ""}, data in ${dataDir(out)}`);
 
   if (parts.has("speed")) {
     for (const [name, profile] of profiles) {
