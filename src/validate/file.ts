@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { FileSystemError } from "../errors.js";
 import { fileSize, readFileChunks } from "../read/file.js";
 import { isObjectUrl } from "../storage/s3-url.js";
@@ -691,9 +691,11 @@ async function jsonArrayPass(path: string, bytes: number, options: ValidateOptio
 
 /** The one pass over a file (or, with `range`, over a byte range of a plain JSONL file). */
 async function filePass(path: string, options: ValidateOptions, partial: false | { rejected: boolean }, range?: ByteRange): Promise<Pass> {
-  const size = await fileSize(path, options.signal);
   const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
   const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
+  // A whole plain local file is opened first and its size read from the open file: a small one is then read at once.
+  const opened = range === undefined && compression === undefined && layout === "jsonl" && !isObjectUrl(path) ? readIfSmall(path, options.signal) : undefined;
+  const size = opened?.size ?? (await fileSize(path, options.signal));
   if (layout === "json-array") return jsonArrayPass(path, size, options, partial);
   const first = range === undefined || range.start === 0;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -711,8 +713,8 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
     }
   };
   let corrupt: string | undefined;
-  if (range === undefined && size <= SMALL_FILE_BYTES && compression === undefined && !isObjectUrl(path)) {
-    return runPass(smallFileEntries(path, options, maxLineBytes, (what) => (notText = what)), options.label ?? path, options, finishFile, partial);
+  if (opened?.bytes !== undefined) {
+    return runPass(smallFileEntries(opened.bytes, options, maxLineBytes, (what) => (notText = what)), options.label ?? path, options, finishFile, partial);
   }
   let chunks: AsyncIterable<Uint8Array> =
     range === undefined && size <= SMALL_FILE_BYTES && !isObjectUrl(path)
@@ -732,14 +734,7 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
  * and `lineEntries` give it, without four async generators per file (a directory of 10 kB files spent more in them,
  * and in warming them up in each thread, than in its records).
  */
-function* smallFileEntries(path: string, options: ValidateOptions, maxLineBytes: number, onBinary: (what: string) => void): Generator<Entry[]> {
-  options.signal?.throwIfAborted();
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw FileSystemError.from(path, "read", error);
-  }
+function* smallFileEntries(bytes: Buffer, options: ValidateOptions, maxLineBytes: number, onBinary: (what: string) => void): Generator<Entry[]> {
   if (bytes.length === 0) return;
   options.onChunk?.(bytes);
   const what = describeNonText(bytes);
@@ -780,6 +775,35 @@ export async function detectFileFormat(path: string, options: ValidateOptions): 
  * more time in the round trips of opening, reading and closing each through the thread pool than in validating.
  */
 const SMALL_FILE_BYTES = 256 * 1024;
+
+/**
+ * A local file's size, from the file once open (an `fstat`, not a `stat` by name: one path lookup per file, not
+ * two), and its bytes when it is at most `SMALL_FILE_BYTES`. Errors as `fileSize` and `readFileSync` give them.
+ */
+function readIfSmall(path: string, signal: AbortSignal | undefined): { size: number; bytes?: Buffer } {
+  signal?.throwIfAborted();
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    if (info.size > SMALL_FILE_BYTES) return { size: info.size };
+    // A size of 0 may be a pipe or a /proc file: read those to their end.
+    if (info.size === 0) return { size: 0, bytes: readFileSync(fd) };
+    const bytes = Buffer.allocUnsafe(info.size);
+    let filled = 0;
+    for (let n = -1; filled < bytes.length && n !== 0; filled += n) n = readSync(fd, bytes, filled, bytes.length - filled, null);
+    return { size: info.size, bytes: filled === bytes.length ? bytes : bytes.subarray(0, filled) };
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 async function* wholeFile(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   signal?.throwIfAborted();
