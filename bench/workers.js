@@ -39,19 +39,29 @@ async function timed(args) {
   return JSON.parse(stdout);
 }
 
+/** The machine's ceiling for N counting threads at this moment (bench/token-threads.js). */
+async function ceiling(n, file) {
+  const { stdout } = await run(process.execPath, [...nodeFlags, join(here, "token-threads.js"), String(n), file], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout);
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Each mode's runs (seconds, CPU seconds), the modes interleaved run by run; medians and the runs themselves. */
-async function medians(modes, runs) {
+/**
+ * Each mode's runs (seconds, CPU seconds), the modes interleaved run by run; medians and the runs themselves.
+ * `afterRound`, if given, runs after each round (a measurement to interleave with the modes).
+ */
+async function medians(modes, runs, afterRound) {
   const all = Object.fromEntries(Object.keys(modes).map((k) => [k, []]));
   for (let r = 0; r < runs; r++) {
     for (const [name, args] of Object.entries(modes)) {
       const { seconds, cpu_seconds: cpu } = await timed(args);
       all[name].push({ seconds, cpu });
     }
+    await afterRound?.();
   }
   return Object.fromEntries(
     Object.entries(all).map(([k, v]) => [k, { seconds: median(v.map((x) => x.seconds)), cpu: median(v.map((x) => x.cpu ?? NaN)), runs: v }]),
@@ -143,11 +153,21 @@ export async function workersBench({ bin, out }) {
   if (parts.has("tokens")) {
     const tokensFile = await data(out, "multilingual", tokensMb);
     const model = "gpt-4o-mini-2024-07-18";
-    const t = await medians({ one: ["ftprep", tokensFile, model], many: ["workers", String(n), tokensFile, model] }, runs);
+    // Each round also measures the machine's ceiling for this work at that moment (bench/token-threads.js: the
+    // tokenizer counting in-memory text in N threads at once against one alone, no pool, no I/O, no merge).
+    const ceilings = [];
+    const t = await medians(
+      { one: ["ftprep", tokensFile, model], many: ["workers", String(n), tokensFile, model] },
+      runs,
+      async () => ceilings.push(await ceiling(n, tokensFile)),
+    );
     const tokenSpeedup = t.one.seconds / t.many.seconds;
     console.log(`exact token counting (--model ${model}), ${tokensMb} MB multilingual: 1 thread ${describe(t.one)}`);
     console.log(`  ${n} workers ${describe(t.many)} (each worker reads the cached tokenizer table): ${tokenSpeedup.toFixed(2)}× (target for 2 workers on 1 GB ≥ 1.85×: ${tokenSpeedup >= 1.85 ? "met" : "NOT MET"})`);
-    rows.push(`| exact token counting (o200k), ${tokensMb} MB multilingual: 1 thread / ${n} workers | ${t.one.seconds.toFixed(2)} s / ${t.many.seconds.toFixed(2)} s: **${tokenSpeedup.toFixed(2)}×** |`);
+    console.log(`  each run, 1 thread / ${n} workers (s, CPU s): ${t.one.runs.map((r, i) => `${r.seconds.toFixed(2)} (${r.cpu.toFixed(2)}) / ${t.many.runs[i].seconds.toFixed(2)} (${t.many.runs[i].cpu.toFixed(2)})`).join("; ")}`);
+    const c = median(ceilings.map((x) => x.ratio));
+    console.log(`  the machine's ceiling, ${n} threads counting in memory at once against one alone (bench/token-threads.js, after each round): median ${c.toFixed(2)}× (${ceilings.map((x) => `${x.ratio.toFixed(2)}×, CPU ${(x.many_cpu / n / x.one_cpu).toFixed(2)}× a thread's alone`).join("; ")})`);
+    rows.push(`| exact token counting (o200k), ${tokensMb} MB multilingual: 1 thread / ${n} workers | ${t.one.seconds.toFixed(2)} s / ${t.many.seconds.toFixed(2)} s: **${tokenSpeedup.toFixed(2)}×** (${n} threads counting in memory at once, the same rounds: ${c.toFixed(2)}× one alone) |`);
   }
 
   if (parts.has("rss")) {
