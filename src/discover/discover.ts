@@ -170,11 +170,12 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
   let foundBytes = 0;
 
   let weight = 1;
-  const addFile = async (path: string, rel: string, split: Split | undefined, viaLink = false): Promise<void> => {
+  const addFile = async (path: string, rel: string, split: Split | undefined, viaLink = false, knownReal?: string): Promise<void> => {
     options.signal?.throwIfAborted();
     // Synchronous: two system calls of a few microseconds each, where a round trip through the thread pool per file
-    // made discovering a directory of 10,000 small files cost more than validating them.
-    const real = realpathSync.native(path);
+    // made discovering a directory of 10,000 small files cost more than validating them. A plain file listed in a
+    // folder whose real path is known needs no `realpath` of its own: it is that folder's real path and its name.
+    const real = knownReal ?? realpathSync.native(path);
     if (isExcluded(path, real)) {
       skipped.push({ path, reason: "an output of ftprep (the manifest, the report or the output directory)" });
       return;
@@ -219,7 +220,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       const entry: EntryKind = { name: raw.name.toString("utf8"), isDirectory: () => raw.isDirectory(), isFile: () => raw.isFile(), isSymbolicLink: () => raw.isSymbolicLink() };
       const path = join(dir, entry.name);
       try {
-        await visit(entry, path, root, split);
+        await visit(entry, path, root, split, real);
       } catch (error) {
         // One entry that cannot be read (permissions, gone since listed) is reported; the rest of the folder goes on.
         if (options.signal?.aborted || (error as Error).name === "AbortError") throw error;
@@ -230,7 +231,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     }
   };
 
-  const visit = async (entry: EntryKind, path: string, root: string, split: Split | undefined): Promise<void> => {
+  const visit = async (entry: EntryKind, path: string, root: string, split: Split | undefined, realDir: string): Promise<void> => {
       // Hidden entries (.git, .ftprep with its shards and store, editors' files) are never datasets.
       if (entry.name.startsWith(".")) {
         skipped.push({ path, reason: "hidden (the name starts with a dot): never walked" });
@@ -254,7 +255,10 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
         }
       }
       if (isDir) await walk(path, root, split);
-      else if (isFile && isDataset(entry.name)) await addFile(path, relative(root, path), split, entry.isSymbolicLink());
+      else if (isFile && isDataset(entry.name)) {
+        const link = entry.isSymbolicLink();
+        await addFile(path, relative(root, path), split, link, link ? undefined : join(realDir, entry.name));
+      }
       else skipped.push({ path, reason: isFile ? NOT_A_DATASET : "not a regular file" });
   };
 

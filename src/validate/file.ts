@@ -553,6 +553,8 @@ async function runPass(
   options: ValidateOptions,
   afterEntries?: (validation: FileValidation) => void,
   partial: false | { rejected: boolean } = false,
+  /** The entries' bytes stay as they are for the whole pass (a small file read whole): the look-ahead keeps them uncopied. */
+  stable = false,
 ): Promise<Pass> {
   const schemas = schemaRegistry();
   const target = targetOf(options);
@@ -634,7 +636,7 @@ async function runPass(
       // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
       const line = entry.line;
       // (Buffer.from copies at once; Uint8Array.from would iterate the bytes one by one.)
-      const own: Entry = { number: entry.number, line: { ...line, bytes: Buffer.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
+      const own: Entry = stable ? entry : { number: entry.number, line: { ...line, bytes: Buffer.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
       own.parsed ??= parseLine(own.line, maxLineBytes);
       head.push(own);
       if (own.parsed.kind === "record") headRecords++;
@@ -714,7 +716,7 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
   };
   let corrupt: string | undefined;
   if (opened?.bytes !== undefined) {
-    return runPass(smallFileEntries(opened.bytes, options, maxLineBytes, (what) => (notText = what)), options.label ?? path, options, finishFile, partial);
+    return runPass(smallFileEntries(opened.bytes, options, maxLineBytes, (what) => (notText = what)), options.label ?? path, options, finishFile, partial, true);
   }
   let chunks: AsyncIterable<Uint8Array> =
     range === undefined && size <= SMALL_FILE_BYTES && !isObjectUrl(path)

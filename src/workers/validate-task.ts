@@ -29,6 +29,27 @@ export interface ValidateTask {
    * (line numbers the part's own; `estimated` 0 or 1), for a token hook's `onCount` on the main thread.
    */
   countsPath?: string;
+  /**
+   * A whole small file whose report needs nothing of the main thread (no duplicate table, no drop list, no token
+   * hook): the worker makes the file's report itself, as one pass does, and sends it (`WholeResult`).
+   */
+  whole?: boolean;
+  /** With `whole`: send every issue too, in order (for `onIssue` on the main thread). */
+  issues?: boolean;
+}
+
+/**
+ * A whole file's report made by the worker (`ValidateTask.whole`), and its issues in order when asked, flat:
+ * `line, code, path, message` for each (absent when there are none).
+ */
+export interface WholeResult {
+  /**
+   * The report as JSON text: written and read by V8's own JSON code, which costs the main thread less than a
+   * structured clone of the report's sixty-odd objects (and no JavaScript to warm up in each thread, as a codec
+   * of our own would). The report holds only what `--json` prints, so the text is all of it.
+   */
+  json: string;
+  issues?: (number | string)[];
 }
 
 /** Several small files for one worker, validated in order and answered at once: one round trip for all of them. */

@@ -3,9 +3,9 @@ import { FileSystemError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { targetFor } from "../target/target-spec.js";
 import type { RangeResult, ValidateOptions } from "../validate/file.js";
-import { validateRange } from "../validate/file.js";
+import { validateFile, validateRange } from "../validate/file.js";
 import type { TokenHook } from "../validate/token-stats.js";
-import type { TaskFailure, ValidateBatch, ValidateTask } from "./validate-task.js";
+import type { TaskFailure, ValidateBatch, ValidateTask, WholeResult } from "./validate-task.js";
 
 /**
  * The worker thread of the validation pool: validates the part of a file it is given, reading it from disk itself
@@ -19,6 +19,9 @@ if (!port) throw new Error("validate-worker.js runs as a worker thread");
 /** Progress is posted at most this often, in bytes. */
 const PROGRESS_BYTES = 4 * 1024 * 1024;
 
+/** Bytes of whole small files read and not yet told to the main thread. */
+let unsentRead = 0;
+
 const hooks = new Map<string, Promise<TokenHook | undefined>>();
 function tokenHook(choice: NonNullable<ValidateTask["tokens"]>): Promise<TokenHook | undefined> {
   const key = JSON.stringify(choice);
@@ -31,14 +34,9 @@ function tokenHook(choice: NonNullable<ValidateTask["tokens"]>): Promise<TokenHo
   return hook;
 }
 
-async function run(id: number, task: ValidateTask): Promise<RangeResult> {
-  const log = task.logPath !== undefined ? await LineFileWriter.create(task.logPath) : undefined;
-  const counts = task.countsPath !== undefined ? await LineFileWriter.create(task.countsPath) : undefined;
-  let unreported = 0;
-  const shared = task.tokens ? await tokenHook(task.tokens) : undefined;
-  const hook: TokenHook | undefined =
-    shared && counts ? { ...shared, onCount: (_file, line, tokens, trainable, estimated) => counts.writeLine(`[${line},${tokens},${trainable},${estimated ? 1 : 0}]`) } : shared;
-  const options: ValidateOptions = {
+/** The validation options a task gives (hooks apart). */
+function optionsOf(task: ValidateTask): ValidateOptions {
+  return {
     target: targetFor(task.provider, task.format),
     duplicates: task.duplicates,
     ...(task.figures === false ? { figures: false } : {}),
@@ -48,6 +46,19 @@ async function run(id: number, task: ValidateTask): Promise<RangeResult> {
     ...(task.maxIssues !== undefined ? { maxIssues: task.maxIssues } : {}),
     ...(task.maxLineBytes !== undefined ? { maxLineBytes: task.maxLineBytes } : {}),
     ...(task.maxRecordBytes !== undefined ? { maxRecordBytes: task.maxRecordBytes } : {}),
+  };
+}
+
+async function run(id: number, task: ValidateTask): Promise<RangeResult | WholeResult> {
+  if (task.whole) return runWhole(id, task);
+  const log = task.logPath !== undefined ? await LineFileWriter.create(task.logPath) : undefined;
+  const counts = task.countsPath !== undefined ? await LineFileWriter.create(task.countsPath) : undefined;
+  let unreported = 0;
+  const shared = task.tokens ? await tokenHook(task.tokens) : undefined;
+  const hook: TokenHook | undefined =
+    shared && counts ? { ...shared, onCount: (_file, line, tokens, trainable, estimated) => counts.writeLine(`[${line},${tokens},${trainable},${estimated ? 1 : 0}]`) } : shared;
+  const options: ValidateOptions = {
+    ...optionsOf(task),
     ...(hook ? { tokens: hook } : {}),
     ...(log ? { onIssue: (i) => log.writeLine(JSON.stringify([i.line, i.code, i.path, i.message])) } : {}),
     onChunk: (bytes) => {
@@ -75,19 +86,46 @@ async function run(id: number, task: ValidateTask): Promise<RangeResult> {
   }
 }
 
+/**
+ * A whole small file, validated as one pass does (`validateFile`): its report as it will be printed, and its issues
+ * in order when the main thread streams them. No log file, no merge: nothing of it waits for the main thread.
+ */
+async function runWhole(id: number, task: ValidateTask): Promise<WholeResult> {
+  const issues: (number | string)[] | undefined = task.issues ? [] : undefined;
+  const report = await validateFile(task.path, {
+    ...optionsOf(task),
+    ...(issues ? { onIssue: (i) => void issues.push(i.line, i.code, i.path, i.message) } : {}),
+    onChunk: (bytes) => {
+      // Told per batch (or every PROGRESS_BYTES), not per file: a message per 10 kB file would cost more than its bytes.
+      unsentRead += bytes.length;
+      if (unsentRead >= PROGRESS_BYTES) {
+        port!.postMessage({ id, progress: unsentRead });
+        unsentRead = 0;
+      }
+    },
+  });
+  const result: WholeResult = { json: JSON.stringify(report) };
+  if (issues !== undefined && issues.length > 0) result.issues = issues;
+  return result;
+}
+
 function replyOf(error: unknown): TaskFailure {
   const e = error as { code?: string; message?: string };
   return { error: { code: e.code ?? "ERR_WORKER", message: e.message ?? String(error), ...(error instanceof FileSystemError ? { path: error.path } : {}) } };
 }
 
-function transfers(result: RangeResult): ArrayBuffer[] {
-  return result.digests ? [result.digests.lines.buffer as ArrayBuffer, result.digests.bytes.buffer as ArrayBuffer] : [];
+function transfers(result: RangeResult | WholeResult): ArrayBuffer[] {
+  return !("format" in result) ? [] : result.digests ? [result.digests.lines.buffer as ArrayBuffer, result.digests.bytes.buffer as ArrayBuffer] : [];
 }
 
 /** Small files, one after the other: each file's result or failure, in order, in one reply. */
-async function runBatch(id: number, tasks: ValidateTask[]): Promise<(RangeResult | TaskFailure)[]> {
-  const results: (RangeResult | TaskFailure)[] = [];
+async function runBatch(id: number, tasks: ValidateTask[]): Promise<(RangeResult | WholeResult | TaskFailure)[]> {
+  const results: (RangeResult | WholeResult | TaskFailure)[] = [];
   for (const task of tasks) results.push(await run(id, task).catch(replyOf));
+  if (unsentRead > 0) {
+    port!.postMessage({ id, progress: unsentRead });
+    unsentRead = 0;
+  }
   return results;
 }
 
