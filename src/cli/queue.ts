@@ -61,7 +61,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
     if (!flags.quiet) io.stderr(`${line}\n`);
   };
   // BullMQ and ioredis load only when a queue is used.
-  const [{ UnrecoverableError }, { describeRedis, runQueueWorker }] = await Promise.all([import("bullmq"), import("../queue/queue.js")]);
+  const { describeRedis, runQueueWorker, UnrecoverableError } = await import("../queue/queue.js");
   const { run } = await import("../pipeline/run.js");
   const { openTarget } = await import("../pipeline/target.js");
   const { createJob } = await import("../jobs/jobs.js");

@@ -6,7 +6,8 @@ import { redactUrl, registerSecret } from "../redact.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { createProviderClient } from "../providers/registry.js";
 import type { FilesProvider, JobsProvider, ProviderName } from "../providers/types.js";
-import { DEFAULT_STORE, type RunningServer, startServer } from "../server/server.js";
+import { DEFAULT_STORE } from "../defaults.js";
+import type { RunningServer } from "../server/server.js";
 import { providerSpec } from "../target/registry.js";
 
 /** Where files and jobs go: a provider's API, or the embedded local server. */
@@ -162,6 +163,8 @@ export async function openTarget(name: ProviderName, options: TargetOptions): Pr
   if (resolved.embedded) {
     // A token of this run only: other local users and processes cannot reach the store through the port.
     const token = randomBytes(24).toString("base64url");
+    // Loaded only here: a run with a key or a base URL (every queue worker's unit) need not load the server and busboy.
+    const { startServer } = await import("../server/server.js");
     const server = await startServer({ store: resolved.store, port: 0, token });
     const baseUrl = `${server.url}${spec.apiPath}`;
     options.onNotice?.(`no ${spec.envPrefix}_API_KEY and no base URL: using the embedded local Files API at ${server.url} (store ${resolved.store})`);
