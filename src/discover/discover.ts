@@ -164,6 +164,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     excluded.add(await realpath(path).catch(() => resolve(path)));
   }
   const isExcluded = (path: string, real: string): boolean => {
+    if (excluded.size === 0) return false;
     if (isObjectUrl(path)) return [...excluded].some((e) => isObjectUrl(e) && (path === e || path.startsWith(e.endsWith("/") ? e : `${e}/`)));
     return excluded.has(resolve(path)) || excluded.has(real);
   };
@@ -197,7 +198,8 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     options.onProgress?.({ files: found.length, bytes: foundBytes });
   };
 
-  const walk = async (dir: string, root: string, split: Split | undefined): Promise<void> => {
+  /** `relDir`: `dir` relative to `root` ("" for the root itself), built name by name as the walk goes down. */
+  const walk = async (dir: string, root: string, split: Split | undefined, relDir = ""): Promise<void> => {
     options.signal?.throwIfAborted();
     const real = await realpath(dir);
     if (isExcluded(dir, real)) {
@@ -220,7 +222,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
       const entry: EntryKind = { name: raw.name.toString("utf8"), isDirectory: () => raw.isDirectory(), isFile: () => raw.isFile(), isSymbolicLink: () => raw.isSymbolicLink() };
       const path = join(dir, entry.name);
       try {
-        await visit(entry, path, root, split, real);
+        await visit(entry, path, root, split, real, relDir);
       } catch (error) {
         // One entry that cannot be read (permissions, gone since listed) is reported; the rest of the folder goes on.
         if (options.signal?.aborted || (error as Error).name === "AbortError") throw error;
@@ -231,7 +233,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     }
   };
 
-  const visit = async (entry: EntryKind, path: string, root: string, split: Split | undefined, realDir: string): Promise<void> => {
+  const visit = async (entry: EntryKind, path: string, root: string, split: Split | undefined, realDir: string, relDir: string): Promise<void> => {
       // Hidden entries (.git, .ftprep with its shards and store, editors' files) are never datasets.
       if (entry.name.startsWith(".")) {
         skipped.push({ path, reason: "hidden (the name starts with a dot): never walked" });
@@ -254,10 +256,13 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
           return;
         }
       }
-      if (isDir) await walk(path, root, split);
+      // The relative path and the real path of an entry are its folder's and its name (a name has no separator and
+      // is never "." or ".."): no path resolution per file, which cost as much as the file's two system calls.
+      const rel = relDir === "" ? entry.name : `${relDir}${sep}${entry.name}`;
+      if (isDir) await walk(path, root, split, rel);
       else if (isFile && isDataset(entry.name)) {
         const link = entry.isSymbolicLink();
-        await addFile(path, relative(root, path), split, link, link ? undefined : join(realDir, entry.name));
+        await addFile(path, rel, split, link, link ? undefined : realDir.endsWith(sep) ? realDir + entry.name : `${realDir}${sep}${entry.name}`);
       }
       else skipped.push({ path, reason: isFile ? NOT_A_DATASET : "not a regular file" });
   };

@@ -1,6 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { SkippedPath } from "../discover/discover.js";
+import type { Discovery, SkippedPath } from "../discover/discover.js";
 import { ConfigError, FtprepError } from "../errors.js";
 import { LineFileWriter } from "../guard/line-writer.js";
 import { datasetStem, isDatasetName } from "../read/source.js";
@@ -77,21 +77,57 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   const target = targetOf(options);
   const progress = options.onProgress;
   const exclude = [...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.writeValidDir !== undefined ? [options.writeValidDir] : [])];
-  const { files, skipped, unreadable } = await discoverDatasets(paths, { exclude, signal: options.signal, onProgress: progress });
-  if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
-  const report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
-  const summary: ValidationSummary = { provider: target.provider.name, files: [], skipped, failures: [...unreadable], ok: unreadable.length === 0 };
+  const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, workers: _n, rangeBytes, ...fileOptions } = options;
+  const poolOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(rangeBytes !== undefined ? { rangeBytes } : {}) };
+  const mayUseWorkers = options.writeValidDir === undefined && workersCanRun(fileOptions);
+  // The threads start while discovery walks the folders (each takes a moment to load the validator), as soon as
+  // their number is known: given, or once the files found are enough for the default to be more than one.
+  let early: { workers: number; opened: Promise<ParallelValidation> } | undefined;
+  const openEarly = (n: number): void => {
+    if (early !== undefined || !mayUseWorkers || !Number.isSafeInteger(n) || n < 2) return;
+    const opened = ParallelValidation.open(n, poolOptions);
+    opened.catch(() => undefined);
+    early = { workers: n, opened };
+  };
+  const closeEarly = async (): Promise<void> => {
+    await (await early?.opened.catch(() => undefined))?.close(options.signal?.reason);
+  };
+  if (options.workers !== undefined) openEarly(options.workers);
+  let files: Discovery["files"];
+  let report: LineFileWriter | undefined;
+  let summary: ValidationSummary;
+  let workers: number;
+  let parallel: ParallelValidation | undefined;
+  try {
+    const found = await discoverDatasets(paths, {
+      exclude,
+      signal: options.signal,
+      onProgress: (event) => {
+        if (event.type === "discover" && options.workers === undefined) openEarly(defaultWorkers(event.bytes));
+        progress?.(event);
+      },
+    });
+    files = found.files;
+    if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
+    report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;
+    summary = { provider: target.provider.name, files: [], skipped: found.skipped, failures: [...found.unreadable], ok: found.unreadable.length === 0 };
+    workers = options.workers ?? defaultWorkers(files.reduce((n, f) => n + f.bytes, 0));
+    if (!Number.isSafeInteger(workers) || workers < 1) throw new TypeError(`Expected \`workers\` to be a positive integer, got ${String(workers)}`);
+    if (workers > 1 && files.length > 0 && mayUseWorkers) {
+      parallel = early?.workers === workers ? await early.opened : await ParallelValidation.open(workers, poolOptions);
+    }
+    if (parallel === undefined || early?.workers !== workers) await closeEarly();
+  } catch (error) {
+    await report?.abort();
+    await closeEarly();
+    throw error;
+  }
   const training: FileReport[] = [];
   const trainingFiles = files.filter((f) => f.split === "train").length;
-  const workers = options.workers ?? defaultWorkers(files.reduce((n, f) => n + f.bytes, 0));
-  if (!Number.isSafeInteger(workers) || workers < 1) throw new TypeError(`Expected \`workers\` to be a positive integer, got ${String(workers)}`);
-  const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, workers: _n, rangeBytes, ...fileOptions } = options;
-  const parallel = workers > 1 && files.length > 0 && options.writeValidDir === undefined && workersCanRun(fileOptions)
-    ? await ParallelValidation.open(workers, { ...(options.signal ? { signal: options.signal } : {}), ...(rangeBytes !== undefined ? { rangeBytes } : {}) })
-    : undefined;
   // With workers, files are started ahead of the one being merged, as many as keep every thread busy.
   const started: (Promise<() => Promise<FileReport>> | undefined)[] = [];
   const onIssue = report ? (issue: Issue) => report.writeLine(redactedJson(issue)) : undefined;
+  let lookedAhead = 0;
   const startUpTo = (last: number): void => {
     for (let i = started.length; i <= Math.min(last, files.length - 1); i++) {
       const file = files[i]!;
@@ -126,8 +162,10 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
         let result: FileReport;
         if (parallel) {
           // Small files go in batches: far enough ahead that each thread has a batch or two to work on.
-          let last = index + 4 * workers;
+          // (From where the last file's look-ahead stopped: what lies before it was looked at already.)
+          let last = Math.max(index + 4 * workers, lookedAhead);
           while (last + 1 < files.length && last + 1 <= index + 4 * workers * BATCH_FILES && files[last + 1]!.bytes <= BATCH_FILE_BYTES) last++;
+          lookedAhead = last;
           startUpTo(last);
           const finish = await started[index]!;
           started[index] = undefined;

@@ -1,14 +1,14 @@
 import { realpathSync } from "node:fs";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { discoverFiles } from "../../src/discover/discover.js";
 import { chatLines } from "../helpers/records.js";
 import { useTempDir } from "../helpers/temp.js";
 
 /**
- * A plain file found in a folder takes its real path from the folder's (no `realpath` call per file): it must be
- * the path the system resolves, whether the folder was reached directly, through a link to it, or through a link
+ * A plain file found in a folder takes its real and relative paths from the folder's (no `realpath` call or path
+ * resolution per file): they must be the paths the system resolves, whether the folder was reached directly, through a link to it, or through a link
  * in the path given, so the same file reached twice is still listed once.
  */
 
@@ -31,7 +31,10 @@ describe("real paths of the files found in folders", () => {
     for (const input of [join(root, "data"), join(root, "data-link")]) {
       const { files, skipped } = await discoverFiles([input]);
       expect(files.map((f) => f.relative)).toEqual(["a.jsonl", "shared/b.jsonl", "y-outside/c.jsonl"]);
-      for (const f of files) expect(f.realPath, f.path).toBe(realpathSync.native(f.path));
+      for (const f of files) {
+        expect(f.realPath, f.path).toBe(realpathSync.native(f.path));
+        expect(f.relative, f.path).toBe(relative(input, f.path));
+      }
       expect(skipped.map((s) => [s.path.slice(input.length + 1), s.reason])).toEqual([["z-again", "directory already visited (a link loop or a repeated path)"]]);
     }
 

@@ -148,6 +148,29 @@ describe("validating with worker threads", () => {
     }
   });
 
+  it("threads started while discovery runs are stopped when it finds nothing to validate, leaving no temporary file", async () => {
+    const dir = join(tmp(), "nothing");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "notes.txt"), "not a dataset");
+    const ownTmp = join(tmp(), "tmpdir-nothing");
+    await mkdir(ownTmp);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = ownTmp;
+    try {
+      // Given a number of workers, the pool opens at once, before discovery ends.
+      await expect(validatePaths([dir], { workers: 2 })).rejects.toThrow(/no dataset files/);
+      expect(await readdir(ownTmp)).toEqual([]);
+      // With a file to validate, the threads opened early do the work and are stopped at the end.
+      await writeFile(join(dir, "a.jsonl"), chatLines(3));
+      const summary = await validatePaths([dir], { workers: 2 });
+      expect(summary.files.map((f) => f.records)).toEqual([3]);
+      expect(await readdir(ownTmp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
   it("an abort stops every worker at once and leaves no temporary file", async () => {
     const dir = join(tmp(), "abort");
     await mkdir(dir, { recursive: true });
