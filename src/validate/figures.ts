@@ -1,5 +1,6 @@
 import type { FormatId } from "../types.js";
 import { Histogram, type HistogramJson } from "./histogram.js";
+import { RoleCounts } from "./stats.js";
 
 /**
  * The figures of a file's valid records — what will be trained on — gathered by the validation pass at a few
@@ -109,7 +110,7 @@ export class FigureTally {
   readonly messages = new Histogram("log");
   readonly turns = new Histogram("log");
   readonly callsPerRecord = new Histogram("log");
-  readonly roles = new Map<string, number>();
+  readonly roles = new RoleCounts();
   readonly toolNames = new Map<string, number>();
 
   constructor(
@@ -143,7 +144,7 @@ export class FigureTally {
     const tools = record.tools ?? record.available_tools ?? input?.tools;
     const declared = Array.isArray(tools) ? tools.length > 0 : tools !== undefined && tools !== null;
     if (declared) this.recordsWithTools++;
-    const onlyLast = format.startsWith("mistral") && (declared || record.only_last === true);
+    const onlyLast = (declared || record.only_last === true) && this.isMistral(format);
     // Without a tokenizer the share is estimated from characters: those of the assistant messages that train.
     const estimate = counted.trainable === undefined && !preference;
     let count = 0;
@@ -211,7 +212,7 @@ export class FigureTally {
     return {
       sums: [this.records, this.tokensTotal, this.overLimit, this.recordsWithTools, this.recordsWithCalls, this.calls, this.others],
       histograms: [[...this.tokens.counts], [...this.share.counts], [...this.messages.counts], [...this.turns.counts], [...this.callsPerRecord.counts]],
-      roles: [...this.roles],
+      roles: this.roles.entries(),
       toolNames: [...this.toolNames],
     };
   }
@@ -230,7 +231,7 @@ export class FigureTally {
     this.calls += calls;
     this.others += others;
     [this.tokens, this.share, this.messages, this.turns, this.callsPerRecord].forEach((h, i) => h.addCounts(part.histograms[i]!));
-    for (const [role, n] of part.roles) this.roles.set(role, (this.roles.get(role) ?? 0) + n);
+    for (const [role, n] of part.roles) this.roles.add(role, n);
     for (const [name, n] of part.toolNames) {
       const seen = this.toolNames.get(name);
       if (seen !== undefined) this.toolNames.set(name, seen + n);
@@ -239,8 +240,20 @@ export class FigureTally {
     }
   }
 
+  private lastFormat: FormatId | undefined;
+  private lastMistral = false;
+
+  /** Whether a format is Mistral's (remembered for the last format asked: a file has one). */
+  private isMistral(format: FormatId): boolean {
+    if (format !== this.lastFormat) {
+      this.lastFormat = format;
+      this.lastMistral = format.startsWith("mistral");
+    }
+    return this.lastMistral;
+  }
+
   private role(role: string): void {
-    this.roles.set(role, (this.roles.get(role) ?? 0) + 1);
+    this.roles.add(role);
   }
 
   private countTool(name: string): void {
@@ -265,7 +278,7 @@ export class FigureTally {
       trainable_share: { method: this.method, per_record: this.share.toJSON() },
       messages: this.messages.toJSON(),
       turns: this.turns.toJSON(),
-      roles: Object.fromEntries(this.roles),
+      roles: Object.fromEntries(this.roles.entries()),
       tools: {
         records_with_tools: this.recordsWithTools,
         records_with_calls: this.recordsWithCalls,

@@ -82,14 +82,16 @@ export function parseLine(line: Line, maxLineBytes: number): ParsedLine {
   if (isBlankLine(bytes)) {
     return { kind: "blank", issues: [{ code: "W_BLANK_LINE", path: "", message: "blank line (skipped)" }] };
   }
-  if (!isUtf8(bytes)) {
+  // The line reader's bytes are Buffers already: decoding them needs no wrapper object per line.
+  const text = Buffer.isBuffer(bytes) ? bytes.toString("utf8") : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
+  // The decoder puts U+FFFD for every invalid sequence, so a text without one came from valid UTF-8: the search is
+  // all a line costs (none at all on a one-byte string), where a validation of the bytes is a binding call per line.
+  if (text.indexOf("\uFFFD") !== -1 && !isUtf8(bytes)) {
     return {
       kind: "invalid",
       issues: [{ code: "E_UTF8", path: "", message: `the line is not valid UTF-8 (first bad byte at column ${firstInvalidUtf8(bytes) + 1})` }],
     };
   }
-  // The line reader's bytes are Buffers already: decoding them needs no wrapper object per line.
-  const text = Buffer.isBuffer(bytes) ? bytes.toString("utf8") : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
   const tooComplex = checkStructure(bytes, text);
   if (tooComplex !== undefined) return { kind: "invalid", issues: [tooComplex] };
   let value: unknown;
@@ -117,6 +119,8 @@ export function validateParsed(
   return validateRecordValue(parsed.value, format, stats, schemas, digests);
 }
 
+const SCRATCH = new Findings();
+
 /** Validates one already-parsed record (a JSON line's or a `.json` array element's). */
 export function validateRecordValue(
   value: Record<string, unknown>,
@@ -125,7 +129,10 @@ export function validateRecordValue(
   schemas: SchemaRegistry,
   digests: boolean,
 ): LineOutcome {
-  const findings = new Findings();
+  // One collector for every record (an outcome keeps the issues array, never the collector).
+  const findings = SCRATCH;
+  findings.issues = undefined;
+  findings.errors = 0;
   checkRecord(value, format, findings, stats, schemas);
   // Normalised = re-serialised: insignificant whitespace and escapes no longer tell two records apart.
   if (findings.issues === undefined && !digests) return CLEAN;

@@ -6,8 +6,13 @@
  * message content, text chunks, tool-call names and arguments, tool definitions as JSON, pretrain and classifier text.
  */
 export interface RecordStats {
-  /** Messages per role, across all records (a top-level `system_prompt` counts as a system message). */
-  messagesByRole: Record<string, number>;
+  /**
+   * Messages per role, across all records (a top-level `system_prompt` counts as a system message), in the order
+   * the roles were first seen: read from `roles` when read (so a structured clone holds it as plain data).
+   */
+  readonly messagesByRole: Record<string, number>;
+  /** Where `countRole` counts (not enumerable: absent from a structured clone, which has `messagesByRole`). */
+  readonly roles: RoleCounts;
   /** Records with at least one tool call. */
   toolCallRecords: number;
   /** Records with at least one image chunk. */
@@ -30,7 +35,19 @@ function dict<T>(): Record<string, T> {
 }
 
 export function emptyStats(): RecordStats {
-  return { messagesByRole: dict(), toolCallRecords: 0, imageRecords: 0, textChars: 0, messages: 0, labels: dict() };
+  const roles = new RoleCounts();
+  const stats = { toolCallRecords: 0, imageRecords: 0, textChars: 0, messages: 0, labels: dict<Record<string, number>>() };
+  return Object.defineProperties(stats, {
+    messagesByRole: {
+      enumerable: true,
+      get: () => {
+        const byRole = dict<number>();
+        for (const [role, n] of roles.entries()) byRole[role] = n;
+        return byRole;
+      },
+    },
+    roles: { enumerable: false, value: roles },
+  }) as typeof stats & Pick<RecordStats, "messagesByRole" | "roles">;
 }
 
 /** Estimated tokens: ceil(characters / 4) + 3 per message. */
@@ -39,7 +56,7 @@ export function estimateTokens(stats: RecordStats): number {
 }
 
 export function countRole(stats: RecordStats, role: string): void {
-  stats.messagesByRole[role] = (stats.messagesByRole[role] ?? 0) + 1;
+  stats.roles.add(role);
   stats.messages++;
 }
 
@@ -53,12 +70,64 @@ export function countLabel(stats: RecordStats, target: string, value: string, n 
 
 /** Adds `from` into `into`. */
 export function mergeStats(into: RecordStats, from: RecordStats): void {
-  for (const [role, n] of Object.entries(from.messagesByRole)) into.messagesByRole[role] = (into.messagesByRole[role] ?? 0) + n;
+  for (const [role, n] of Object.entries(from.messagesByRole)) into.roles.add(role, n);
   into.toolCallRecords += from.toolCallRecords;
   into.imageRecords += from.imageRecords;
   into.textChars += from.textChars;
   into.messages += from.messages;
   for (const [target, values] of Object.entries(from.labels)) {
     for (const [value, n] of Object.entries(values)) countLabel(into, target, value, n);
+  }
+}
+
+/**
+ * Messages per role, in the order the roles were first seen (as a Map's entries): the four common roles counted in
+ * fields, found by comparison, any other in a Map — a Map lookup keyed by a role string costs a hash probe per
+ * message, several per record.
+ */
+export class RoleCounts {
+  /** assistant, user, system, tool (see `commonRole`). */
+  private readonly common = [0, 0, 0, 0];
+  private readonly order: string[] = [];
+  private readonly others = new Map<string, number>();
+
+  /** Adds `n` (at least 1) messages of `role`. */
+  add(role: string, n = 1): void {
+    const k = commonRole(role);
+    if (k >= 0) {
+      if (this.common[k] === 0) this.order.push(role);
+      this.common[k]! += n;
+      return;
+    }
+    const seen = this.others.get(role);
+    if (seen === undefined) this.order.push(role);
+    this.others.set(role, (seen ?? 0) + n);
+  }
+
+  /** The count of a role. */
+  get(role: string): number {
+    const k = commonRole(role);
+    return k >= 0 ? this.common[k]! : (this.others.get(role) ?? 0);
+  }
+
+  /** Each role with its count, in the order first seen. */
+  entries(): [string, number][] {
+    return this.order.map((role) => [role, this.get(role)]);
+  }
+}
+
+/** The slot of a common role in `RoleCounts`, or -1. */
+function commonRole(role: string): number {
+  switch (role) {
+    case "assistant":
+      return 0;
+    case "user":
+      return 1;
+    case "system":
+      return 2;
+    case "tool":
+      return 3;
+    default:
+      return -1;
   }
 }

@@ -3,6 +3,7 @@ import { Findings } from "../../src/validate/findings.js";
 import { checkRecord, detectFormat } from "../../src/validate/record.js";
 import { schemaRegistry } from "../../src/validate/schema-registry.js";
 import { emptyStats, estimateTokens } from "../../src/validate/stats.js";
+import { jsonEqual } from "../../src/validate/rules/tools.js";
 import type { FormatId } from "../../src/types.js";
 
 function check(record: unknown, format: FormatId = "mistral-chat") {
@@ -147,5 +148,70 @@ describe("stats", () => {
     expect(issues).toEqual([]);
     expect({ ...stats.labels.constructor }).toEqual({ toString: 1 });
     expect({ ...stats.labels.tags }).toEqual({ a: 1, b: 1 });
+  });
+});
+
+describe("the per-record fast paths give the same findings", () => {
+  const call = (id: string, name = "f", args = "{}") => ({ id, type: "function", function: { name, arguments: args } });
+  const ids = (n: number, from = 0) => Array.from({ length: n }, (_, k) => `c${String(from + k).padStart(8, "0")}`);
+
+  it("matches tool responses to calls past the few kept in an array, and forgets a record's ids at the next", () => {
+    const many = ids(40);
+    const record = {
+      messages: [
+        user("q"),
+        { role: "assistant", tool_calls: many.map((id) => call(id)) },
+        ...many.map((id) => ({ role: "tool", tool_call_id: id, content: "r" })),
+        assistant("done"),
+      ],
+    };
+    expect(check(record).issues).toEqual(many.map((_, k) => `W_TOOL_UNDECLARED /messages/1/tool_calls/${k}/function/name`));
+    const unknown = { ...record, messages: [...record.messages.slice(0, 41), { role: "tool", tool_call_id: "zzzzzzzzz", content: "r" }, assistant("done")] };
+    expect(check(unknown).issues).toContain("E_TOOL_CALL_UNKNOWN_ID /messages/41/tool_call_id");
+    // The next record answers an id of the one before: unknown there.
+    const next = { messages: [user("q"), { role: "tool", tool_call_id: many[0], content: "r" }, assistant("a")] };
+    expect(check(next).issues).toContain("E_TOOL_CALL_UNKNOWN_ID /messages/1/tool_call_id");
+    const few = { messages: [user("q"), { role: "assistant", tool_calls: [call("abcdefghi")] }, { role: "tool", tool_call_id: "abcdefghi", content: "r" }, assistant("a")] };
+    check(few);
+    expect(check(next).issues).toContain("E_TOOL_CALL_UNKNOWN_ID /messages/1/tool_call_id");
+  });
+
+  it("reports a tool call's name and arguments at their paths, and counts their characters", () => {
+    const tools = [{ type: "function", function: { name: "f", description: "d", parameters: {} } }];
+    const record = (calls: unknown[]) => ({ messages: [user("q"), { role: "assistant", tool_calls: calls }, ...calls.map(() => ({ role: "tool", tool_call_id: "abcdefghi", content: "r" })), assistant("a")], tools });
+    expect(check(record([call("abcdefghi", "f", '{"x": 1}')])).issues).toEqual([]);
+    expect(check(record([call("abcdefghi", "f", "{x")])).issues).toEqual(["E_TOOL_CALL_ARGUMENTS /messages/1/tool_calls/0/function/arguments"]);
+    expect(check(record([call("abcdefghi", "bad name", "{}")])).issues).toEqual(["E_NAME /messages/1/tool_calls/0/function/name"]);
+    expect(check(record([call("abcdefghi", "g", "{}")])).issues).toEqual(["W_TOOL_UNDECLARED /messages/1/tool_calls/0/function/name"]);
+    expect(check(record([{ id: "abcdefghi", function: "f" }])).issues).toEqual(["E_TOOL_CALL_SHAPE /messages/1/tool_calls/0/function"]);
+    expect(check(record([{ id: "abcdefghi", function: { arguments: "{}" } }])).issues).toEqual(["E_TOOL_CALL_SHAPE /messages/1/tool_calls/0/function/name"]);
+    expect(check(record([{ id: "abcdefghi", function: { name: "f" } }])).issues).toEqual(["E_TOOL_CALL_SHAPE /messages/1/tool_calls/0/function/arguments"]);
+    const chars = (args: string) => check(record([call("abcdefghi", "f", args)])).stats.textChars;
+    expect(chars('{"x": 12}') - chars("{}")).toBe(7);
+    expect(chars("{x") - chars("{}")).toBe(0);
+  });
+
+  it("counts roles in the order first seen, common or not", () => {
+    const { stats } = check({ messages: [{ role: "developer", content: "d" }, user("q"), assistant("a"), { role: "tool", content: "t", tool_call_id: "abcdefghi" }, { role: "function", content: "f", name: "f" }, user("q"), assistant("a")] }, "openai-chat");
+    expect(Object.entries(stats.messagesByRole)).toEqual([["developer", 1], ["user", 2], ["assistant", 2], ["tool", 1], ["function", 1]]);
+    expect(stats.messages).toBe(7);
+    // What a worker sends: plain data, the same counts.
+    expect(structuredClone(stats).messagesByRole).toEqual({ developer: 1, user: 2, assistant: 2, tool: 1, function: 1 });
+  });
+});
+
+describe("jsonEqual (the tools verdict's cache key)", () => {
+  it("compares own keys whatever their order, and values deeply", () => {
+    expect(jsonEqual({ a: 1, b: [1, { c: "x" }] }, { b: [1, { c: "x" }], a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(jsonEqual({ a: 1, b: 2 }, { a: 1 })).toBe(false);
+    expect(jsonEqual({ a: 1, b: undefined }, { a: 1, c: undefined })).toBe(false);
+    expect(jsonEqual([1, 2], { 0: 1, 1: 2 })).toBe(false);
+    expect(jsonEqual({ a: [1, 2] }, { a: [1, 2, 3] })).toBe(false);
+    expect(jsonEqual({ a: null }, { a: {} })).toBe(false);
+    const inherited = Object.create({ b: 2 }) as Record<string, unknown>;
+    inherited.a = 1;
+    expect(jsonEqual(inherited, { a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1, b: 2 }, inherited)).toBe(false);
   });
 });

@@ -11,12 +11,49 @@ import { checkToolDefinitions } from "./tools.js";
 
 const ROLES = new Set(["system", "user", "assistant", "tool"]);
 
-/** Which roles may follow which, with system messages set aside (rulebook E_ROLE_ORDER). */
-const NEXT_ROLES: Record<string, ReadonlySet<string>> = {
-  user: new Set(["user", "assistant"]),
-  assistant: new Set(["assistant", "user", "tool"]),
-  tool: new Set(["tool", "assistant"]),
-};
+/**
+ * Whether a role may follow another, with system messages set aside (rulebook E_ROLE_ORDER): user → user or
+ * assistant; assistant → assistant, user or tool; tool → tool or assistant. Comparisons, not a table of sets: a
+ * lookup keyed by a role string costs a hash probe per message.
+ */
+function mayFollow(previous: string, role: string): boolean {
+  if (previous === "user") return role === "user" || role === "assistant";
+  if (previous === "assistant") return role === "assistant" || role === "user" || role === "tool";
+  if (previous === "tool") return role === "tool" || role === "assistant";
+  return false;
+}
+
+/**
+ * The ids of a record's tool calls so far, reused from record to record: an array searched in turn while there are
+ * few (records have one to a handful; a Set per record, or clearing one, costs a new hash table each time), a Set
+ * past `CallIds.FEW`.
+ */
+class CallIds {
+  static readonly FEW = 32;
+  private readonly ids: string[] = [];
+  private count = 0;
+  private set: Set<string> | undefined;
+
+  /** Empties it, for the next record. */
+  reset(): this {
+    this.count = 0;
+    this.set = undefined;
+    return this;
+  }
+
+  add(id: string): void {
+    if (this.set === undefined && this.count === CallIds.FEW) this.set = new Set(this.ids);
+    if (this.set !== undefined) this.set.add(id);
+    else this.ids[this.count++] = id;
+  }
+
+  has(id: string): boolean {
+    if (this.set !== undefined) return this.set.has(id);
+    for (let k = 0; k < this.count; k++) if (this.ids[k] === id) return true;
+    return false;
+  }
+}
+const CALL_IDS = new CallIds();
 
 /** Whether the conversation must end with an assistant message: instruct records do, classifier chats do not. */
 export type ConversationMode = "instruct" | "classifier";
@@ -100,7 +137,7 @@ function checkConversation(
   let pendingCalls = 0; // tool calls of the last assistant message with tool calls
   let callsAt = -1; // index of that message
   let responses = 0; // tool messages since then
-  let callIds: Set<string> | undefined;
+  let callIds: CallIds | undefined;
   let assistants = 0;
   let untrained = 0;
   let hasToolCalls = false;
@@ -181,8 +218,8 @@ function checkConversation(
         if (message.weight === 0) untrained++;
         if (withCalls) {
           hasToolCalls = true;
-          callIds ??= new Set();
-          checkToolCalls(calls, `${base}/${i}/tool_calls`, i === lastAssistant, callIds, declared, findings, stats);
+          callIds ??= CALL_IDS.reset();
+          checkToolCalls(calls, base, i, i === lastAssistant, callIds, declared, findings, stats);
         }
         // Tool responses are counted against the calls they answer; checked when the assistant speaks again.
         if (previousRole === "tool" && responses < pendingCalls) {
@@ -207,7 +244,7 @@ function checkConversation(
         findings.add("E_TOOL_RESPONSE_COUNT", `${base}/${i}`, `one tool response too many: ${what}`);
       }
     }
-    if (previousRole !== undefined && !NEXT_ROLES[previousRole]!.has(role)) {
+    if (previousRole !== undefined && !mayFollow(previousRole, role)) {
       findings.add("E_ROLE_ORDER", `${base}/${i}/role`, `a ${role} message cannot follow a ${previousRole} message`);
     }
     previousRole = role;
@@ -276,11 +313,27 @@ function checkChunks(chunks: unknown[], path: string, findings: Findings, stats:
   return images;
 }
 
+/** Whether a string is JSON text. */
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks the calls of message `base`/`index`. The common case — an object with a valid id, function name and JSON
+ * arguments — is checked in place and builds no JSON Pointer; anything else goes through the shared checks, with
+ * the paths they report at.
+ */
 function checkToolCalls(
   calls: unknown[],
-  path: string,
+  base: string,
+  index: number,
   isLastAssistant: boolean,
-  callIds: Set<string>,
+  callIds: CallIds,
   declared: Set<string> | null | undefined,
   findings: Findings,
   stats: RecordStats,
@@ -288,29 +341,32 @@ function checkToolCalls(
   for (let j = 0; j < calls.length; j++) {
     const call = calls[j];
     if (!isObject(call)) {
-      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}`, `a tool call must be an object, got ${describeType(call)}`);
+      findings.add("E_TOOL_CALL_SHAPE", `${base}/${index}/tool_calls/${j}`, `a tool call must be an object, got ${describeType(call)}`);
       continue;
     }
     const id = call.id;
     if (id === undefined || id === null) {
-      findings.add("E_TOOL_CALL_SHAPE", `${path}/${j}/id`, "the tool call has no `id`");
+      findings.add("E_TOOL_CALL_SHAPE", `${base}/${index}/tool_calls/${j}/id`, "the tool call has no `id`");
     } else if (typeof id !== "string" || !(ID_PATTERN.test(id) || (id === "null" && isLastAssistant))) {
       const hint = id === "null" ? " (the literal \"null\" is allowed on the last assistant message only)" : "";
-      findings.add("E_TOOL_CALL_ID", `${path}/${j}/id`, `tool call id ${JSON.stringify(id)} must be 9 letters or digits${hint}`);
+      findings.add("E_TOOL_CALL_ID", `${base}/${index}/tool_calls/${j}/id`, `tool call id ${JSON.stringify(id)} must be 9 letters or digits${hint}`);
     } else {
       callIds.add(id);
     }
-    const fn = functionOf(call, `${path}/${j}`, "E_TOOL_CALL_SHAPE", "tool call", findings);
+    const fn = isObject(call.function) ? call.function : functionOf(call, `${base}/${index}/tool_calls/${j}`, "E_TOOL_CALL_SHAPE", "tool call", findings);
     if (fn === undefined) continue;
-    const name = functionName(fn, `${path}/${j}/function`, "E_TOOL_CALL_SHAPE", "tool call", findings);
+    const given = fn.name;
+    const name = typeof given === "string" && NAME_PATTERN.test(given) ? given : functionName(fn, `${base}/${index}/tool_calls/${j}/function`, "E_TOOL_CALL_SHAPE", "tool call", findings);
     if (name !== undefined) {
       stats.textChars += name.length;
       if (declared && !declared.has(name)) {
-        findings.add("W_TOOL_UNDECLARED", `${path}/${j}/function/name`, `the record's tools declare no function ${JSON.stringify(name)}`);
+        findings.add("W_TOOL_UNDECLARED", `${base}/${index}/tool_calls/${j}/function/name`, `the record's tools declare no function ${JSON.stringify(name)}`);
       } else if (declared === null) {
-        findings.add("W_TOOL_UNDECLARED", `${path}/${j}/function/name`, `function ${JSON.stringify(name)} is called but the record declares no \`tools\``);
+        findings.add("W_TOOL_UNDECLARED", `${base}/${index}/tool_calls/${j}/function/name`, `function ${JSON.stringify(name)} is called but the record declares no \`tools\``);
       }
     }
-    checkArguments(fn.arguments, `${path}/${j}/function/arguments`, findings, stats);
+    const args = fn.arguments;
+    if (typeof args === "string" && parsesAsJson(args)) stats.textChars += args.length;
+    else checkArguments(args, `${base}/${index}/tool_calls/${j}/function/arguments`, findings, stats);
   }
 }

@@ -22,12 +22,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
+  // for…in over the own keys (what Object.keys lists) instead of Object.keys: no array of keys per object compared
+  // (a record's tools are compared whole, and most records repeat the last ones).
+  let keys = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(a, k)) continue;
     if (!Object.hasOwn(b, k) || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+    keys++;
   }
-  return true;
+  for (const k in b) if (Object.hasOwn(b, k)) keys--;
+  return keys === 0;
 }
 
 /**
