@@ -4,6 +4,9 @@ import type { Io } from "./io.js";
 import { printJson } from "./json-output.js";
 import { workersOption } from "./options.js";
 
+/** Characters of per-record lines gathered before they are written. */
+const OUTPUT_CHUNK = 64 * 1024;
+
 interface TokensFlags {
   model?: string;
   tokenizer?: string;
@@ -28,9 +31,28 @@ export function tokensCommand(io: Io): Command {
       const { validatePaths } = await import("../pipeline/validate.js");
       let method = "estimate";
       let tokenizer: string | null = null;
+      // Each record's line is the one `printJson` makes of { file, line, tokens, trainable, method, tokenizer }
+      // (keys already snake_case, so the same bytes), built from the file's JSON name made once; lines are
+      // written in chunks, not one write (a system call on a file or pipe) each.
+      let pending = "";
+      const flush = (): void => {
+        if (pending !== "") io.stdout(pending);
+        pending = "";
+      };
+      let lastFile: string | undefined;
+      let head = "";
+      let tail = "";
+      let estimatedTail = "";
       // A record with an image of unknown size (a remote URL) is counted at the largest image size: an estimate.
       const onCount = (file: string, line: number, tokens: number, trainable: number, estimated?: boolean): void => {
-        printJson(io, { file, line, tokens, trainable, method: estimated ? "estimate" : method, tokenizer });
+        if (file !== lastFile) {
+          lastFile = file;
+          head = `{"file":${JSON.stringify(file)},"line":`;
+          tail = `,"method":${JSON.stringify(method)},"tokenizer":${JSON.stringify(tokenizer)}}\n`;
+          estimatedTail = `,"method":"estimate","tokenizer":${JSON.stringify(tokenizer)}}\n`;
+        }
+        pending += `${head}${line},"tokens":${tokens},"trainable":${trainable}${estimated ? estimatedTail : tail}`;
+        if (pending.length >= OUTPUT_CHUNK) flush();
       };
       const hook =
         (await resolveTokenHook({
@@ -40,7 +62,12 @@ export function tokensCommand(io: Io): Command {
         })) ?? estimateHook(onCount);
       method = hook.method;
       tokenizer = hook.method === "estimate" ? null : hook.tokenizer;
-      const summary = await validatePaths(paths, { tokens: hook, ...(flags.workers !== undefined ? { workers: flags.workers } : {}) });
+      let summary;
+      try {
+        summary = await validatePaths(paths, { tokens: hook, ...(flags.workers !== undefined ? { workers: flags.workers } : {}) });
+      } finally {
+        flush();
+      }
       for (const report of summary.files) {
         // With a hook, every file's stats are a tally (the estimate's too).
         const t = report.stats.tokens as TokenStats | undefined;

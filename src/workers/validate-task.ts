@@ -25,8 +25,8 @@ export interface ValidateTask {
   /** Where to write every issue of the part, in order, as JSON lines `[line, code, path, message]`. */
   logPath?: string;
   /**
-   * Where to write every counted record of the part, in order, as JSON lines `[line, tokens, trainable, estimated]`
-   * (line numbers the part's own; `estimated` 0 or 1), for a token hook's `onCount` on the main thread.
+   * Where to write every counted record of the part, in order (`CountsWriter`: line, tokens, trainable, estimated;
+   * line numbers the part's own), for a token hook's `onCount` on the main thread.
    */
   countsPath?: string;
   /**

@@ -5,6 +5,7 @@ import { targetFor } from "../target/target-spec.js";
 import type { RangeResult, ValidateOptions } from "../validate/file.js";
 import { validateFile, validateRange } from "../validate/file.js";
 import type { TokenHook } from "../validate/token-stats.js";
+import { CountsWriter } from "./counts-file.js";
 import type { TaskFailure, ValidateBatch, ValidateTask, WholeResult } from "./validate-task.js";
 
 /**
@@ -52,11 +53,11 @@ function optionsOf(task: ValidateTask): ValidateOptions {
 async function run(id: number, task: ValidateTask): Promise<RangeResult | WholeResult> {
   if (task.whole) return runWhole(id, task);
   const log = task.logPath !== undefined ? await LineFileWriter.create(task.logPath) : undefined;
-  const counts = task.countsPath !== undefined ? await LineFileWriter.create(task.countsPath) : undefined;
+  const counts = task.countsPath !== undefined ? await CountsWriter.create(task.countsPath) : undefined;
   let unreported = 0;
   const shared = task.tokens ? await tokenHook(task.tokens) : undefined;
   const hook: TokenHook | undefined =
-    shared && counts ? { ...shared, onCount: (_file, line, tokens, trainable, estimated) => counts.writeLine(`[${line},${tokens},${trainable},${estimated ? 1 : 0}]`) } : shared;
+    shared && counts ? { ...shared, onCount: (_file, line, tokens, trainable, estimated) => counts.add(line, tokens, trainable, estimated === true) } : shared;
   const options: ValidateOptions = {
     ...optionsOf(task),
     ...(hook ? { tokens: hook } : {}),

@@ -1,7 +1,9 @@
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validatePaths } from "../../src/pipeline/validate.js";
+import { mulberry32 } from "../../src/random.js";
+import { CountsWriter, readCounts } from "../../src/workers/counts-file.js";
 import { estimateHook, resolveTokenHook } from "../../src/tokens/hook.js";
 import type { TokenHook } from "../../src/validate/token-stats.js";
 import { runCli } from "../helpers/cli.js";
@@ -55,6 +57,31 @@ describe("per-record token counts with worker threads", () => {
     });
   }
 
+  it("tells a part's counts while later parts are still being counted, not once the last is done", async () => {
+    // Small records, then one of about 3 MB of varied words: its part is counted long after the first part ends,
+    // and a part's read bytes are reported when it ends (under the 4 MB a worker reports at), so the bytes read
+    // when the first count is told show whether every part had ended by then.
+    const random = mulberry32(7);
+    const syllables = "ka ri to me lo su an ex pre con ter ing ion al ver ché ño 中 文".split(" ");
+    const words = Array.from({ length: 20_000 }, () => Array.from({ length: 1 + Math.floor(random() * 4) }, () => syllables[Math.floor(random() * syllables.length)]).join(""));
+    let text = "";
+    while (text.length < 3_000_000) text += `${words[Math.floor(random() * words.length)]} `;
+    const path = join(tmp(), "late.jsonl");
+    const small = chatLines(600);
+    await writeFile(path, `${small}${JSON.stringify({ messages: [{ role: "user", content: text }, { role: "assistant", content: "ok" }] })}\n`);
+    const size = (await stat(path)).size;
+    expect(size).toBeLessThan(4 * 1024 * 1024);
+    let read = 0;
+    let readAtFirstCount: number | undefined;
+    let told = 0;
+    const tokens = (await resolveTokenHook({ tokenizer: "o200k_base", onCount: () => ((readAtFirstCount ??= read), told++) }))!;
+    const summary = await validatePaths([path], { workers: 2, rangeBytes: 16 * 1024, tokens, onProgress: (e) => (e.type === "read" ? (read += e.n) : undefined) });
+    expect(summary.files[0]!.records).toBe(601);
+    expect(told).toBe(601);
+    expect(read).toBe(size);
+    expect(readAtFirstCount).toBeLessThan(size);
+  });
+
   it("ftprep tokens --workers 1, 2 and 4 print the same NDJSON, byte for byte", async () => {
     const dir = await dataset();
     await writeFile(join(dir, "nested", "d.jsonl"), mixedData(200, { seed: 43 }));
@@ -68,5 +95,27 @@ describe("per-record token counts with worker threads", () => {
     expect(outputs[0]!.split("\n").length).toBeGreaterThan(500);
     expect(outputs[1]).toBe(outputs[0]);
     expect(outputs[2]).toBe(outputs[0]);
+  });
+});
+
+describe("a part's counts file", () => {
+  it("gives back every record in order, past a full buffer and across read chunks", async () => {
+    const path = join(tmp(), "part.counts");
+    const writer = await CountsWriter.create(path);
+    const want: number[][] = [];
+    // 40,000 records before the first flush: more than the writer's buffer holds.
+    for (let i = 0; i < 40_000; i++) {
+      const record = [i * 3 + 1, (i * 7919) % 100_003, i % 11, i % 97 === 0 ? 1 : 0];
+      want.push(record);
+      writer.add(record[0]!, record[1]!, record[2]!, record[3] === 1);
+    }
+    expect(writer.wantsFlush).toBe(true);
+    await writer.flush();
+    writer.add(2 ** 40, 5, 0, false);
+    want.push([2 ** 40, 5, 0, 0]);
+    await writer.close();
+    const got: number[][] = [];
+    for await (const records of readCounts(path)) for (let i = 0; i < records.length; i += 4) got.push([...records.subarray(i, i + 4)]);
+    expect(got).toEqual(want);
   });
 });
