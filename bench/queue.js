@@ -8,7 +8,9 @@
 // the workers' (/usr/bin/time), the local Files API's (this process, which runs it, during the workers' run) and
 // Redis's (/proc) — since with two workers both cores are full and the CPU a unit costs is what caps the ratio;
 // CPU seconds per unit that stay the same with more workers mean the workers do not slow each other down, whatever
-// the wall clock of a shared machine says.
+// the wall clock of a shared machine says. A worker's CPU is also split by phase (read from /proc when it prints a
+// unit's start and end): its start-up, its first unit, and each further unit — what a worker pays once against
+// what a unit costs — and its peak RSS (/usr/bin/time) is printed.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -41,16 +43,63 @@ async function startRedis() {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM"), cpu: () => processCpu(child.pid) };
 }
 
-/** Runs ftprep under /usr/bin/time; resolves with its CPU seconds (user + system). */
+/** Runs ftprep under /usr/bin/time; resolves with its CPU seconds (user + system) and peak RSS (MB). */
 function cli(bin, args, cwd) {
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/time", ["-f", "%U %S", bin, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("/usr/bin/time", ["-f", "%U %S %M", bin, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     child.once("exit", (code) => {
       if (code !== 0) return reject(new Error(`ftprep ${args.join(" ")} exited ${code}: ${err.slice(-800)}`));
-      const [user, sys] = err.trim().split("\n").at(-1).split(" ").map(Number);
-      resolve(user + sys);
+      const [user, sys, rssKb] = err.trim().split("\n").at(-1).split(" ").map(Number);
+      resolve({ cpu: user + sys, rssMb: rssKb / 1024 });
+    });
+  });
+}
+
+/**
+ * A `work --queue` process under /usr/bin/time, as `cli` runs it, that also notes where its CPU goes: the CPU it
+ * has used (from /proc, read when it prints a unit's start or end — no polling) at its first unit's start (its
+ * start-up: Node, the CLI, BullMQ, the Redis connection), at its first unit's end (the first unit: its code loaded
+ * and still cold) and at its last unit's end, so the CPU of each further unit is (last − first end) / (units − 1).
+ */
+function worker(bin, args, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-f", "%U %S %M", bin, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    let pid;
+    const marks = { started: undefined, firstDone: undefined, lastDone: undefined, done: 0 };
+    const cpuNow = () => {
+      try {
+        pid ??= Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(" ")[0]) || undefined;
+        return pid === undefined ? undefined : processCpu(pid);
+      } catch {
+        return undefined;
+      }
+    };
+    child.stderr.on("data", (d) => {
+      err += d;
+      for (const line of String(d).split("\n")) {
+        if (/^unit \S+ .*: started, attempt/.test(line)) marks.started ??= cpuNow();
+        else if (/^unit \S+ .*: done, /.test(line)) {
+          const now = cpuNow();
+          marks.done++;
+          marks.firstDone ??= now;
+          marks.lastDone = now;
+        }
+      }
+    });
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`ftprep ${args.join(" ")} exited ${code}: ${err.slice(-800)}`));
+      const [user, sys, rssKb] = err.trim().split("\n").at(-1).split(" ").map(Number);
+      const known = marks.started !== undefined && marks.firstDone !== undefined && marks.lastDone !== undefined;
+      resolve({
+        cpu: user + sys,
+        rssMb: rssKb / 1024,
+        startup: known ? marks.started : undefined,
+        firstUnit: known ? marks.firstDone - marks.started : undefined,
+        furtherUnit: known && marks.done > 1 ? (marks.lastDone - marks.firstDone) / (marks.done - 1) : undefined,
+      });
     });
   });
 }
@@ -90,11 +139,12 @@ export async function queueBench({ bin, out }) {
           const started = process.hrtime.bigint();
           const serverBefore = process.cpuUsage();
           const redisBefore = redis.cpu();
-          const cpu = await Promise.all(
+          const ran = await Promise.all(
             Array.from({ length: workers }, (_, w) =>
-              cli(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`, "--quiet"], dir),
+              worker(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`], dir),
             ),
           );
+          const cpu = ran.map((r) => r.cpu);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const serverCpu = process.cpuUsage(serverBefore);
           runs.get(workers).push({
@@ -104,6 +154,7 @@ export async function queueBench({ bin, out }) {
             cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units,
             serverPerUnit: (serverCpu.user + serverCpu.system) / 1e6 / units,
             redisPerUnit: (redis.cpu() - redisBefore) / units,
+            workers: ran,
           });
         } finally {
           await server.close();
@@ -121,6 +172,15 @@ export async function queueBench({ bin, out }) {
     const rate = median(list.map((r) => r.perSecond));
     console.log(
       `${n} worker(s): ${list[0].units} units, median ${median(list.map((r) => r.seconds)).toFixed(2)} s (${list.map((r) => r.seconds.toFixed(2)).join(", ")}), ${rate.toFixed(2)} units/s, ratio ${(rate / base).toFixed(2)}×; CPU a unit: workers ${median(list.map((r) => r.cpuPerUnit)).toFixed(3)} s + server ${median(list.map((r) => r.serverPerUnit)).toFixed(3)} s + Redis ${median(list.map((r) => r.redisPerUnit)).toFixed(3)} s`,
+    );
+  }
+  // Where a worker's CPU goes: what it pays once (start-up, its first unit) against what each further unit costs.
+  const known = (values) => values.filter((v) => v !== undefined);
+  for (const n of counts) {
+    const ws = runs.get(n).flatMap((r) => r.workers);
+    const phase = (key, digits) => (known(ws.map((w) => w[key])).length > 0 ? median(known(ws.map((w) => w[key]))).toFixed(digits) : "?");
+    console.log(
+      `${n} worker(s), a worker's CPU by phase (medians of ${ws.length}): start-up ${phase("startup", 2)} s, first unit ${phase("firstUnit", 2)} s, each further unit ${phase("furtherUnit", 3)} s; peak RSS ${phase("rssMb", 1)} MB (max ${Math.max(...ws.map((w) => w.rssMb)).toFixed(1)})`,
     );
   }
   const two = median(runs.get(2).map((r) => r.perSecond)) / base;
