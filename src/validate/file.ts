@@ -16,7 +16,7 @@ import { CrossProviderCheck, type CrossSnapshot, type ProviderHint } from "./cro
 import { type LineOutcome, parseLine, type ParsedLine, validateParsed } from "./line.js";
 import { detectFormat } from "./record.js";
 import { schemaRegistry, type SchemaRegistry } from "./schema-registry.js";
-import { emptyStats, estimateTokens, mergeStats, type RecordStats } from "./stats.js";
+import { emptyStats, estimateTokens, mergeStats, messagesByRole, type RecordStats, type StatsSnapshot, statsSnapshot } from "./stats.js";
 import { type EstimatedTokenStats, type TallySnapshot, type TokenHook, type TokenStats, TokenTally } from "./token-stats.js";
 import { FigureTally, type FigureSnapshot, type Figures, type RecordTokens } from "./figures.js";
 import { issueSnippet, type Snippet } from "./snippet.js";
@@ -355,7 +355,7 @@ class FileValidation {
       kept: this.kept,
       crlfLine: this.crlfLine,
       unreadable: this.unreadable,
-      stats,
+      stats: statsSnapshot(stats),
       figures: figures.snapshot(),
       cross: this.cross!.snapshot(),
       ...(tally ? { tally: tally.snapshot() } : {}),
@@ -369,7 +369,7 @@ class FileValidation {
       this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
     }
     const fileStats: FileStats = {
-      messagesByRole: { ...stats.messagesByRole },
+      messagesByRole: { ...messagesByRole(stats) },
       toolCallRecords: stats.toolCallRecords,
       imageRecords: stats.imageRecords,
       estimatedTokens: estimateTokens(stats),
@@ -851,7 +851,7 @@ export interface RangeResult {
   crlfLine: number;
   /** The file's structure could not be read (E_NOT_JSONL, E_DECOMPRESS, E_JSON_ARRAY). */
   unreadable: boolean;
-  stats: RecordStats;
+  stats: StatsSnapshot;
   figures: FigureSnapshot;
   cross: CrossSnapshot;
   tally?: TallySnapshot;

@@ -8,11 +8,9 @@
 export interface RecordStats {
   /**
    * Messages per role, across all records (a top-level `system_prompt` counts as a system message), in the order
-   * the roles were first seen: read from `roles` when read (so a structured clone holds it as plain data).
+   * the roles were first seen (`messagesByRole` reads them as a map).
    */
-  readonly messagesByRole: Record<string, number>;
-  /** Where `countRole` counts (not enumerable: absent from a structured clone, which has `messagesByRole`). */
-  readonly roles: RoleCounts;
+  roles: RoleCounts;
   /** Records with at least one tool call. */
   toolCallRecords: number;
   /** Records with at least one image chunk. */
@@ -25,6 +23,9 @@ export interface RecordStats {
   labels: Record<string, Record<string, number>>;
 }
 
+/** The stats as plain data (what a worker sends for its byte range): the roles as [role, count] in first-seen order. */
+export type StatsSnapshot = Omit<RecordStats, "roles"> & { roles: [string, number][] };
+
 /** Distinct label values kept per classifier target; more are counted under "…" so memory stays bounded. */
 export const LABEL_VALUES_KEPT = 1000;
 const OTHER_LABELS = "…";
@@ -34,20 +35,21 @@ function dict<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
+// One literal shape for every stats object: the per-record counts keep one hidden class across ranges and files.
 export function emptyStats(): RecordStats {
-  const roles = new RoleCounts();
-  const stats = { toolCallRecords: 0, imageRecords: 0, textChars: 0, messages: 0, labels: dict<Record<string, number>>() };
-  return Object.defineProperties(stats, {
-    messagesByRole: {
-      enumerable: true,
-      get: () => {
-        const byRole = dict<number>();
-        for (const [role, n] of roles.entries()) byRole[role] = n;
-        return byRole;
-      },
-    },
-    roles: { enumerable: false, value: roles },
-  }) as typeof stats & Pick<RecordStats, "messagesByRole" | "roles">;
+  return { roles: new RoleCounts(), toolCallRecords: 0, imageRecords: 0, textChars: 0, messages: 0, labels: dict() };
+}
+
+/** Messages per role as a map, in the order the roles were first seen. */
+export function messagesByRole(stats: RecordStats): Record<string, number> {
+  const byRole = dict<number>();
+  for (const [role, n] of stats.roles.entries()) byRole[role] = n;
+  return byRole;
+}
+
+/** The stats as plain data, for a structured clone. */
+export function statsSnapshot(stats: RecordStats): StatsSnapshot {
+  return { ...stats, roles: stats.roles.entries() };
 }
 
 /** Estimated tokens: ceil(characters / 4) + 3 per message. */
@@ -68,9 +70,9 @@ export function countLabel(stats: RecordStats, target: string, value: string, n 
   else values[OTHER_LABELS] = (values[OTHER_LABELS] ?? 0) + n;
 }
 
-/** Adds `from` into `into`. */
-export function mergeStats(into: RecordStats, from: RecordStats): void {
-  for (const [role, n] of Object.entries(from.messagesByRole)) into.roles.add(role, n);
+/** Adds `from` (a snapshot of the stats that follow) into `into`. */
+export function mergeStats(into: RecordStats, from: StatsSnapshot): void {
+  for (const [role, n] of from.roles) into.roles.add(role, n);
   into.toolCallRecords += from.toolCallRecords;
   into.imageRecords += from.imageRecords;
   into.textChars += from.textChars;
