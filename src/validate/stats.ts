@@ -88,35 +88,43 @@ export function mergeStats(into: RecordStats, from: StatsSnapshot): void {
  * message, several per record.
  */
 export class RoleCounts {
-  /** assistant, user, system, tool (see `commonRole`). */
-  private readonly common = [0, 0, 0, 0];
-  private readonly order: string[] = [];
-  private readonly others = new Map<string, number>();
+  /**
+   * assistant, user, system, tool (see `commonRole`): their counts, and when each was first added (the number of
+   * adds before it; Infinity until then). Typed arrays, not array literals: a literal's elements are copy-on-write,
+   * so each new object's first store changed their map, and the rules' optimised code (which inlines `add`) was
+   * thrown away at every byte range's fresh counts.
+   */
+  private readonly common = new Float64Array(4);
+  private readonly firstAdd = new Float64Array(4).fill(Infinity);
+  private adds = 0;
+  /** Any other role: [first add, count]. */
+  private readonly others = new Map<string, [number, number]>();
 
-  /** Adds `n` (at least 1) messages of `role`. */
+  /** Adds `n` (at least 1) messages of `role`: a common role's first add takes the same path as the others. */
   add(role: string, n = 1): void {
+    const at = this.adds++;
     const k = commonRole(role);
     if (k >= 0) {
-      if (this.common[k] === 0) this.order.push(role);
+      const first = this.firstAdd[k]!;
+      this.firstAdd[k] = first < at ? first : at;
       this.common[k]! += n;
       return;
     }
-    const seen = this.others.get(role);
-    if (seen === undefined) this.order.push(role);
-    this.others.set(role, (seen ?? 0) + n);
-  }
-
-  /** The count of a role. */
-  get(role: string): number {
-    const k = commonRole(role);
-    return k >= 0 ? this.common[k]! : (this.others.get(role) ?? 0);
+    const other = this.others.get(role);
+    if (other === undefined) this.others.set(role, [at, n]);
+    else other[1] += n;
   }
 
   /** Each role with its count, in the order first seen. */
   entries(): [string, number][] {
-    return this.order.map((role) => [role, this.get(role)]);
+    const all: [role: string, count: number, first: number][] = [];
+    for (let k = 0; k < COMMON_ROLES.length; k++) if (this.common[k]! > 0) all.push([COMMON_ROLES[k]!, this.common[k]!, this.firstAdd[k]!]);
+    for (const [role, [first, n]] of this.others) all.push([role, n, first]);
+    return all.sort((a, b) => a[2] - b[2]).map(([role, n]): [string, number] => [role, n]);
   }
 }
+
+const COMMON_ROLES = ["assistant", "user", "system", "tool"] as const;
 
 /** The slot of a common role in `RoleCounts`, or -1. */
 function commonRole(role: string): number {
