@@ -34,6 +34,25 @@ interface Slot {
 }
 
 /**
+ * The parent's Node options a worker thread inherits, without the ones that only say how the main script is given
+ * (`--input-type`, `-e`/`--eval`, `-p`/`--print`, each with its value): Node refuses `--input-type` in a worker,
+ * so a library caller started as `node --input-type=module -e …` had every worker die at start-up.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg === "--input-type" || arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print") {
+      i++; // its value
+      continue;
+    }
+    if (arg.startsWith("--input-type=") || arg.startsWith("--eval=") || arg.startsWith("--print=")) continue;
+    kept.push(arg);
+  }
+  return kept;
+}
+
+/**
  * Tasks a thread holds at once: the next is already there when one ends, so a thread never waits for the main
  * thread's answer to get more work (on a busy machine that round trip can take longer than a small file's work).
  */
@@ -97,7 +116,10 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script, this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {});
+    const worker = new Worker(this.script, {
+      execArgv: workerExecArgv(process.execArgv),
+      ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
+    });
     const slot: Slot = { worker, jobs: new Map() };
     this.slots.push(slot);
     worker.on("message", (reply: WorkerReply<unknown>) => {

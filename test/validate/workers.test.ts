@@ -1,10 +1,13 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { validatePaths, type ValidatePathsOptions } from "../../src/pipeline/validate.js";
-import { WorkerError } from "../../src/workers/pool.js";
+import { WorkerError, workerExecArgv } from "../../src/workers/pool.js";
 import { ParallelValidation } from "../../src/workers/validate.js";
 import { zstdFrame } from "../helpers/compress.js";
 import { mixedData } from "../helpers/mixed-data.js";
@@ -41,6 +44,18 @@ async function run(dir: string, workers: number, extra: Partial<ValidatePathsOpt
 }
 
 describe("validating with worker threads", () => {
+  it("runs its workers when the caller's process was started with --input-type and -e", async () => {
+    expect(workerExecArgv(["--input-type=module", "-e", "x", "--max-old-space-size=100"])).toEqual(["--max-old-space-size=100"]);
+    expect(workerExecArgv(["--input-type", "module", "--print", "1", "--trace-gc"])).toEqual(["--trace-gc"]);
+    const index = pathToFileURL(join(process.cwd(), "dist", "index.js")).href;
+    const file = join(process.cwd(), "fixtures", "datasets", "mistral-chat", "train.jsonl");
+    const script = `import { validatePaths } from ${JSON.stringify(index)};
+const s = await validatePaths([${JSON.stringify(file)}], { workers: 2 });
+console.log(JSON.stringify({ files: s.files.length, failures: s.failures }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script]);
+    expect(JSON.parse(stdout)).toEqual({ files: 1, failures: [] });
+  });
+
   it("gives the same summary and report with 1, 2 and 4 workers", async () => {
     const dir = await dataset();
     const one = await run(dir, 1);
