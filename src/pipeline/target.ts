@@ -12,8 +12,12 @@ import { providerSpec } from "../target/registry.js";
 
 /** Where files and jobs go: a provider's API, or the embedded local server. */
 
+let version: string | undefined;
+
+/** ftprep's own version (package.json's), read once: a queue worker asks for it for every unit. */
 export function toolVersion(): string {
-  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  version ??= (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  return version;
 }
 
 export interface TargetOptions {
