@@ -61,7 +61,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
     if (!flags.quiet) io.stderr(`${line}\n`);
   };
   // BullMQ and ioredis load only when a queue is used.
-  const { describeRedis, runQueueWorker, UnrecoverableError } = await import("../queue/queue.js");
+  const { describeRedis, runQueueWorker, unrecoverable } = await import("../queue/queue.js");
   const { run } = await import("../pipeline/run.js");
   const { openTarget } = await import("../pipeline/target.js");
   const { createJob } = await import("../jobs/jobs.js");
@@ -104,7 +104,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
           });
         } catch (error) {
           // A wrong option or a refused key is not cured by another attempt; connections and servers may be.
-          if (error instanceof ConfigError) throw new UnrecoverableError(error.message);
+          if (error instanceof ConfigError) throw unrecoverable(error.message);
           throw error;
         }
         targetChecked = true;
@@ -114,7 +114,7 @@ export async function queueWork(io: Io, flags: QueueWorkFlags): Promise<void> {
           const message = reason !== undefined || failures.length === 0 ? `${unit.source}: ${reason ?? "not ready to upload"}` : failures[0]!.message;
           // An object store that did not answer may answer the next attempt; data errors and a changed source stay.
           const transient = failures.length > 0 && failures.every((f) => /^ERR_(CONNECTION|TIMEOUT|HTTP_(5\d\d|429))$/.test(f.code));
-          throw transient ? new Error(message) : new UnrecoverableError(message);
+          throw transient ? new Error(message) : unrecoverable(message);
         }
         const upload = result.upload!;
         if (upload.failed.length > 0 || upload.aborted) throw new Error(upload.failed.map((f) => `${f.path}: ${f.message}`).join("; ") || "interrupted");

@@ -15,10 +15,19 @@ import { redact, registerSecret } from "../redact.js";
 // package first has Node's lexer read every file it re-exports to find the names (BullMQ re-exports some hundred):
 // a worker process starts with 0.51–0.62 s of CPU for the two instead of 0.68–0.98 s (7 runs each, under load).
 const require = createRequire(import.meta.url);
-const { FlowProducer, Queue, UnrecoverableError, Worker } = require("bullmq") as typeof import("bullmq");
-const { Redis } = require("ioredis") as typeof import("ioredis");
+let engines: { bullmq: typeof import("bullmq"); ioredis: typeof import("ioredis") } | undefined;
+/**
+ * BullMQ and ioredis, loaded on first use: the library's index re-exports this module, and a caller who only
+ * validates should not load some 300 modules it never runs.
+ */
+function engine(): { bullmq: typeof import("bullmq"); ioredis: typeof import("ioredis") } {
+  engines ??= { bullmq: require("bullmq") as typeof import("bullmq"), ioredis: require("ioredis") as typeof import("ioredis") };
+  return engines;
+}
 /** BullMQ's error for a job not to be tried again (for the unit runner, which loads BullMQ only through here). */
-export { UnrecoverableError };
+export function unrecoverable(message: string): Error {
+  return new (engine().bullmq.UnrecoverableError)(message);
+}
 
 /**
  * The queue executor: a shard plan's units as jobs of a BullMQ queue on Redis, which any number of `ftprep work
@@ -77,7 +86,7 @@ export async function connectRedis(url: string, options: { worker?: boolean } = 
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new ConfigError(`not a Redis URL: ${describeRedis(url)} (expected redis://host:port)`);
   registerSecret(decodeURIComponent(parsed.password));
-  const redis = new Redis(url, {
+  const redis = new (engine().ioredis.Redis)(url, {
     lazyConnect: true,
     // BullMQ's workers block on Redis: their connection must not give up on a command.
     maxRetriesPerRequest: null,
@@ -110,7 +119,7 @@ export function planId(plan: ShardPlan): string {
 export async function enqueuePlan(plan: ShardPlan, where: QueueLocation, options: { job?: JobMessage | null } = {}): Promise<{ planId: string; units: number }> {
   const id = planId(plan);
   const connection = await connectRedis(where.url);
-  const flow = new FlowProducer({ connection });
+  const flow = new (engine().bullmq.FlowProducer)({ connection });
   try {
     const merge: MergeMessage = { version: 1, kind: "merge", plan_id: id, units: plan.units.length, job: options.job ?? null };
     await flow.add({
@@ -140,13 +149,13 @@ export function checkQueueMessage(value: unknown): UnitMessage | MergeMessage {
   const messageValidator = documentValidator("queue-message.schema.json");
   if (!messageValidator(value)) {
     const e = messageValidator.errors![0]!;
-    throw new UnrecoverableError(`not a valid ftprep queue message: ${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
+    throw unrecoverable(`not a valid ftprep queue message: ${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
   }
   const message = value as UnitMessage | MergeMessage;
   if (message.kind === "unit") {
     const asPlan = { version: 1, tool: { name: "ftprep", version: "queue" }, created_at: new Date(0).toISOString(), inputs: [], options: message.options, units: [message.unit] };
     const problem = checkShardPlan(asPlan);
-    if (problem !== undefined) throw new UnrecoverableError(`not a valid ftprep queue message: ${problem.startsWith("/units/0") ? `the unit${problem.slice("/units/0".length)}` : problem}`);
+    if (problem !== undefined) throw unrecoverable(`not a valid ftprep queue message: ${problem.startsWith("/units/0") ? `the unit${problem.slice("/units/0".length)}` : problem}`);
   }
   return message;
 }
@@ -223,7 +232,7 @@ export interface WorkerSummary {
 /** Pulls units (and the final merge) from the queue until it is empty (or, with `keepRunning`, until aborted). */
 export async function runQueueWorker(where: QueueLocation, options: QueueWorkerOptions): Promise<WorkerSummary> {
   const connection = await connectRedis(where.url, { worker: true });
-  const queue = new Queue(where.name, { connection });
+  const queue = new (engine().bullmq.Queue)(where.name, { connection });
   const summary: WorkerSummary = { units: 0, failed: 0, merged: false };
   const stalledMs = options.stalledMs ?? 30_000;
   const abort = new AbortController();
@@ -259,7 +268,7 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
     if (values.length !== message.units) throw new Error(`the merge found ${values.length} unit result(s) of ${message.units}`);
     const partials = values.map((value, i) => {
       const problem = checkManifest(value);
-      if (problem !== undefined) throw new UnrecoverableError(`a unit's result is not a valid manifest: ${problem}`);
+      if (problem !== undefined) throw unrecoverable(`a unit's result is not a valid manifest: ${problem}`);
       return { name: `unit result ${i + 1}`, manifest: value as Manifest };
     });
     // A stable order (by the files' paths), whatever order the units finished in.
@@ -284,7 +293,7 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
     },
   };
   let busy = 0;
-  const worker = new Worker(where.name, async (job: Job, token?: string) => {
+  const worker = new (engine().bullmq.Worker)(where.name, async (job: Job, token?: string) => {
     busy++;
     try {
       return await processor(job, token);
@@ -302,7 +311,7 @@ export async function runQueueWorker(where: QueueLocation, options: QueueWorkerO
   });
   worker.on("failed", (job, error) => {
     const data = job?.data as Partial<UnitMessage> | undefined;
-    const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError : true;
+    const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof engine().bullmq.UnrecoverableError : true;
     if (final) summary.failed++;
     options.onEvent?.({ type: "unit-failed", unit: data?.kind === "unit" ? data.unit : undefined, message: error.message, final });
   });
@@ -347,7 +356,7 @@ export interface QueueStatus {
 
 export async function queueStatus(where: QueueLocation): Promise<QueueStatus> {
   const connection = await connectRedis(where.url);
-  const queue = new Queue(where.name, { connection });
+  const queue = new (engine().bullmq.Queue)(where.name, { connection });
   try {
     const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children", "completed", "failed");
     const failedJobs = (await queue.getJobs(["failed"], 0, 99)).filter((j) => j.name === "unit");
