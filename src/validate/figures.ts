@@ -144,7 +144,7 @@ export class FigureTally {
     const tools = record.tools ?? record.available_tools ?? input?.tools;
     const declared = Array.isArray(tools) ? tools.length > 0 : tools !== undefined && tools !== null;
     if (declared) this.recordsWithTools++;
-    const onlyLast = (declared || record.only_last === true) && this.isMistral(format);
+    const onlyLast = (declared || record.only_last === true) && format.startsWith("mistral");
     // Without a tokenizer the share is estimated from characters: those of the assistant messages that train.
     const estimate = counted.trainable === undefined && !preference;
     let count = 0;
@@ -238,18 +238,6 @@ export class FigureTally {
       else if (this.toolNames.size < TOOL_NAMES_KEPT) this.toolNames.set(name, n);
       else this.others += n;
     }
-  }
-
-  private lastFormat: FormatId | undefined;
-  private lastMistral = false;
-
-  /** Whether a format is Mistral's (remembered for the last format asked: a file has one). */
-  private isMistral(format: FormatId): boolean {
-    if (format !== this.lastFormat) {
-      this.lastFormat = format;
-      this.lastMistral = format.startsWith("mistral");
-    }
-    return this.lastMistral;
   }
 
   private role(role: string): void {
