@@ -1,4 +1,4 @@
-import { type ResourceLimits, Worker } from "node:worker_threads";
+import { type ResourceLimits, Worker, type WorkerOptions } from "node:worker_threads";
 import { FtprepError } from "../errors.js";
 
 /**
@@ -50,6 +50,35 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
     kept.push(arg);
   }
   return kept;
+}
+
+/**
+ * Starts a worker thread with the parent's Node options, as far as a worker takes them. Nothing to leave out (the
+ * usual case): Node's own inheritance, which also carries V8 flags — the bin's shebang passes some
+ * (`--max-semi-space-size`…), and an explicit `execArgv` holding one makes Node refuse to start the worker
+ * (ERR_WORKER_INVALID_EXEC_ARGV: `ftprep validate` on any file large enough for workers failed with an internal
+ * error). Otherwise the filtered list, without the V8 flags Node names when it refuses them: V8's flags are the
+ * process's, so a worker has them anyway.
+ */
+function startWorker(script: URL, options: WorkerOptions): Worker {
+  let execArgv = workerExecArgv(process.execArgv);
+  if (execArgv.length === process.execArgv.length) return new Worker(script, options);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return new Worker(script, { ...options, execArgv });
+    } catch (error) {
+      const refused = (error as { code?: string }).code === "ERR_WORKER_INVALID_EXEC_ARGV" && attempt === 0 ? refusedFlags((error as Error).message) : [];
+      const kept = execArgv.filter((arg) => !refused.includes(arg));
+      if (kept.length === execArgv.length) throw error;
+      execArgv = kept;
+    }
+  }
+}
+
+/** The flags Node's ERR_WORKER_INVALID_EXEC_ARGV names ("Initiated Worker with invalid execArgv flags: a, b"). */
+function refusedFlags(message: string): string[] {
+  const at = message.indexOf(": ");
+  return at === -1 ? [] : message.slice(at + 2).split(", ");
 }
 
 /**
@@ -116,10 +145,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script, {
-      execArgv: workerExecArgv(process.execArgv),
-      ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
-    });
+    const worker = startWorker(this.script, this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {});
     const slot: Slot = { worker, jobs: new Map() };
     this.slots.push(slot);
     worker.on("message", (reply: WorkerReply<unknown>) => {

@@ -56,6 +56,19 @@ console.log(JSON.stringify({ files: s.files.length, failures: s.failures }));`;
     expect(JSON.parse(stdout)).toEqual({ files: 1, failures: [] });
   });
 
+  it("runs its workers under the V8 flags of the bin's shebang, and of a caller's command line with -e", async () => {
+    // The bin as users run it (its shebang gives node V8 flags, which Node refuses in a worker's explicit execArgv).
+    const file = join(process.cwd(), "fixtures", "datasets", "mistral-chat", "train.jsonl");
+    const bin = await promisify(execFile)(join(process.cwd(), "bin", "ftprep.js"), ["validate", "--workers", "2", "--json", file]);
+    expect(JSON.parse(bin.stdout)).toMatchObject({ ok: true });
+    const index = pathToFileURL(join(process.cwd(), "dist", "index.js")).href;
+    const script = `import { validatePaths } from ${JSON.stringify(index)};
+const s = await validatePaths([${JSON.stringify(file)}], { workers: 2 });
+console.log(JSON.stringify({ files: s.files.length, failures: s.failures }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--max-semi-space-size=4", "--input-type=module", "-e", script]);
+    expect(JSON.parse(stdout)).toEqual({ files: 1, failures: [] });
+  });
+
   it("gives the same summary and report with 1, 2 and 4 workers", async () => {
     const dir = await dataset();
     const one = await run(dir, 1);
