@@ -1,5 +1,6 @@
-import { Agent, type Dispatcher, errors as undiciErrors, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { AbortedError } from "../errors.js";
+import { httpParts, sendRequest } from "./undici.js";
 import { apiError, ConnectionError, ProviderAnswerError, type RequestInfo, TimeoutError } from "./errors.js";
 import { type FilePart, multipartBody } from "./multipart.js";
 import { redact, registerSecret } from "../redact.js";
@@ -90,7 +91,7 @@ export class HttpClient {
     registerSecret(options.apiKey);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.userAgent = options.userAgent ?? "ftprep";
-    this.dispatcher = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, keepAliveTimeout: 4000 });
+    this.dispatcher = new (httpParts().Agent)({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, keepAliveTimeout: 4000 });
   }
 
   /** The URL of a path, for messages: no credentials, no query. */
@@ -158,11 +159,10 @@ export class HttpClient {
     }
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(options.url ?? this.url(options.path, options.query), {
+      response = await sendRequest(this.dispatcher, options.url ?? this.url(options.path, options.query), {
         method: options.method,
         headers,
         body: (body ?? null) as NonNullable<Dispatcher.DispatchOptions["body"]> | null,
-        dispatcher: this.dispatcher,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
@@ -184,7 +184,7 @@ export class HttpClient {
 
   private failure(info: RequestInfo, error: unknown, signal: AbortSignal | undefined): Error {
     if (signal?.aborted || (error as Error).name === "AbortError") return new AbortedError(`cancelled: ${info.method} ${info.url}`, { cause: error });
-    if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return new TimeoutError(info, this.timeoutMs, error);
+    if (error instanceof httpParts().errors.HeadersTimeoutError || error instanceof httpParts().errors.BodyTimeoutError) return new TimeoutError(info, this.timeoutMs, error);
     return new ConnectionError(info, error);
   }
 

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AwsV4Signer } from "aws4fetch";
-import { Agent, type Dispatcher, errors as undiciErrors, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { AbortedError, FtprepError } from "../errors.js";
 import { ApiError, apiError, ConnectionError, ProviderAnswerError, type RequestInfo, TimeoutError } from "../providers/errors.js";
 import { redact } from "../redact.js";
+import { httpParts, sendRequest } from "../providers/undici.js";
 import { DEFAULT_RETRY_POLICY, retryDelay } from "../upload/retry-policy.js";
 import type { S3Config } from "./aws-config.js";
 import { escapeXml, xmlElements, xmlText } from "./s3-xml.js";
@@ -97,7 +98,7 @@ export class S3Client {
       if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
     }
     this.onRequest = options.onRequest;
-    this.dispatcher = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, keepAliveTimeout: 4000 });
+    this.dispatcher = new (httpParts().Agent)({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, keepAliveTimeout: 4000 });
   }
 
   /**
@@ -146,11 +147,10 @@ export class S3Client {
     this.onRequest?.({ method, operation: options.operation, key });
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(signed.url.toString(), {
+      response = await sendRequest(this.dispatcher, signed.url.toString(), {
         method: method as Dispatcher.HttpMethod,
         headers: Object.fromEntries(signed.headers),
         body: options.body ?? null,
-        dispatcher: this.dispatcher,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     } catch (error) {
@@ -176,7 +176,7 @@ export class S3Client {
 
   private failure(info: RequestInfo, error: unknown, signal: AbortSignal | undefined): Error {
     if (signal?.aborted || (error as Error).name === "AbortError") return new AbortedError(`cancelled: ${info.method} ${info.url}`, { cause: error });
-    if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return new TimeoutError(info, this.timeoutMs, error);
+    if (error instanceof httpParts().errors.HeadersTimeoutError || error instanceof httpParts().errors.BodyTimeoutError) return new TimeoutError(info, this.timeoutMs, error);
     return new ConnectionError(info, error);
   }
 
