@@ -43,3 +43,27 @@ describe("real paths of the files found in folders", () => {
     expect(files.map((f) => f.path)).toEqual([join(root, "elsewhere", "c.jsonl"), join(root, "data-link", "a.jsonl"), join(root, "data-link", "shared", "b.jsonl")]);
   });
 });
+
+describe("names listed in a folder", () => {
+  it("come in the order of their UTF-8 bytes, with the paths `join` gives, and a name that is not UTF-8 is reported", async () => {
+    const root = tmp();
+    const dir = join(root, "names");
+    await mkdir(dir);
+    // UTF-16 code units put the emoji (a surrogate pair, U+1F600) before U+E000; its UTF-8 bytes come after.
+    const names = ["b.jsonl", "a\u{1F600}.jsonl", "a\uE000.jsonl", "A.jsonl", "é.jsonl", ".hidden.jsonl", "notes.txt"];
+    for (const name of names) await writeFile(join(dir, name), chatLines(1));
+    const expected = ["A.jsonl", "a\uE000.jsonl", "a\u{1F600}.jsonl", "b.jsonl", "é.jsonl"];
+    for (const input of [dir, `${dir}/`, `${dir}//.`]) {
+      const { files, skipped, unreadable } = await discoverFiles([input]);
+      expect(files.map((f) => f.relative)).toEqual(expected);
+      expect(files.map((f) => f.path)).toEqual(expected.map((n) => join(input, n)));
+      expect(skipped.map((s) => s.path)).toEqual([join(input, ".hidden.jsonl"), join(input, "notes.txt")]);
+      expect(unreadable).toEqual([]);
+    }
+    // A name that is not valid UTF-8: reported, and the others still listed in the same order.
+    await writeFile(Buffer.concat([Buffer.from(`${dir}/a`), Buffer.from([0xff]), Buffer.from(".jsonl")]), chatLines(1));
+    const { files, unreadable } = await discoverFiles([dir]);
+    expect(files.map((f) => f.relative)).toEqual(expected);
+    expect(unreadable.map((u) => u.path)).toEqual([`${dir}/a\\xff.jsonl`]);
+  });
+});
