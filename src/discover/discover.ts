@@ -53,6 +53,11 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
   /** Called as files are found: how many so far, and their bytes. */
   onProgress?: (found: { files: number; bytes: number }) => void;
+  /**
+   * Told each dataset file as it is found, before the walk ends (a caller may start on it meanwhile). A file reached
+   * twice (through a link) is told twice; the list returned keeps one of them.
+   */
+  onFile?: (file: DiscoveredFile) => void;
   /** Which names below a directory or matched by a glob are dataset files (default: `isDatasetName`). */
   isDataset?: (name: string) => boolean;
 }
@@ -87,6 +92,8 @@ export interface Discovery {
 
 /** Bytes of a `.json` file read to tell an array of records from metadata (dataset_info.json, a manifest…). */
 const JSON_HEAD_BYTES = 64 * 1024;
+/** Entries of a folder taken between two turns of the event loop. */
+const YIELD_EVERY = 256;
 /** Folders of other tools that hold no datasets of the user's, never walked (hidden ones are never walked either). */
 const NEVER_WALKED = new Set(["node_modules"]);
 /** What a directory listing says of an entry. */
@@ -216,6 +223,7 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     found.push(file);
     if (viaLink) viaLinks.add(file);
     foundBytes += file.bytes;
+    options.onFile?.(file);
     options.onProgress?.({ files: found.length, bytes: foundBytes });
   };
   /**
@@ -263,7 +271,11 @@ export async function discoverFiles(inputs: readonly (string | DiscoverInput)[],
     // `join(dir, name)` for every name: a name has no separator and is never "." or "..", so it is the folder's
     // joined prefix and the name (no normalisation of the whole path per file).
     const prefix = join(dir, "x").slice(0, -1);
+    let taken = 0;
     for (const entry of await listDir(dir, unreadable)) {
+      // A big folder's files are taken without an asynchronous step: let the event loop run now and then (a caller
+      // that starts on the files found meanwhile hears back from its workers).
+      if (++taken % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       const path = prefix + entry.name;
       try {
         // A plain dataset file (most entries of a big folder) is taken here, without an asynchronous step per file.

@@ -1,4 +1,4 @@
-import { type DiscoverInput, type Discovery, discoverFiles, type SkippedPath } from "../discover/discover.js";
+import { type DiscoveredFile, type DiscoverInput, type Discovery, discoverFiles, type SkippedPath } from "../discover/discover.js";
 import { ConfigError } from "../errors.js";
 
 /**
@@ -36,13 +36,14 @@ export function noDatasetFiles(paths: readonly (string | DiscoverInput)[], skipp
  */
 export async function discoverDatasets(
   paths: readonly (string | DiscoverInput)[],
-  options: { exclude: readonly string[]; signal?: AbortSignal | undefined; onProgress?: ((event: PassEvent) => void) | undefined },
+  options: { exclude: readonly string[]; signal?: AbortSignal | undefined; onProgress?: ((event: PassEvent) => void) | undefined; onFile?: ((file: DiscoveredFile) => void) | undefined },
 ): Promise<Discovery> {
   const progress = options.onProgress;
   progress?.({ type: "discover-start" });
   const found = await discoverFiles(paths, {
     exclude: options.exclude,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onFile ? { onFile: options.onFile } : {}),
     ...(progress ? { onProgress: (count: { files: number; bytes: number }) => progress({ type: "discover", ...count }) } : {}),
   });
   if (found.files.length === 0 && found.unreadable.length === 0) throw noDatasetFiles(paths, found.skipped);

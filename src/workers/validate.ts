@@ -307,10 +307,12 @@ export class ParallelValidation {
 
   /** Adds a small whole file to the batch being gathered; the batch goes to a worker once full (or wanted). */
   private batched(task: ValidateTask, bytes: number, onRead: ((n: number) => void) | undefined): Promise<RangeResult> {
+    // A batch's bytes read are told to one listener: a file told to another (or to none) starts a new batch.
+    if (this.batch.length > 0 && this.batchProgress !== onRead) this.flush();
     return new Promise<RangeResult>((resolve, reject) => {
       this.batch.push({ task, resolve, reject });
       this.batchBytes += bytes;
-      this.batchProgress ??= onRead;
+      this.batchProgress = onRead;
       if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.flush();
     });
   }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import type { PassEvent } from "../../src/pipeline/progress.js";
 import { validatePaths, type ValidatePathsOptions } from "../../src/pipeline/validate.js";
 import { WorkerError, workerExecArgv } from "../../src/workers/pool.js";
 import { ParallelValidation } from "../../src/workers/validate.js";
@@ -116,6 +117,39 @@ console.log(JSON.stringify({ files: s.files.length, failures: s.failures }));`;
       expect(many.summary, `${workers} workers`).toBe(one.summary);
       expect(many.report, `${workers} workers`).toBe(one.report);
     }
+  });
+
+  it("starts small files as discovery finds them: the same summary, report and bytes told read, a file reached twice among them", async () => {
+    const root = join(tmp(), "early");
+    const dir = join(root, "data");
+    await mkdir(join(root, "other"), { recursive: true });
+    await mkdir(dir);
+    // More small files than discovery takes between two turns of the event loop, and a large one among them.
+    for (let i = 0; i < 300; i++) {
+      const body = i === 200 ? mixedData(2000, { seed: 5 }) : mixedData(3 + (i % 6), { seed: 300 + i, unterminated: i % 7 === 0 });
+      await writeFile(join(dir, `part-${String(i).padStart(3, "0")}.jsonl`), body);
+    }
+    // Found first through a link in the folder, then named as itself: listed once, as itself, in the second place.
+    await writeFile(join(root, "other", "shared.jsonl"), chatLines(4, 70));
+    await symlink(join(root, "other", "shared.jsonl"), join(dir, "part-040-link.jsonl"));
+    const inputs = [dir, join(root, "other", "shared.jsonl")];
+    const runs = [];
+    for (const workers of [1, 2]) {
+      const events: PassEvent[] = [];
+      const reportPath = join(tmp(), `early-${workers}.ndjson`);
+      const summary = await validatePaths(inputs, { workers, duplicates: false, maxIssues: 2, reportPath, onProgress: (e) => events.push(e) });
+      const discovered = events.findIndex((e) => e.type === "discovered");
+      // The meter starts at "discovered": every byte read is told after it, none before.
+      expect(events.slice(0, discovered).filter((e) => e.type === "read")).toEqual([]);
+      const read = events.slice(discovered).reduce((n, e) => n + (e.type === "read" ? e.n : 0), 0);
+      expect(read, `${workers} workers`).toBe(summary.files.reduce((n, f) => n + f.bytes, 0));
+      runs.push({ summary: JSON.stringify(summary), report: await readFile(reportPath, "utf8"), files: summary.files.map((f) => f.path) });
+    }
+    expect(runs[0]!.files).toHaveLength(301);
+    expect(runs[0]!.files.at(-1)).toBe(join(root, "other", "shared.jsonl"));
+    expect(runs[0]!.report).toContain('"W_NO_FINAL_NEWLINE"');
+    expect(runs[1]!.summary).toBe(runs[0]!.summary);
+    expect(runs[1]!.report).toBe(runs[0]!.report);
   });
 
   it("a small file that cannot be read fails alone, its batch's other files are validated", async () => {
