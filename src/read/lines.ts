@@ -64,7 +64,7 @@ export class LineSplitter {
   private partsLength = 0; // content bytes of the current line seen so far (kept or dropped)
   private tooLong = false;
   private lastByte = -1; // last content byte of the current line, to recognise "\r\n" when bytes were dropped
-  private bom = false;
+  private bom = false; // the source began with a BOM, until its first line is out
   private head: Uint8Array | undefined; // first bytes, until the BOM question is settled
 
   constructor(options: ReadLinesOptions = {}) {
@@ -122,11 +122,17 @@ export class LineSplitter {
     const isTooLong = this.tooLong || length > this.max;
     let bytes: Uint8Array = EMPTY;
     if (!isTooLong) {
-      bytes = this.parts.length === 0 ? piece : Buffer.concat([...this.parts, piece], total);
+      // Whether parts were kept, from their length (never zero for a kept part): `this.parts` is a new empty array
+      // at each line, a different elements kind from the first one a splitter starts with, and reading it here threw
+      // the optimised splitter away at each new splitter (each byte range of a worker).
+      bytes = this.partsLength === 0 ? piece : Buffer.concat([...this.parts, piece], total);
       if (crlf) bytes = bytes.subarray(0, length);
     }
     const terminator = crlf ? "\r\n" : terminated ? "\n" : "";
-    batch.push({ number: this.number, offset: this.lineStart, bytes, length, terminator, bom: this.number === 1 && this.bom, tooLong: isTooLong });
+    // `bom` is read for every line (and cleared after the first), not behind `number === 1`: a branch taken only at a
+    // splitter's first line, before V8 kept feedback for it, threw the optimised splitter away at each new splitter.
+    batch.push({ number: this.number, offset: this.lineStart, bytes, length, terminator, bom: this.bom, tooLong: isTooLong });
+    this.bom = false;
     this.number++;
     this.lineStart = this.consumed;
     this.parts = [];

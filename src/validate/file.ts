@@ -547,6 +547,67 @@ function reportOf(pass: Pass): FileReport {
   return report;
 }
 
+/**
+ * What a pass does with each entry: parse, check, fold the outcome, count tokens, add to the figures. A method of
+ * an object made per pass, not a closure made per pass: V8 compiles a new closure's code again, and a worker makes
+ * a pass per byte range — each of its ranges after the first recompiled this hottest function with TurboFan.
+ */
+class RecordPass {
+  constructor(
+    private readonly stats: RecordStats,
+    private readonly schemas: SchemaRegistry,
+    private readonly duplicates: boolean,
+    private readonly maxLineBytes: number,
+    private readonly maxRecordBytes: number | undefined,
+    private readonly tally: TokenTally | undefined,
+    private readonly gather: boolean,
+    private readonly figures: FigureTally,
+  ) {}
+
+  /**
+   * The entries of a batch from `from` on. The loop over a batch's entries is here, not in the pass's async loop:
+   * V8 optimises that loop where it runs (on-stack) and its code then meets the pass's end, which it never saw, and
+   * is thrown away; once per pass — so at each byte range of a worker.
+   */
+  batch(v: FileValidation, batch: readonly Entry[], from: number): void {
+    for (let i = from; i < batch.length; i++) this.process(v, batch[i]!);
+  }
+
+  process(v: FileValidation, entry: Entry): void {
+    const stats = this.stats;
+    const line = entry.line;
+    v.current = line;
+    if (line) v.lineFlags(line);
+    // Not kept on the entry: a record then dies young, not with its batch (which the garbage collector would copy).
+    const parsed = entry.parsed ?? parseLine(line, this.maxLineBytes);
+    // The record's share of the estimate: what its validation adds to the text and message counts.
+    const chars = stats.textChars;
+    const messages = stats.messages;
+    let outcome = validateParsed(parsed, v.format, stats, this.schemas, this.duplicates);
+    if (outcome.errors > 0 && parsed.kind === "record") v.cross?.check(parsed.value, outcome.issues!);
+    const maxRecordBytes = this.maxRecordBytes;
+    if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
+      const size = line.length + 1;
+      if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
+    }
+    v.outcome(entry, outcome);
+    if (outcome.errors === 0 && parsed.kind === "record") {
+      const tally = this.tally;
+      const counted = tally ? countTokens(v, tally, entry, parsed.value) : undefined;
+      if (!this.gather) {
+        v.current = undefined;
+        return;
+      }
+      const textChars = stats.textChars - chars;
+      const record: RecordTokens = counted
+        ? { tokens: counted.tokens, trainable: counted.trainable, chars: textChars }
+        : { tokens: Math.ceil(textChars / 4) + 3 * (stats.messages - messages), trainable: undefined, chars: textChars };
+      this.figures.add(parsed.value, v.format, record);
+    }
+    v.current = undefined;
+  }
+}
+
 async function runPass(
   batches: AsyncIterable<Entry[]> | Iterable<Entry[]>,
   file: string,
@@ -578,38 +639,8 @@ async function runPass(
   };
 
   const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
-  const gather = options.figures ?? true;
   const figures = new FigureTally(options.tokens?.method ?? "estimate", options.tokens?.tokenizer ?? null, options.tokens?.maxTokens, duplicates);
-  const process = (v: FileValidation, entry: Entry): void => {
-    const line = entry.line;
-    v.current = line;
-    if (line) v.lineFlags(line);
-    // Not kept on the entry: a record then dies young, not with its batch (which the garbage collector would copy).
-    const parsed = entry.parsed ?? parseLine(line, maxLineBytes);
-    // The record's share of the estimate: what its validation adds to the text and message counts.
-    const chars = stats.textChars;
-    const messages = stats.messages;
-    let outcome = validateParsed(parsed, v.format, stats, schemas, duplicates);
-    if (outcome.errors > 0 && parsed.kind === "record") v.cross?.check(parsed.value, outcome.issues!);
-    if (maxRecordBytes !== undefined && parsed.kind !== "blank") {
-      const size = line.length + 1;
-      if (size > maxRecordBytes) outcome = withRecordTooLarge(outcome, size, maxRecordBytes);
-    }
-    v.outcome(entry, outcome);
-    if (outcome.errors === 0 && parsed.kind === "record") {
-      const counted = tally ? countTokens(v, tally, entry, parsed.value) : undefined;
-      if (!gather) {
-        v.current = undefined;
-        return;
-      }
-      const textChars = stats.textChars - chars;
-      const record: RecordTokens = counted
-        ? { tokens: counted.tokens, trainable: counted.trainable, chars: textChars }
-        : { tokens: Math.ceil(textChars / 4) + 3 * (stats.messages - messages), trainable: undefined, chars: textChars };
-      figures.add(parsed.value, v.format, record);
-    }
-    v.current = undefined;
-  };
+  const perRecord = new RecordPass(stats, schemas, duplicates, maxLineBytes, maxRecordBytes, tally, options.figures ?? true, figures);
 
   const head: Entry[] = [];
   let headRecords = 0;
@@ -618,7 +649,7 @@ async function runPass(
     const records = head.flatMap((e) => (e.parsed?.kind === "record" ? [e.parsed.value] : []));
     const format = target.format !== "auto" ? target.format : detectFormat(records, target.provider);
     const v = start(format);
-    for (const entry of head) process(v, entry);
+    for (const entry of head) perRecord.process(v, entry);
     head.length = 0;
     return v;
   };
@@ -628,11 +659,9 @@ async function runPass(
   for await (const batch of batches) {
     options.signal?.throwIfAborted();
     lines += batch.length;
-    for (const entry of batch) {
-      if (validation) {
-        process(validation, entry);
-        continue;
-      }
+    let from = 0;
+    while (validation === undefined && from < batch.length) {
+      const entry = batch[from++]!;
       // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
       const line = entry.line;
       // (Buffer.from copies at once; Uint8Array.from would iterate the bytes one by one.)
@@ -643,6 +672,7 @@ async function runPass(
       headBytes += line.length;
       if (headRecords >= DETECT_RECORDS || headBytes >= DETECT_BYTES) validation = settle();
     }
+    if (validation !== undefined) perRecord.batch(validation, batch, from);
     await options.onBatch?.();
   }
   validation ??= settle();

@@ -35,9 +35,24 @@ function dict<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-// One literal shape for every stats object: the per-record counts keep one hidden class across ranges and files.
+/**
+ * Every stats object is made by this constructor, not by an object literal: V8 gives a literal made a second time a
+ * boilerplate whose fields it marks "uninitialised", which widens the type V8 knows of `roles` from RoleCounts to
+ * anything — and throws away the optimised rules that relied on it (`countRole`, `checkConversation`). One pass
+ * makes one stats object, so one thread never saw it; a worker makes one per byte range, and recompiled the rules at
+ * its second. A constructor's stores keep the field's type, and one hidden class across ranges and files.
+ */
+class Stats implements RecordStats {
+  roles = new RoleCounts();
+  toolCallRecords = 0;
+  imageRecords = 0;
+  textChars = 0;
+  messages = 0;
+  labels = dict<Record<string, number>>();
+}
+
 export function emptyStats(): RecordStats {
-  return { roles: new RoleCounts(), toolCallRecords: 0, imageRecords: 0, textChars: 0, messages: 0, labels: dict() };
+  return new Stats();
 }
 
 /** Messages per role as a map, in the order the roles were first seen. */
@@ -49,7 +64,9 @@ export function messagesByRole(stats: RecordStats): Record<string, number> {
 
 /** The stats as plain data, for a structured clone. */
 export function statsSnapshot(stats: RecordStats): StatsSnapshot {
-  return { ...stats, roles: stats.roles.entries() };
+  // Field by field: a spread copies the stats object's hidden class, and storing an array in its `roles` would widen
+  // that field's type for every stats object (see `Stats`).
+  return { roles: stats.roles.entries(), toolCallRecords: stats.toolCallRecords, imageRecords: stats.imageRecords, textChars: stats.textChars, messages: stats.messages, labels: stats.labels };
 }
 
 /** Estimated tokens: ceil(characters / 4) + 3 per message. */
