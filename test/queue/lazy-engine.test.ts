@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const index = pathToFileURL(join(process.cwd(), "dist", "index.js")).href;
 const queueModule = pathToFileURL(join(process.cwd(), "dist", "queue", "queue.js")).href;
+const cliMain = pathToFileURL(join(process.cwd(), "dist", "cli", "main.js")).href;
 const store = mkdtempSync(join(tmpdir(), "ftprep-lazy-"));
 afterAll(() => rmSync(store, { recursive: true, force: true }));
 
@@ -65,5 +66,16 @@ console.log(JSON.stringify({
   refused,
 }));`);
     expect(result).toEqual({ atImport: 0, afterRequest: true, index: 0, fetch: 0, missing: null, refused: "ERR_CONNECTION" });
+  });
+});
+
+describe("a command that makes no HTTP request", () => {
+  it("ftprep validate loads neither undici nor BullMQ (about 0.2 s of CPU and 8 MB of RSS that undici's index cost every command)", async () => {
+    const fixture = join(process.cwd(), "fixtures", "datasets", "mistral-chat");
+    const result = await fresh(`const { main } = await import(${JSON.stringify(cliMain)});
+let out = "";
+const code = await main(["node", "ftprep", "validate", "--json", ${JSON.stringify(fixture)}], { stdout: (t) => (out += t), stderr: () => {}, exitCode: 0 });
+console.log(JSON.stringify({ code, ok: JSON.parse(out).ok, undici: count(/[\\\\/]node_modules[\\\\/]undici[\\\\/]/), queue: count(/[\\\\/]node_modules[\\\\/](bullmq|ioredis)[\\\\/]/) }));`);
+    expect(result).toEqual({ code: 0, ok: true, undici: 0, queue: 0 });
   });
 });
