@@ -53,6 +53,45 @@ function mergeLinear(text: string, starts: number[], vocab: VocabTable): number[
   return starts;
 }
 
+/**
+ * Merges the bytes `bytes[0, length)` of a tiktoken-style piece (each byte a symbol at first) by the ranks of the
+ * byte strings in `vocab`, as `mergeLinear` merges a string's symbols, but over typed arrays: no substring, no
+ * array splice, nothing allocated. The final symbols' starts are left in `starts[0, count)` and `starts[count]` is
+ * `length`; returns `count`. `starts` needs room for `length + 1` entries, `ranks` for `length`. Meant for short
+ * pieces (the cost grows with the square of the length): `mergeSymbols` takes long ones.
+ */
+export function mergeBytes(bytes: Uint8Array, length: number, vocab: VocabTable, starts: Int32Array, ranks: Int32Array): number {
+  let n = length;
+  for (let i = 0; i <= n; i++) starts[i] = i;
+  // ranks[i]: rank of symbols i and i+1 joined (NONE when not a symbol).
+  for (let i = 0; i + 1 < n; i++) ranks[i] = rankOrNone(vocab.rankOfBytes(bytes, i, i + 2));
+  while (n > 1) {
+    let best = NONE;
+    let at = -1;
+    for (let i = 0; i + 1 < n; i++) {
+      if (ranks[i]! < best) {
+        best = ranks[i]!;
+        at = i;
+      }
+    }
+    if (at < 0) break;
+    // Symbol at + 1 joins symbol at: its start goes, and so does the rank of the pair it began.
+    for (let i = at + 1; i < n; i++) starts[i] = starts[i + 1]!;
+    for (let i = at + 1; i + 2 < n; i++) ranks[i] = ranks[i + 1]!;
+    n--;
+    if (at + 1 < n) ranks[at] = rankOrNone(vocab.rankOfBytes(bytes, starts[at]!, starts[at + 2]!));
+    if (at > 0) ranks[at - 1] = rankOrNone(vocab.rankOfBytes(bytes, starts[at - 1]!, starts[at + 1]!));
+  }
+  return n;
+}
+
+/** Above every rank: a pair that is not a symbol. */
+const NONE = 0x7fffffff;
+
+function rankOrNone(rank: number): number {
+  return rank < 0 ? NONE : rank;
+}
+
 /** A min-heap of (rank, left symbol start) candidates; stale entries are skipped when popped. */
 function mergeHeap(text: string, starts: number[], vocab: VocabTable): number[] {
   const n = starts.length;

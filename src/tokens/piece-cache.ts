@@ -151,6 +151,15 @@ export class PieceCache {
     return h ^ (h >>> 12);
   }
 
+  /** `hash` of the latin1 string whose code units are `bytes[start, end)`: byte-keyed look-ups find the same slots. */
+  static hashBytes(bytes: Uint8Array, start: number, end: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    return h ^ (h >>> 12);
+  }
+
   /**
    * The entry cached for `text[start, end)` (hash from `PieceCache.hash`), or -1. An entry stays valid until the
    * next `find` or `add`: read it at once with `count` / `push`.

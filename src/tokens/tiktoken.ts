@@ -1,6 +1,7 @@
 import { asciiPatternOf, asciiPieceEnd, type AsciiPattern } from "./ascii-pieces.js";
-import { mergeSymbols } from "./bpe.js";
+import { mergeBytes, mergeSymbols } from "./bpe.js";
 import { PieceCache } from "./piece-cache.js";
+import type { SharedPieceCache } from "./shared-piece-cache.js";
 import type { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
@@ -68,12 +69,51 @@ export interface TiktokenOptions {
   vocab: VocabTable;
   /** The most pieces the cache holds before it is emptied (tests set it low to exercise that). */
   cacheLimit?: number;
+  /**
+   * A cache shared with the other threads counting with this vocabulary, looked up first and filled while it has
+   * room; the encoder's own cache takes the pieces it has no room for.
+   */
+  shared?: SharedPieceCache;
 }
 
-/** UTF-8 bytes of `piece` as a latin1 string (ASCII, the common case, is the piece itself). */
-function utf8Bytes(piece: string): string {
-  for (let i = 0; i < piece.length; i++) if (piece.charCodeAt(i) >= 0x80) return Buffer.from(piece, "utf8").toString("latin1");
-  return piece;
+/** Pieces of more bytes than this are merged as strings, with the heap (`mergeSymbols`); shorter ones as bytes. */
+const BYTE_MERGE_LIMIT = 64;
+
+/**
+ * Writes the UTF-8 bytes of `text[start, end)` to `out` (room for 3 bytes a code unit) and returns how many; a lone
+ * surrogate is U+FFFD, as `Buffer.from(text, "utf8")` writes it.
+ */
+export function utf8Into(text: string, start: number, end: number, out: Uint8Array): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      out[n++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      out[n++] = 0xc0 | (c >> 6);
+      out[n++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < end ? text.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        out[n++] = 0xf0 | (cp >> 18);
+        out[n++] = 0x80 | ((cp >> 12) & 0x3f);
+        out[n++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[n++] = 0x80 | (cp & 0x3f);
+        i++;
+        continue;
+      }
+      c = 0xfffd;
+    }
+    out[n++] = 0xe0 | (c >> 12);
+    out[n++] = 0x80 | ((c >> 6) & 0x3f);
+    out[n++] = 0x80 | (c & 0x3f);
+  }
+  return n;
 }
 
 export class TiktokenEncoder implements TextTokenizer {
@@ -85,15 +125,24 @@ export class TiktokenEncoder implements TextTokenizer {
   /** Byte strings → ranks (the merge priority) and ids (rank + offset). */
   private readonly vocab: VocabTable;
   private readonly cache: PieceCache;
+  private readonly shared: SharedPieceCache | undefined;
+  /** Pieces this encoder merged itself (found in no cache). */
+  misses = 0;
   /** Tekken's and o200k's patterns find most pieces of ASCII text without the regular expression. */
   private readonly ascii: AsciiPattern | undefined;
-  /** Reused by every piece not in the cache: its symbols' starts and its ids. */
-  private readonly starts: number[] = [];
+  /**
+   * Reused by every piece not in the cache: its UTF-8 bytes, its symbols' starts and their pairs' ranks as it is
+   * merged, and its ids (a miss allocates nothing unless a piece outgrows them).
+   */
+  private bytes = new Uint8Array(256);
+  private readonly starts = new Int32Array(BYTE_MERGE_LIMIT + 1);
+  private readonly ranks = new Int32Array(BYTE_MERGE_LIMIT);
   private readonly ids: number[] = [];
 
   constructor(options: TiktokenOptions) {
     this.name = options.name;
     this.cache = new PieceCache(options.cacheLimit ?? CACHE_LIMIT);
+    this.shared = options.shared;
     const source = toJsPattern(options.pattern);
     this.sticky = new RegExp(source, "uy");
     this.search = new RegExp(source, "gu");
@@ -121,6 +170,7 @@ export class TiktokenEncoder implements TextTokenizer {
   private scan(text: string, out: number[] | undefined): number {
     const sticky = this.sticky;
     const cache = this.cache;
+    const shared = this.shared;
     const length = text.length;
     let n = 0;
     let start = 0;
@@ -144,13 +194,21 @@ export class TiktokenEncoder implements TextTokenizer {
         continue;
       }
       const hash = PieceCache.hash(text, start, end);
+      const s = shared !== undefined ? shared.find(text, start, end, hash) : -1;
+      if (s >= 0) {
+        n += shared!.count(s);
+        if (out !== undefined) shared!.push(s, out);
+        start = end;
+        continue;
+      }
       const e = cache.find(text, start, end, hash);
       if (e >= 0) {
         n += cache.count(e);
         if (out !== undefined) cache.push(e, out);
       } else {
-        const ids = this.encodePiece(text.slice(start, end));
-        cache.add(text, start, end, hash, ids);
+        const ids = this.encodePiece(text, start, end);
+        this.misses++;
+        if (shared === undefined || shared.add(text, start, end, hash, ids, ids.length) < 0) cache.add(text, start, end, hash, ids);
         n += ids.length;
         if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       }
@@ -159,27 +217,40 @@ export class TiktokenEncoder implements TextTokenizer {
     return n;
   }
 
-  /** The ids of `piece` (in an array reused by the next call: read it at once). */
-  private encodePiece(piece: string): readonly number[] {
-    const bytes = utf8Bytes(piece);
+  /** The ids of `text[start, end)` (in an array reused by the next call: read it at once). */
+  private encodePiece(text: string, start: number, end: number): readonly number[] {
+    if (this.bytes.length < 3 * (end - start)) this.bytes = new Uint8Array(3 * (end - start));
+    const bytes = this.bytes;
+    const length = utf8Into(text, start, end, bytes);
     const vocab = this.vocab;
-    const whole = vocab.id(bytes, 0, bytes.length);
-    if (whole >= 0) {
-      this.ids.length = 0;
-      this.ids.push(whole);
-      return this.ids;
-    }
-    const starts = this.starts;
-    starts.length = 0;
-    for (let i = 0; i < bytes.length; i++) starts.push(i);
-    const parts = mergeSymbols(bytes, starts, vocab);
     const ids = this.ids;
     ids.length = 0;
-    for (let k = 0; k < parts.length; k++) {
-      const id = vocab.id(bytes, parts[k]!, k + 1 < parts.length ? parts[k + 1]! : bytes.length);
-      if (id < 0) throw new Error(`${this.name}: byte sequence without a rank (the vocabulary is incomplete)`);
-      ids.push(id);
+    const whole = vocab.idOfBytes(bytes, 0, length);
+    if (whole >= 0) {
+      ids.push(whole);
+      return ids;
     }
+    if (length > BYTE_MERGE_LIMIT) return this.encodeLong(bytes, length);
+    const starts = this.starts;
+    const count = mergeBytes(bytes, length, vocab, starts, this.ranks);
+    for (let k = 0; k < count; k++) ids.push(this.idOf(bytes, starts[k]!, starts[k + 1]!));
     return ids;
+  }
+
+  /** A long piece's ids, merged with the heap over its bytes as a latin1 string. */
+  private encodeLong(bytes: Uint8Array, length: number): readonly number[] {
+    const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, length).toString("latin1");
+    const starts: number[] = [];
+    for (let i = 0; i < length; i++) starts.push(i);
+    const parts = mergeSymbols(latin1, starts, this.vocab);
+    const ids = this.ids;
+    for (let k = 0; k < parts.length; k++) ids.push(this.idOf(bytes, parts[k]!, k + 1 < parts.length ? parts[k + 1]! : length));
+    return ids;
+  }
+
+  private idOf(bytes: Uint8Array, start: number, end: number): number {
+    const id = this.vocab.idOfBytes(bytes, start, end);
+    if (id < 0) throw new Error(`${this.name}: byte sequence without a rank (the vocabulary is incomplete)`);
+    return id;
   }
 }

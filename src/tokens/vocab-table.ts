@@ -151,6 +151,40 @@ export class VocabTable {
     }
   }
 
+  /**
+   * The entry of the symbol whose code units are `bytes[start, end)` (a tiktoken-style vocabulary's byte strings are
+   * held as latin1 code units, one per byte), or -1: a piece's UTF-8 bytes are looked up as they are, without a
+   * string made of them. (`entry`'s probe, comparing bytes: one probe for both would cost a call per look-up on the
+   * merge's hot path.)
+   */
+  private entryOfBytes(bytes: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    const hash = PieceCache.hashBytes(bytes, start, end);
+    const { slots, hashes, starts, units, mask } = this;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const e = slots[slot]!;
+      if (e < 0) return -1;
+      if (hashes[e] !== hash) continue;
+      const from = starts[e]!;
+      if (starts[e + 1]! - from !== length) continue;
+      let k = 0;
+      while (k < length && units[from + k] === bytes[start + k]) k++;
+      if (k === length) return e;
+    }
+  }
+
+  /** The merge rank of the byte string `bytes[start, end)`, or -1 when it is not in the vocabulary. */
+  rankOfBytes(bytes: Uint8Array, start: number, end: number): number {
+    const e = this.entryOfBytes(bytes, start, end);
+    return e < 0 ? -1 : this.ranks[e]!;
+  }
+
+  /** The id of the byte string `bytes[start, end)`, or -1. */
+  idOfBytes(bytes: Uint8Array, start: number, end: number): number {
+    const e = this.entryOfBytes(bytes, start, end);
+    return e < 0 ? -1 : this.ids[e]!;
+  }
+
   /** The merge rank of `text[start, end)`, or `NO_RANK`. */
   rank(text: string, start: number, end: number): number {
     const e = this.entry(text, start, end);

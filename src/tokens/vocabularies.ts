@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join, sep } from "node:path";
 import { SentencePieceEncoder, sentencePieceVocabulary } from "./sentencepiece.js";
 import { type BuiltVocabulary, cachedVocabulary, cacheDirs, type LoadedFrom, shareVocabulary, sharedVocabulary } from "./table-cache.js";
+import { type SharedPieceCache, sharedPieceCache } from "./shared-piece-cache.js";
 import { rankEntries, TiktokenEncoder } from "./tiktoken.js";
 import type { TextTokenizer } from "./types.js";
 import { VocabTable } from "./vocab-table.js";
@@ -47,6 +48,12 @@ export interface EncoderOptions {
   cacheDirs?: readonly string[];
   /** Told whether the table came from a cache file or was built from the package. */
   onLoad?: (from: LoadedFrom) => void;
+  /**
+   * Tiktoken-style encoders: look pieces up first in the process's piece cache for this vocabulary, which every
+   * thread counting with it shares and fills (`sharedPieceCache`; what `loadTokenizer` does), instead of in a cache
+   * of the encoder's own alone. A `SharedPieceCache` given is used instead of the process's.
+   */
+  sharedPieces?: boolean | SharedPieceCache;
 }
 
 /**
@@ -69,6 +76,11 @@ async function vocabulary<M>(name: string, sources: readonly string[], build: ()
 
 function cacheOptions(options: EncoderOptions): { cacheLimit?: number } {
   return options.cacheLimit !== undefined ? { cacheLimit: options.cacheLimit } : {};
+}
+
+function tiktokenCacheOptions(name: string, options: EncoderOptions): { cacheLimit?: number; shared?: SharedPieceCache } {
+  const shared = options.sharedPieces;
+  return { ...cacheOptions(options), ...(shared === true ? { shared: sharedPieceCache(name) } : shared ? { shared } : {}) };
 }
 
 async function loadSentencePiece(version: "v1" | "v2" | "v3", options: EncoderOptions): Promise<TextTokenizer> {
@@ -97,7 +109,7 @@ async function loadTekken(options: EncoderOptions): Promise<TextTokenizer> {
     const vocab = VocabTable.build(rankEntries(file.bpe_ranks, file.config.default_vocab_size - specials, specials));
     return { vocab, meta: { pattern: file.config.pattern } };
   }, options);
-  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...cacheOptions(options) });
+  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...tiktokenCacheOptions(name, options) });
 }
 
 async function loadOpenAI(name: "o200k_base" | "cl100k_base", options: EncoderOptions): Promise<TextTokenizer> {
@@ -107,7 +119,7 @@ async function loadOpenAI(name: "o200k_base" | "cl100k_base", options: EncoderOp
     const ranks = require(source) as { pat_str: string; bpe_ranks: string };
     return { vocab: VocabTable.build(rankEntries(ranks.bpe_ranks)), meta: { pattern: ranks.pat_str } };
   }, options);
-  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...cacheOptions(options) });
+  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...tiktokenCacheOptions(name, options) });
 }
 
 /**
@@ -130,11 +142,14 @@ export function createTokenizer(id: TokenizerId, options: EncoderOptions = {}): 
   }
 }
 
-/** The bundled text tokenizer `id`, loaded on first use and shared by its callers in this thread. */
+/**
+ * The bundled text tokenizer `id`, loaded on first use and shared by its callers in this thread; a tiktoken-style
+ * one keeps its pieces in the cache every thread of the process shares (`sharedPieceCache`).
+ */
 export function loadTokenizer(id: TokenizerId): Promise<TextTokenizer> {
   let promise = loaded.get(id);
   if (!promise) {
-    promise = createTokenizer(id);
+    promise = createTokenizer(id, { sharedPieces: true });
     loaded.set(id, promise);
   }
   return promise;
