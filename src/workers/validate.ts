@@ -146,10 +146,16 @@ function taskOf(file: FileToValidate, options: ParallelOptions, format: Validate
   };
 }
 
+/** A whole small file's report as the main thread takes it: parsed from the worker's JSON text as the batch arrives. */
+interface WholeReport {
+  report: FileReport;
+  issues?: (number | string)[] | undefined;
+}
+
 /** A small file waiting in the batch being gathered. */
 interface Batched {
   task: ValidateTask;
-  resolve: (result: RangeResult) => void;
+  resolve: (result: RangeResult | WholeReport) => void;
   reject: (error: unknown) => void;
 }
 
@@ -248,7 +254,7 @@ export class ParallelValidation {
       };
       const result =
         range === undefined && file.bytes <= BATCH_FILE_BYTES
-          ? this.batched(task, file.bytes, options.onRead)
+          ? (this.batched(task, file.bytes, options.onRead) as Promise<RangeResult>)
           : this.pool.run<RangeResult>(task, describePart(file.path, range), options.onRead);
       // Settled here so a failure waits for `finish` without being an unhandled rejection meanwhile.
       result.catch(() => undefined);
@@ -285,12 +291,11 @@ export class ParallelValidation {
       whole: true,
       ...(options.onIssue ? { issues: true } : {}),
     };
-    const result = this.batched(task, file.bytes, options.onRead) as Promise<unknown> as Promise<WholeResult>;
+    const result = this.batched(task, file.bytes, options.onRead) as Promise<WholeReport>;
     result.catch(() => undefined);
     return async () => {
       if (this.batch.some((b) => b.task.path === file.path)) this.flush();
-      const { json, issues } = await result;
-      const report = JSON.parse(json) as FileReport;
+      const { report, issues } = await result;
       const onIssue = options.onIssue;
       if (issues && onIssue) {
         for (let i = 0; i < issues.length; i += 4) {
@@ -306,10 +311,10 @@ export class ParallelValidation {
   }
 
   /** Adds a small whole file to the batch being gathered; the batch goes to a worker once full (or wanted). */
-  private batched(task: ValidateTask, bytes: number, onRead: ((n: number) => void) | undefined): Promise<RangeResult> {
+  private batched(task: ValidateTask, bytes: number, onRead: ((n: number) => void) | undefined): Promise<RangeResult | WholeReport> {
     // A batch's bytes read are told to one listener: a file told to another (or to none) starts a new batch.
     if (this.batch.length > 0 && this.batchProgress !== onRead) this.flush();
-    return new Promise<RangeResult>((resolve, reject) => {
+    return new Promise<RangeResult | WholeReport>((resolve, reject) => {
       this.batch.push({ task, resolve, reject });
       this.batchBytes += bytes;
       this.batchProgress = onRead;
@@ -327,11 +332,14 @@ export class ParallelValidation {
     this.batchProgress = undefined;
     const names = batch.length === 1 ? batch[0]!.task.path : `${batch.length} files (${batch[0]!.task.path} … ${batch.at(-1)!.task.path})`;
     const message: ValidateBatch = { batch: batch.map((b) => b.task) };
-    this.pool.run<(RangeResult | TaskFailure)[]>(message, `validating ${names}`, onRead).then(
+    this.pool.run<(RangeResult | WholeResult | TaskFailure)[]>(message, `validating ${names}`, onRead).then(
       (results) => {
         for (const [i, b] of batch.entries()) {
           const r = results[i]!;
           if ("error" in r) b.reject(reviveError(r.error));
+          // Parsed now, not when its turn comes: the text then dies young, where held until then (a directory's files
+          // started during discovery) it was copied by every scavenge with the reports made of it.
+          else if ("json" in r) b.resolve({ report: JSON.parse(r.json) as FileReport, issues: r.issues });
           else b.resolve(r);
         }
       },
