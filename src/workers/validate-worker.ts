@@ -1,11 +1,9 @@
 import { parentPort } from "node:worker_threads";
 import { FileSystemError } from "../errors.js";
-import { LineFileWriter } from "../guard/line-writer.js";
-import { targetFor } from "../target/target-spec.js";
-import type { RangeResult, ValidateOptions } from "../validate/file.js";
-import { validateFile, validateRange } from "../validate/file.js";
+import type { RangeResult } from "../validate/file.js";
+import { validateFile } from "../validate/file.js";
 import type { TokenHook } from "../validate/token-stats.js";
-import { CountsWriter } from "./counts-file.js";
+import { optionsOf, PROGRESS_BYTES, runPart } from "./part-run.js";
 import type { TaskFailure, ValidateBatch, ValidateTask, WholeResult } from "./validate-task.js";
 
 /**
@@ -16,9 +14,6 @@ import type { TaskFailure, ValidateBatch, ValidateTask, WholeResult } from "./va
 
 const port = parentPort;
 if (!port) throw new Error("validate-worker.js runs as a worker thread");
-
-/** Progress is posted at most this often, in bytes. */
-const PROGRESS_BYTES = 4 * 1024 * 1024;
 
 /** Bytes of whole small files read and not yet told to the main thread. */
 let unsentRead = 0;
@@ -35,56 +30,9 @@ function tokenHook(choice: NonNullable<ValidateTask["tokens"]>): Promise<TokenHo
   return hook;
 }
 
-/** The validation options a task gives (hooks apart). */
-function optionsOf(task: ValidateTask): ValidateOptions {
-  return {
-    target: targetFor(task.provider, task.format),
-    duplicates: task.duplicates,
-    ...(task.figures === false ? { figures: false } : {}),
-    layout: task.layout,
-    compression: task.compression,
-    label: task.path,
-    ...(task.maxIssues !== undefined ? { maxIssues: task.maxIssues } : {}),
-    ...(task.maxLineBytes !== undefined ? { maxLineBytes: task.maxLineBytes } : {}),
-    ...(task.maxRecordBytes !== undefined ? { maxRecordBytes: task.maxRecordBytes } : {}),
-  };
-}
-
 async function run(id: number, task: ValidateTask): Promise<RangeResult | WholeResult> {
   if (task.whole) return runWhole(id, task);
-  const log = task.logPath !== undefined ? await LineFileWriter.create(task.logPath) : undefined;
-  const counts = task.countsPath !== undefined ? await CountsWriter.create(task.countsPath) : undefined;
-  let unreported = 0;
-  const shared = task.tokens ? await tokenHook(task.tokens) : undefined;
-  const hook: TokenHook | undefined =
-    shared && counts ? { ...shared, onCount: (_file, line, tokens, trainable, estimated) => counts.add(line, tokens, trainable, estimated === true) } : shared;
-  const options: ValidateOptions = {
-    ...optionsOf(task),
-    ...(hook ? { tokens: hook } : {}),
-    ...(log ? { onIssue: (i) => log.writeLine(JSON.stringify([i.line, i.code, i.path, i.message])) } : {}),
-    onChunk: (bytes) => {
-      unreported += bytes.length;
-      if (unreported >= PROGRESS_BYTES) {
-        port!.postMessage({ id, progress: unreported });
-        unreported = 0;
-      }
-    },
-    onBatch: async () => {
-      if (log?.wantsFlush) await log.flush();
-      if (counts?.wantsFlush) await counts.flush();
-    },
-  };
-  try {
-    const result = await validateRange(task.path, task.range, options, { rejected: task.rejected === true });
-    await log?.close();
-    await counts?.close();
-    if (unreported > 0) port!.postMessage({ id, progress: unreported });
-    return result;
-  } catch (error) {
-    await log?.abort();
-    await counts?.abort();
-    throw error;
-  }
+  return runPart(task, { progress: (n) => port!.postMessage({ id, progress: n }), tokenHook });
 }
 
 /**

@@ -12,7 +12,8 @@ import { targetOf } from "../target/target-spec.js";
 import { ISSUE_CODES, type IssueCode } from "../validate/codes.js";
 import { detectFileFormat, type FileReport, mergeRanges, type RangeIssue, type RangeResult, validateFile, type ValidateOptions } from "../validate/file.js";
 import { COUNT_FIELDS, readCounts } from "./counts-file.js";
-import { WorkerPool } from "./pool.js";
+import { type LocalRunner, WorkerPool } from "./pool.js";
+import { runPart } from "./part-run.js";
 import type { TaskFailure, ValidateBatch, ValidateTask, WholeResult } from "./validate-task.js";
 
 /** Issues of a whole file replayed between two calls of `onBatch` (as a merge replays a part's log). */
@@ -159,6 +160,19 @@ interface Batched {
   reject: (error: unknown) => void;
 }
 
+/**
+ * A byte range of a split file the main thread may validate itself: not one with token counting (the main thread
+ * would load the tokenizer) nor one of `prepare`'s (they ask for the rejected lines; the main thread hashes the
+ * file meanwhile).
+ */
+function isLocalPart(task: ValidateTask | ValidateBatch): boolean {
+  return !("batch" in task) && task.range !== undefined && task.whole !== true && task.tokens === undefined && task.rejected !== true;
+}
+
+function noTokenHook(): Promise<undefined> {
+  return Promise.reject(new Error("the main thread counts no tokens in a range"));
+}
+
 function reviveError(e: { code?: string; message: string; path?: string }): Error {
   return e.code === "ERR_FS" && e.path !== undefined ? new FileSystemError(e.path, e.message) : new FtprepError(e.code ?? "ERR_WORKER", e.message);
 }
@@ -177,7 +191,15 @@ export class ParallelValidation {
 
   /** Starts `workers` threads (as work arrives) and a private directory for the parts' issue logs. */
   static async open(workers: number, options: { signal?: AbortSignal; rangeBytes?: number } = {}): Promise<ParallelValidation> {
-    const pool = new WorkerPool(workers, workerScript(), { reviveError });
+    // The main thread takes byte ranges too (see `LocalRunner` and `isLocalPart`).
+    const local: LocalRunner | undefined =
+      workers > 1
+        ? {
+            accepts: (task) => isLocalPart(task as ValidateTask | ValidateBatch),
+            run: (task, onProgress, signal) => runPart(task as ValidateTask, { progress: onProgress ?? (() => undefined), tokenHook: noTokenHook, signal }),
+          }
+        : undefined;
+    const pool = new WorkerPool(workers, workerScript(), { reviveError, ...(local ? { local } : {}) });
     let dir: string;
     try {
       dir = await mkdtemp(join(tmpdir(), "ftprep-parts-"));
@@ -204,6 +226,11 @@ export class ParallelValidation {
   /** The pool's threads (for tests that kill one). */
   get threads() {
     return this.pool.threads;
+  }
+
+  /** Byte ranges the main thread validated itself (for tests). */
+  get localParts(): number {
+    return this.pool.localTasks;
   }
 
   /**

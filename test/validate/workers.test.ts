@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import type { PassEvent } from "../../src/pipeline/progress.js";
 import { validatePaths, type ValidatePathsOptions } from "../../src/pipeline/validate.js";
 import { WorkerError, workerExecArgv } from "../../src/workers/pool.js";
-import { ParallelValidation } from "../../src/workers/validate.js";
+import { BATCH_FILES, ParallelValidation } from "../../src/workers/validate.js";
+import { validateFile } from "../../src/validate/file.js";
 import { zstdFrame } from "../helpers/compress.js";
 import { mixedData } from "../helpers/mixed-data.js";
 import { chatLines } from "../helpers/records.js";
@@ -188,6 +189,31 @@ console.log(JSON.stringify({ files: s.files.length, failures: s.failures }));`;
       const order: string[] = [];
       await Promise.all([first().then(() => order.push("large")), second().then(() => order.push("small"))]);
       expect(order).toEqual(["large", "small"]);
+    } finally {
+      await parallel.close();
+    }
+  });
+
+  it("shares a large file's byte ranges between the main thread and one worker fewer, and small files between every worker", async () => {
+    const path = join(tmp(), "shared.jsonl");
+    await writeFile(path, chatLines(2000));
+    const parallel = await ParallelValidation.open(2, { rangeBytes: 16 * 1024 });
+    try {
+      const finish = await parallel.start({ path, bytes: (await readFile(path)).length, layout: "jsonl" }, {});
+      const report = await finish();
+      expect(report).toEqual(await validateFile(path, { label: path }));
+      // The main thread took ranges; no second thread was started for them.
+      expect(parallel.localParts).toBeGreaterThan(0);
+      expect(parallel.threads.length).toBe(1);
+      // Whole small files are not the main thread's: a second worker starts for them.
+      const dir = join(tmp(), "shared-small");
+      await mkdir(dir, { recursive: true });
+      const smalls = Array.from({ length: 4 * BATCH_FILES }, (_, i) => ({ path: join(dir, `s${i}.jsonl`), text: chatLines(2, 2 * i) }));
+      for (const small of smalls) await writeFile(small.path, small.text);
+      // Started together, as a folder's files are: the batches find the first worker busy.
+      const finishes = await Promise.all(smalls.map((small) => parallel.start({ path: small.path, bytes: small.text.length, layout: "jsonl" }, {})));
+      for (const f of finishes) expect((await f()).records).toBe(2);
+      expect(parallel.threads.length).toBe(2);
     } finally {
       await parallel.close();
     }
