@@ -1,8 +1,8 @@
 // What the machine gives N threads that count tokens at once, against one thread alone: the ceiling of the worker
 // pool's token-counting ratio at that moment, measured without the pool, the file reading, the validation and the
-// merge. N worker threads each load the same tokenizer (the main thread's table, shared) and the same in-memory
-// text (every string of the first MB megabytes of FILE); after a warm-up pass each (so each cache is full and the
-// code optimised), rounds alternate: thread 0 counts the text PASSES times alone, then all N count it PASSES times
+// merge. N worker threads each load the same tokenizer (the main thread's table and piece cache, shared, as the
+// pool's workers get them) and the same in-memory text (every string of the first MB megabytes of FILE); after a
+// warm-up pass each (so the cache is full and each thread's code optimised), rounds alternate: thread 0 counts the text PASSES times alone, then all N count it PASSES times
 // at once. Each thread does the same work, so N threads at once are N × (one thread's time) / (their time) as fast
 // as one. On an idle machine with N free cores that is about N; what it falls short of N is what the cores lose
 // to each other (or to other load) when all are busy, which no change to the pool can win back.

@@ -1,5 +1,6 @@
 import { mergeSymbols } from "./bpe.js";
 import { PieceCache } from "./piece-cache.js";
+import type { SharedPieceCache } from "./shared-piece-cache.js";
 import { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
@@ -52,6 +53,11 @@ export interface SentencePieceOptions extends SentencePieceVocabulary {
   name: string;
   /** The most words the cache holds before it is emptied (tests set it low to exercise that). */
   cacheLimit?: number;
+  /**
+   * A word cache shared with the other threads counting with this model, looked up first and filled while it has
+   * room (`TiktokenOptions.shared`); a text's first word, which takes the dummy prefix, stays in the encoder's own.
+   */
+  shared?: SharedPieceCache;
 }
 
 export class SentencePieceEncoder implements TextTokenizer {
@@ -62,6 +68,9 @@ export class SentencePieceEncoder implements TextTokenizer {
   private readonly userDefined: string[];
   private readonly cache: PieceCache;
   private readonly firstCache: PieceCache;
+  private readonly shared: SharedPieceCache | undefined;
+  /** Words this encoder merged itself (found in no cache). */
+  misses = 0;
   /** Reused by every word not in the cache: its symbols' starts and its ids. */
   private readonly starts: number[] = [];
   private readonly ids: number[] = [];
@@ -70,6 +79,7 @@ export class SentencePieceEncoder implements TextTokenizer {
     this.name = options.name;
     this.cache = new PieceCache(options.cacheLimit ?? CACHE_LIMIT);
     this.firstCache = new PieceCache(Math.max(1, (options.cacheLimit ?? CACHE_LIMIT) >> 2));
+    this.shared = options.shared;
     this.vocab = options.vocab;
     this.byteIds = options.byteIds;
     this.userDefined = [...options.userDefined].sort((a, b) => b.length - a.length);
@@ -103,6 +113,14 @@ export class SentencePieceEncoder implements TextTokenizer {
       const first = start === 0;
       const cache = first ? this.firstCache : this.cache;
       const hash = PieceCache.hash(text, start, end);
+      const shared = first ? undefined : this.shared;
+      const s = shared !== undefined ? shared.find(text, start, end, hash) : -1;
+      if (s >= 0) {
+        n += shared!.count(s);
+        if (out !== undefined) shared!.push(s, out);
+        start = end;
+        continue;
+      }
       const e = cache.find(text, start, end, hash);
       if (e >= 0) {
         n += cache.count(e);
@@ -110,7 +128,8 @@ export class SentencePieceEncoder implements TextTokenizer {
       } else {
         // The dummy prefix joins the first word.
         const ids = this.encodeWord((first ? SPACE : "") + text.slice(start, end).replaceAll(" ", SPACE));
-        cache.add(text, start, end, hash, ids);
+        this.misses++;
+        if (shared === undefined || shared.add(text, start, end, hash, ids, ids.length) < 0) cache.add(text, start, end, hash, ids);
         n += ids.length;
         if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       }

@@ -49,9 +49,9 @@ export interface EncoderOptions {
   /** Told whether the table came from a cache file or was built from the package. */
   onLoad?: (from: LoadedFrom) => void;
   /**
-   * Tiktoken-style encoders: look pieces up first in the process's piece cache for this vocabulary, which every
-   * thread counting with it shares and fills (`sharedPieceCache`; what `loadTokenizer` does), instead of in a cache
-   * of the encoder's own alone. A `SharedPieceCache` given is used instead of the process's.
+   * Look pieces (SentencePiece: words) up first in the process's cache for this vocabulary, which every thread
+   * counting with it shares and fills (`sharedPieceCache`; what `loadTokenizer` does), instead of in a cache of the
+   * encoder's own alone. A `SharedPieceCache` given is used instead of the process's.
    */
   sharedPieces?: boolean | SharedPieceCache;
 }
@@ -78,7 +78,7 @@ function cacheOptions(options: EncoderOptions): { cacheLimit?: number } {
   return options.cacheLimit !== undefined ? { cacheLimit: options.cacheLimit } : {};
 }
 
-function tiktokenCacheOptions(name: string, options: EncoderOptions): { cacheLimit?: number; shared?: SharedPieceCache } {
+function sharedCacheOptions(name: string, options: EncoderOptions): { cacheLimit?: number; shared?: SharedPieceCache } {
   const shared = options.sharedPieces;
   return { ...cacheOptions(options), ...(shared === true ? { shared: sharedPieceCache(name) } : shared ? { shared } : {}) };
 }
@@ -93,7 +93,7 @@ async function loadSentencePiece(version: "v1" | "v2" | "v3", options: EncoderOp
     const { vocab, byteIds, userDefined: user } = sentencePieceVocabulary(name, pieces, userDefined);
     return { vocab, meta: { byteIds, userDefined: user } };
   }, options);
-  return new SentencePieceEncoder({ name, vocab, ...meta, ...cacheOptions(options) });
+  return new SentencePieceEncoder({ name, vocab, ...meta, ...sharedCacheOptions(name, options) });
 }
 
 /** Tekken's layout: `default_num_special_tokens` specials first, then the first `vocab size − specials` ranks. */
@@ -109,7 +109,7 @@ async function loadTekken(options: EncoderOptions): Promise<TextTokenizer> {
     const vocab = VocabTable.build(rankEntries(file.bpe_ranks, file.config.default_vocab_size - specials, specials));
     return { vocab, meta: { pattern: file.config.pattern } };
   }, options);
-  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...tiktokenCacheOptions(name, options) });
+  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...sharedCacheOptions(name, options) });
 }
 
 async function loadOpenAI(name: "o200k_base" | "cl100k_base", options: EncoderOptions): Promise<TextTokenizer> {
@@ -119,7 +119,7 @@ async function loadOpenAI(name: "o200k_base" | "cl100k_base", options: EncoderOp
     const ranks = require(source) as { pat_str: string; bpe_ranks: string };
     return { vocab: VocabTable.build(rankEntries(ranks.bpe_ranks)), meta: { pattern: ranks.pat_str } };
   }, options);
-  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...tiktokenCacheOptions(name, options) });
+  return new TiktokenEncoder({ name, pattern: meta.pattern, vocab, ...sharedCacheOptions(name, options) });
 }
 
 /**

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { MAX_PIECE, PieceCache } from "../../src/tokens/piece-cache.js";
+import type { SentencePieceEncoder } from "../../src/tokens/sentencepiece.js";
 import { SharedPieceCache } from "../../src/tokens/shared-piece-cache.js";
 import { TiktokenEncoder } from "../../src/tokens/tiktoken.js";
 import { createTokenizer } from "../../src/tokens/vocabularies.js";
@@ -82,7 +83,7 @@ describe("SharedPieceCache", () => {
   });
 });
 
-describe("tiktoken-style encoders over a shared piece cache", () => {
+describe("encoders over a shared piece cache", () => {
   it("give their own cache's ids, and keep in their own cache what a full shared one has no room for", async () => {
     const all = texts(7, 150);
     const own = await createTokenizer("o200k_base");
@@ -108,6 +109,20 @@ describe("tiktoken-style encoders over a shared piece cache", () => {
     expect(all.map((t) => second.count(t))).toEqual(counts);
     expect(all.map((t) => own.count(t))).toEqual(counts);
     expect(second.misses).toBe(0);
+  });
+
+  it("SentencePiece (mistral-sp-v3): a word one encoder merged is a hit for another over the same cache, with its own cache's ids", async () => {
+    const all = texts(10, 150);
+    const cache = new SharedPieceCache();
+    const first = (await createTokenizer("mistral-sp-v3", { sharedPieces: cache })) as SentencePieceEncoder;
+    const second = (await createTokenizer("mistral-sp-v3", { sharedPieces: cache })) as SentencePieceEncoder;
+    const own = await createTokenizer("mistral-sp-v3");
+    const ids = all.map((t) => own.encode(t));
+    expect(all.map((t) => first.encode(t))).toEqual(ids);
+    expect(first.misses).toBeGreaterThan(1000);
+    // Only a text's first word (it takes the dummy prefix) is the encoder's own to merge.
+    expect(all.map((t) => second.encode(t))).toEqual(ids);
+    expect(second.misses).toBeLessThanOrEqual(all.length);
   });
 
   it("worker threads started after a load fill and read the process's cache at once, and count as one thread does", async () => {
