@@ -134,7 +134,10 @@ export class WorkerPool {
    * the caller still looks for files and cuts them. Idle threads do not keep the process alive.
    */
   warm(): void {
-    const threads = this.options.local ? this.size - 1 : this.size;
+    this.startThreads(this.options.local ? this.size - 1 : this.size);
+  }
+
+  private startThreads(threads: number): void {
     while (this.closed === undefined && this.slots.length < threads) this.spawn().worker.unref();
   }
 
@@ -155,6 +158,9 @@ export class WorkerPool {
         this.runLocally(runner, this.queue.shift()!);
         continue;
       }
+      // Work the main thread does not take (small files, token counting): the N-th thread starts now, not once the
+      // others are busy — a directory's first batches arrive while discovery goes on, the time a thread takes to load.
+      if (runner !== undefined && !local) this.startThreads(this.size);
       let slot = this.slots.find((s) => s.jobs.size === 0);
       if (!slot && this.slots.length < (local ? this.size - 1 : this.size)) slot = this.spawn();
       slot ??= this.slots.find((s) => s.jobs.size < TASKS_PER_THREAD);
