@@ -5,8 +5,8 @@
 // scripts/ensure-redis.sh) and the local Files API with 20 ms per request, all started here on 127.0.0.1.
 // The runs are interleaved (1, 2, 3 workers, then again, BENCH_QUEUE_ROUNDS times) and medians compared, so a change
 // of load during the benchmark falls on every N alike; the CPU time a unit costs (user + system) is printed too —
-// the workers' (/usr/bin/time), the local Files API's (this process, which runs it, during the workers' run) and
-// Redis's (/proc) — since with two workers both cores are full and the CPU a unit costs is what caps the ratio;
+// the workers' (/usr/bin/time), the local Files API's (`ftprep serve` started through the bin, as a user runs it —
+// so with the bin's flags and malloc settings — read from /proc during the workers' run) and Redis's (/proc) — since with two workers both cores are full and the CPU a unit costs is what caps the ratio;
 // CPU seconds per unit that stay the same with more workers mean the workers do not slow each other down, whatever
 // the wall clock of a shared machine says. A worker's CPU is also split by phase (read from /proc when it prints a
 // unit's start and end): its start-up, its first unit, and each further unit — what a worker pays once against
@@ -16,7 +16,6 @@ import { once } from "node:events";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { startServer } from "../dist/index.js";
 import { generate } from "./generate.js";
 
 async function freePort() {
@@ -104,6 +103,34 @@ function worker(bin, args, cwd) {
   });
 }
 
+/**
+ * The local Files API as a user runs it: `ftprep serve` through the bin, on loopback, 20 ms per answer. Resolves
+ * with its URL, its CPU so far (from /proc) and a stop function.
+ */
+async function startServe(bin, store) {
+  const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", "0", "--store", store, "--latency", "20"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`ftprep serve exited ${code}: ${err.slice(-800)}`)));
+  });
+  return {
+    url,
+    cpu: () => processCpu(child.pid),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGINT");
+      await once(child, "exit");
+    },
+  };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function processCpu(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
@@ -132,12 +159,12 @@ export async function queueBench({ bin, out }) {
         const units = unitsPerWorker * workers;
         // New content for every run (another seed), so nothing is found already uploaded.
         for (let i = 0; i < units; i++) await generate(join(dir, "data", `part-${String(i).padStart(3, "0")}-train.jsonl`), unitMb * 1e6, 1000 * ++seed);
-        const server = await startServer({ store: join(dir, "store"), port: 0, faults: { latencyMs: 20 } });
+        const server = await startServe(bin, join(dir, "store"));
         try {
           const name = `bench-${workers}-${round}-${Date.now()}`;
           await cli(bin, ["plan", "data", "--out", "plan.json", "--unit-bytes", "1GB", "--enqueue", redis.url, "--queue-name", name], dir);
           const started = process.hrtime.bigint();
-          const serverBefore = process.cpuUsage();
+          const serverBefore = server.cpu();
           const redisBefore = redis.cpu();
           const ran = await Promise.all(
             Array.from({ length: workers }, (_, w) =>
@@ -146,18 +173,18 @@ export async function queueBench({ bin, out }) {
           );
           const cpu = ran.map((r) => r.cpu);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          const serverCpu = process.cpuUsage(serverBefore);
+          const serverCpu = server.cpu() - serverBefore;
           runs.get(workers).push({
             units,
             seconds,
             perSecond: units / seconds,
             cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units,
-            serverPerUnit: (serverCpu.user + serverCpu.system) / 1e6 / units,
+            serverPerUnit: serverCpu / units,
             redisPerUnit: (redis.cpu() - redisBefore) / units,
             workers: ran,
           });
         } finally {
-          await server.close();
+          await server.stop();
         }
         rmSync(dir, { recursive: true, force: true });
       }
