@@ -1,6 +1,6 @@
 import { mergeSymbols } from "./bpe.js";
 import { PieceCache } from "./piece-cache.js";
-import type { SharedPieceCache } from "./shared-piece-cache.js";
+import { cachedIds, keepIds, type SharedPieceCache } from "./shared-piece-cache.js";
 import { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
@@ -114,22 +114,13 @@ export class SentencePieceEncoder implements TextTokenizer {
       const cache = first ? this.firstCache : this.cache;
       const hash = PieceCache.hash(text, start, end);
       const shared = first ? undefined : this.shared;
-      const s = shared !== undefined ? shared.find(text, start, end, hash) : -1;
-      if (s >= 0) {
-        n += shared!.count(s);
-        if (out !== undefined) shared!.push(s, out);
-        start = end;
-        continue;
-      }
-      const e = cache.find(text, start, end, hash);
-      if (e >= 0) {
-        n += cache.count(e);
-        if (out !== undefined) cache.push(e, out);
-      } else {
+      const cached = cachedIds(shared, cache, text, start, end, hash, out);
+      if (cached >= 0) n += cached;
+      else {
         // The dummy prefix joins the first word.
         const ids = this.encodeWord((first ? SPACE : "") + text.slice(start, end).replaceAll(" ", SPACE));
         this.misses++;
-        if (shared === undefined || shared.add(text, start, end, hash, ids, ids.length) < 0) cache.add(text, start, end, hash, ids);
+        keepIds(shared, cache, text, start, end, hash, ids);
         n += ids.length;
         if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       }

@@ -1,5 +1,5 @@
 import { getEnvironmentData, setEnvironmentData } from "node:worker_threads";
-import { MAX_PIECE } from "./piece-cache.js";
+import { MAX_PIECE, type PieceCache } from "./piece-cache.js";
 
 /**
  * A piece cache (pieces of text → their ids, as `PieceCache`) in one `SharedArrayBuffer` that every thread of a
@@ -182,4 +182,27 @@ export function sharedPieceCache(name: string): SharedPieceCache {
   const cache = new SharedPieceCache();
   setEnvironmentData(key, cache.buffer);
   return cache;
+}
+
+/**
+ * The ids of `text[start, end)` (`hash`: `PieceCache.hash` of it) from the process's `shared` cache when there is
+ * one, else from the thread's `own`: their count, the ids pushed to `out` when given; -1 when neither holds it.
+ */
+export function cachedIds(shared: SharedPieceCache | undefined, own: PieceCache, text: string, start: number, end: number, hash: number, out: number[] | undefined): number {
+  if (shared !== undefined) {
+    const s = shared.find(text, start, end, hash);
+    if (s >= 0) {
+      if (out !== undefined) shared.push(s, out);
+      return shared.count(s);
+    }
+  }
+  const e = own.find(text, start, end, hash);
+  if (e < 0) return -1;
+  if (out !== undefined) own.push(e, out);
+  return own.count(e);
+}
+
+/** Keeps a merged piece: in the `shared` cache when there is one and it has room, else in the thread's `own`. */
+export function keepIds(shared: SharedPieceCache | undefined, own: PieceCache, text: string, start: number, end: number, hash: number, ids: readonly number[]): void {
+  if (shared === undefined || shared.add(text, start, end, hash, ids, ids.length) < 0) own.add(text, start, end, hash, ids);
 }

@@ -1,7 +1,7 @@
 import { asciiPatternOf, asciiPieceEnd, type AsciiPattern } from "./ascii-pieces.js";
 import { mergeBytes, mergeSymbols } from "./bpe.js";
 import { PieceCache } from "./piece-cache.js";
-import type { SharedPieceCache } from "./shared-piece-cache.js";
+import { cachedIds, keepIds, type SharedPieceCache } from "./shared-piece-cache.js";
 import type { VocabTable } from "./vocab-table.js";
 import type { TextTokenizer } from "./types.js";
 
@@ -194,21 +194,12 @@ export class TiktokenEncoder implements TextTokenizer {
         continue;
       }
       const hash = PieceCache.hash(text, start, end);
-      const s = shared !== undefined ? shared.find(text, start, end, hash) : -1;
-      if (s >= 0) {
-        n += shared!.count(s);
-        if (out !== undefined) shared!.push(s, out);
-        start = end;
-        continue;
-      }
-      const e = cache.find(text, start, end, hash);
-      if (e >= 0) {
-        n += cache.count(e);
-        if (out !== undefined) cache.push(e, out);
-      } else {
+      const cached = cachedIds(shared, cache, text, start, end, hash, out);
+      if (cached >= 0) n += cached;
+      else {
         const ids = this.encodePiece(text, start, end);
         this.misses++;
-        if (shared === undefined || shared.add(text, start, end, hash, ids, ids.length) < 0) cache.add(text, start, end, hash, ids);
+        keepIds(shared, cache, text, start, end, hash, ids);
         n += ids.length;
         if (out !== undefined) for (let k = 0; k < ids.length; k++) out.push(ids[k]!);
       }
