@@ -1,6 +1,7 @@
 // Worker benchmark (`BENCH_ONLY=workers npm run bench`): one file validated by N workers against one thread and
 // against the bare split + JSON.parse loop, on both generated profiles (plain ASCII chat, and varied multilingual
-// chat text); the same with exact token counting; peak RSS with N workers from a 10 MB to the large files; a
+// chat text), with the machine's ceiling for that work measured after each round (bench/parse-threads.js: the bare
+// loop in N threads over the file's byte ranges at once against alone); the same with exact token counting; peak RSS with N workers from a 10 MB to the large files; a
 // directory of 10,000 small files against one file of the same records. Each timed figure is the median of
 // BENCH_RUNS runs (default 5), each run in its own process, the modes interleaved so load changes hit them alike;
 // each run's CPU time is printed beside it (CPU over wall time: the cores a mode used — under other load, a 2-worker
@@ -43,6 +44,18 @@ async function timed(args) {
 async function ceiling(n, file) {
   const { stdout } = await run(process.execPath, [...nodeFlags, join(here, "token-threads.js"), String(n), file], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout);
+}
+
+/** The machine's ceiling for N threads running the bare loop over a file's byte ranges at this moment (bench/parse-threads.js). */
+async function parseCeiling(n, file) {
+  const { stdout } = await run(process.execPath, [...nodeFlags, join(here, "parse-threads.js"), String(n), file], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout);
+}
+
+/** "1.83× (1.90×, CPU 1.02× a thread's alone; …)": the median of a ceiling's rounds and each round. */
+function describeCeiling(ceilings) {
+  const c = median(ceilings.map((x) => x.ratio));
+  return `median ${c.toFixed(2)}× (${ceilings.map((x) => `${x.ratio.toFixed(2)}×, CPU ${(x.many_cpu / x.one_cpu).toFixed(2)}× the threads' alone`).join("; ")})`;
 }
 
 const median = (xs) => {
@@ -138,15 +151,25 @@ export async function workersBench({ bin, out }) {
   if (parts.has("speed")) {
     for (const [name, profile] of profiles) {
       const file = await data(out, profile, mb);
-      const m = await medians({ baseline: ["baseline", file], one: ["ftprep", file], many: ["workers", String(n), file] }, runs);
+      // Each round also measures the machine's ceiling for this work at that moment (bench/parse-threads.js: the bare
+      // loop over the file's N byte ranges in N threads at once against the same threads one at a time, warm).
+      const ceilings = [];
+      const m = await medians({ baseline: ["baseline", file], one: ["ftprep", file], many: ["workers", String(n), file] }, runs, async () => {
+        const c = await parseCeiling(n, file);
+        ceilings.push(c);
+        console.log(`  round ${ceilings.length}: the bare loop's ${n} threads at once ${c.ratio.toFixed(2)}× the same threads alone (${c.one_seconds.toFixed(2)} s / ${c.many_seconds.toFixed(2)} s; CPU ${c.one_cpu.toFixed(2)} s / ${c.many_cpu.toFixed(2)} s)`);
+      });
       const rate = (s) => `${(mb / s).toFixed(0)} MB/s`;
       console.log(`${name}, ${mb} MB: bare loop ${describe(m.baseline)}, ${rate(m.baseline.seconds)}`);
       console.log(`  1 thread ${describe(m.one)}, ${rate(m.one.seconds)}`);
       console.log(`  ${n} workers ${describe(m.many)}, ${rate(m.many.seconds)}`);
+      console.log(`  each run, 1 thread / ${n} workers (s, CPU s): ${m.one.runs.map((r, i) => `${r.seconds.toFixed(2)} (${r.cpu.toFixed(2)}) / ${m.many.runs[i].seconds.toFixed(2)} (${m.many.runs[i].cpu.toFixed(2)})`).join("; ")}`);
       const single = m.baseline.seconds / m.one.seconds;
       const speedup = m.one.seconds / m.many.seconds;
+      const c = median(ceilings.map((x) => x.ratio));
       console.log(`  1 thread / bare loop: ${single.toFixed(2)}× (target ≥ 0.9×: ${single >= 0.9 ? "met" : "NOT MET"}); ${n} workers / 1 thread: ${speedup.toFixed(2)}× (target for 2 workers on 1 GB ≥ 1.7×: ${speedup >= 1.7 ? "met" : "NOT MET"}); ${n} workers / bare loop: ${(m.baseline.seconds / m.many.seconds).toFixed(2)}×`);
-      rows.push(`| ${name}, ${mb} MB: bare loop / 1 thread / ${n} workers | ${m.baseline.seconds.toFixed(2)} s / ${m.one.seconds.toFixed(2)} s / ${m.many.seconds.toFixed(2)} s — 1 thread **${single.toFixed(2)}×** the bare loop; ${n} workers **${speedup.toFixed(2)}×** one thread |`);
+      console.log(`  the machine's ceiling, the bare loop in ${n} threads over the file's byte ranges at once against alone (bench/parse-threads.js, after each round): ${describeCeiling(ceilings)}`);
+      rows.push(`| ${name}, ${mb} MB: bare loop / 1 thread / ${n} workers | ${m.baseline.seconds.toFixed(2)} s / ${m.one.seconds.toFixed(2)} s / ${m.many.seconds.toFixed(2)} s — 1 thread **${single.toFixed(2)}×** the bare loop; ${n} workers **${speedup.toFixed(2)}×** one thread (the bare loop in ${n} threads at once, the same rounds: ${c.toFixed(2)}× alone) |`);
     }
   }
 

@@ -1,0 +1,147 @@
+// What the machine gives N threads that run the bare split + JSON.parse loop at once over one file, against the
+// same threads one at a time: the ceiling of the workers' one-file ratio at that moment, measured without ftprep
+// (no pool, no validation, no merge, no thread start or warm-up in the timed part). The file (or its first MB
+// megabytes) is cut into N byte ranges at line ends, as the pool cuts it; N worker threads each read their range
+// from disk (256 kB reads, as bench/speed.js's bare loop) and parse every line. After a warm-up pass of each thread
+// over its range's first 16 MB (so each thread's code is optimised), rounds alternate: each thread alone over its
+// range, one after the other (their times summed: one thread's time for the whole file, on warm code), then all N
+// at once. The threads do the same work either way, so the ratio (alone / at once) is what N cores give this work
+// over one; on an idle machine with N free cores that is about N, and what it falls short of N is what the cores
+// lose to each other (memory bandwidth, shared caches, the clock a busy chip runs at, other load), which no change
+// to ftprep can win back.
+//   node bench/parse-threads.js N FILE [MB]   (default: the whole file)
+// Prints {"threads","one_seconds","many_seconds","ratio","rounds":[[one, many], …],"one_cpu","many_cpu","mb"}:
+// medians over ROUNDS (env BENCH_PARSE_CEILING_ROUNDS, default 1) rounds; `*_cpu` the parsing threads' CPU time
+// (user + system, from /proc/thread-self/stat) in the median round's runs, summed over the threads.
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+
+const WARM_BYTES = 16e6;
+
+/** This thread's CPU time (user + system) in seconds; Linux only, NaN elsewhere. */
+function threadCpu() {
+  try {
+    const fields = readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The first byte after the line end at or after `at` (the file's end if none). */
+function lineStartAfter(fd, at, size) {
+  const buf = Buffer.alloc(64 * 1024);
+  for (let pos = at; pos < size; pos += buf.length) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    const i = buf.subarray(0, n).indexOf(10);
+    if (i !== -1) return pos + i + 1;
+  }
+  return size;
+}
+
+/** N ranges of about equal size, cut after line ends: [[start, end), …]. */
+function rangesOf(file, bytes, n) {
+  const fd = openSync(file, "r");
+  try {
+    const cuts = [0];
+    for (let i = 1; i < n; i++) cuts.push(Math.max(cuts[i - 1], lineStartAfter(fd, Math.floor((bytes * i) / n), bytes)));
+    cuts.push(bytes);
+    return cuts.slice(0, -1).map((start, i) => [start, cuts[i + 1]]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[(s.length - 1) >> 1];
+};
+
+if (isMainThread) {
+  const [n = "2", file, mb] = process.argv.slice(2);
+  if (!file) throw new Error("usage: node bench/parse-threads.js N FILE [MB]");
+  const size = statSync(file).size;
+  // MB megabytes, up to the end of the line they end in.
+  let bytes = size;
+  if (mb !== undefined && Number(mb) * 1e6 < size) {
+    const fd = openSync(file, "r");
+    bytes = lineStartAfter(fd, Number(mb) * 1e6, size);
+    closeSync(fd);
+  }
+  const ranges = rangesOf(file, bytes, Number(n));
+  const threads = ranges.map((range) => new Worker(new URL(import.meta.url), { workerData: { file, range } }));
+  const replies = threads.map((w) => {
+    const queue = [];
+    const waiting = [];
+    w.on("message", (m) => (waiting.length > 0 ? waiting.shift()(m) : queue.push(m)));
+    w.on("error", (e) => {
+      throw e;
+    });
+    return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve)));
+  });
+  await Promise.all(replies.map((next) => next())); // each warmed up
+  const go = async (which) => {
+    const start = performance.now();
+    for (const i of which) threads[i].postMessage("go");
+    const done = await Promise.all(which.map((i) => replies[i]()));
+    return { seconds: (performance.now() - start) / 1000, cpu: done.reduce((s, d) => s + d.cpu, 0) };
+  };
+  const all = threads.map((_, i) => i);
+  const rounds = [];
+  for (let r = 0; r < Number(process.env.BENCH_PARSE_CEILING_ROUNDS ?? 1); r++) {
+    const alone = { seconds: 0, cpu: 0 };
+    for (const i of all) {
+      const one = await go([i]);
+      alone.seconds += one.seconds;
+      alone.cpu += one.cpu;
+    }
+    rounds.push([alone, await go(all)]);
+  }
+  for (const w of threads) await w.terminate();
+  const one = median(rounds.map(([o]) => o.seconds));
+  const many = median(rounds.map(([, m]) => m.seconds));
+  console.log(
+    JSON.stringify({
+      threads: threads.length,
+      one_seconds: one,
+      many_seconds: many,
+      ratio: one / many,
+      rounds: rounds.map(([o, m]) => [o.seconds, m.seconds]),
+      one_cpu: rounds.find(([o]) => o.seconds === one)[0].cpu,
+      many_cpu: rounds.find(([, m]) => m.seconds === many)[1].cpu,
+      mb: bytes / 1e6,
+    }),
+  );
+} else {
+  const { file, range } = workerData;
+  /** The bare loop (bench/speed.js's baseline) over bytes [start, end) of the file. */
+  const parse = async (start, end) => {
+    let records = 0;
+    let rest = Buffer.alloc(0);
+    if (end <= start) return 0;
+    for await (const chunk of createReadStream(file, { start, end: end - 1, highWaterMark: 256 * 1024 })) {
+      const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let pos = 0;
+      let i;
+      while ((i = buf.indexOf(10, pos)) !== -1) {
+        JSON.parse(buf.toString("utf8", pos, i));
+        records++;
+        pos = i + 1;
+      }
+      rest = buf.subarray(pos);
+    }
+    return records;
+  };
+  const [start, end] = range;
+  // Warm-up: up to the first line end after WARM_BYTES of the range.
+  const fd = openSync(file, "r");
+  const warmEnd = Math.min(end, lineStartAfter(fd, Math.min(end, start + WARM_BYTES), end));
+  closeSync(fd);
+  await parse(start, warmEnd);
+  parentPort.postMessage({ ready: true });
+  parentPort.on("message", async () => {
+    const cpu = threadCpu();
+    const records = await parse(start, end);
+    parentPort.postMessage({ cpu: threadCpu() - cpu, records });
+  });
+}
