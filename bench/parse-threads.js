@@ -3,20 +3,23 @@
 // (no pool, no validation, no merge, no thread start or warm-up in the timed part). The file (or its first MB
 // megabytes) is cut into N byte ranges at line ends, as the pool cuts it; N worker threads each read their range
 // from disk (256 kB reads, as bench/speed.js's bare loop) and parse every line. After a warm-up pass of each thread
-// over its range's first 16 MB (so each thread's code is optimised), rounds alternate: each thread alone over its
+// over its range's first 32 MB (so each thread's code is optimised), rounds alternate: each thread alone over its
 // range, one after the other (their times summed: one thread's time for the whole file, on warm code), then all N
 // at once. The threads do the same work either way, so the ratio (alone / at once) is what N cores give this work
 // over one; on an idle machine with N free cores that is about N, and what it falls short of N is what the cores
 // lose to each other (memory bandwidth, shared caches, the clock a busy chip runs at, other load), which no change
 // to ftprep can win back.
-//   node bench/parse-threads.js N FILE [MB]   (default: the whole file)
-// Prints {"threads","one_seconds","many_seconds","ratio","rounds":[[one, many], …],"one_cpu","many_cpu","mb"}:
-// medians over ROUNDS (env BENCH_PARSE_CEILING_ROUNDS, default 1) rounds; `*_cpu` the parsing threads' CPU time
-// (user + system, from /proc/thread-self/stat) in the median round's runs, summed over the threads.
+// With --ftprep each thread runs instead what a pool's thread runs for a byte range (`runPart`: ftprep's validation
+// of the range, the format detected once beforehand as the pool does), warm the same way: the most the pool could
+// get from N threads if starting them, warming each isolate up and merging cost nothing.
+//   node bench/parse-threads.js [--ftprep] N FILE [MB]   (default: the whole file)
+// Prints {"threads","work","one_seconds","many_seconds","ratio","rounds":[[one, many], …],"one_cpu","many_cpu","mb"}:
+// medians over ROUNDS (env BENCH_PARSE_CEILING_ROUNDS, default 1) rounds; `*_cpu` the threads' CPU time (user +
+// system, from /proc/thread-self/stat) in the median round's runs, summed over the threads.
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
-const WARM_BYTES = 16e6;
+const WARM_BYTES = 32e6;
 
 /** This thread's CPU time (user + system) in seconds; Linux only, NaN elsewhere. */
 function threadCpu() {
@@ -58,8 +61,10 @@ const median = (xs) => {
 };
 
 if (isMainThread) {
-  const [n = "2", file, mb] = process.argv.slice(2);
-  if (!file) throw new Error("usage: node bench/parse-threads.js N FILE [MB]");
+  const argv = process.argv.slice(2);
+  const work = argv[0] === "--ftprep" ? (argv.shift(), "ftprep") : "bare";
+  const [n = "2", file, mb] = argv;
+  if (!file) throw new Error("usage: node bench/parse-threads.js [--ftprep] N FILE [MB]");
   const size = statSync(file).size;
   // MB megabytes, up to the end of the line they end in.
   let bytes = size;
@@ -69,7 +74,17 @@ if (isMainThread) {
     closeSync(fd);
   }
   const ranges = rangesOf(file, bytes, Number(n));
-  const threads = ranges.map((range) => new Worker(new URL(import.meta.url), { workerData: { file, range } }));
+  let task;
+  if (work === "ftprep") {
+    // What the pool tells each thread for a range of this file (src/workers/validate.ts: taskOf, with the format
+    // detected from the file's start).
+    const { detectFileFormat } = await import("../dist/validate/file.js");
+    const { targetOf } = await import("../dist/target/target-spec.js");
+    const target = targetOf({});
+    const format = (await detectFileFormat(file, { layout: "jsonl", compression: "none" })) ?? target.format;
+    task = { path: file, provider: target.provider.name, format, duplicates: false, layout: "jsonl", compression: "none" };
+  }
+  const threads = ranges.map((range) => new Worker(new URL(import.meta.url), { workerData: { file, range, task } }));
   const replies = threads.map((w) => {
     const queue = [];
     const waiting = [];
@@ -103,6 +118,7 @@ if (isMainThread) {
   console.log(
     JSON.stringify({
       threads: threads.length,
+      work,
       one_seconds: one,
       many_seconds: many,
       ratio: one / many,
@@ -113,9 +129,9 @@ if (isMainThread) {
     }),
   );
 } else {
-  const { file, range } = workerData;
+  const { file, range, task } = workerData;
   /** The bare loop (bench/speed.js's baseline) over bytes [start, end) of the file. */
-  const parse = async (start, end) => {
+  const bare = async (start, end) => {
     let records = 0;
     let rest = Buffer.alloc(0);
     if (end <= start) return 0;
@@ -132,6 +148,12 @@ if (isMainThread) {
     }
     return records;
   };
+  let parse = bare;
+  if (task !== undefined) {
+    const { runPart } = await import("../dist/workers/part-run.js");
+    const hooks = { progress: () => undefined, tokenHook: () => Promise.resolve(undefined) };
+    parse = async (start, end) => (await runPart({ ...task, range: { start, end } }, hooks)).lines;
+  }
   const [start, end] = range;
   // Warm-up: up to the first line end after WARM_BYTES of the range.
   const fd = openSync(file, "r");

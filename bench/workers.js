@@ -46,9 +46,12 @@ async function ceiling(n, file) {
   return JSON.parse(stdout);
 }
 
-/** The machine's ceiling for N threads running the bare loop over a file's byte ranges at this moment (bench/parse-threads.js). */
-async function parseCeiling(n, file) {
-  const { stdout } = await run(process.execPath, [...nodeFlags, join(here, "parse-threads.js"), String(n), file], { maxBuffer: 1 << 20 });
+/**
+ * The machine's ceiling for N threads running the bare loop over a file's byte ranges at this moment, or with
+ * `ftprep` the pool's own per-range work in N warm threads (bench/parse-threads.js).
+ */
+async function parseCeiling(n, file, ftprep = false) {
+  const { stdout } = await run(process.execPath, [...nodeFlags, join(here, "parse-threads.js"), ...(ftprep ? ["--ftprep"] : []), String(n), file], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout);
 }
 
@@ -153,11 +156,17 @@ export async function workersBench({ bin, out }) {
       const file = await data(out, profile, mb);
       // Each round also measures the machine's ceiling for this work at that moment (bench/parse-threads.js: the bare
       // loop over the file's N byte ranges in N threads at once against the same threads one at a time, warm).
+      // The same for ftprep's own per-range work in N warm threads: what the pool would get if starting, warming up
+      // and merging cost nothing.
       const ceilings = [];
+      const warmCeilings = [];
       const m = await medians({ baseline: ["baseline", file], one: ["ftprep", file], many: ["workers", String(n), file] }, runs, async () => {
         const c = await parseCeiling(n, file);
+        const w = await parseCeiling(n, file, true);
         ceilings.push(c);
-        console.log(`  round ${ceilings.length}: the bare loop's ${n} threads at once ${c.ratio.toFixed(2)}× the same threads alone (${c.one_seconds.toFixed(2)} s / ${c.many_seconds.toFixed(2)} s; CPU ${c.one_cpu.toFixed(2)} s / ${c.many_cpu.toFixed(2)} s)`);
+        warmCeilings.push(w);
+        const line = (x) => `${x.ratio.toFixed(2)}× the same threads alone (${x.one_seconds.toFixed(2)} s / ${x.many_seconds.toFixed(2)} s; CPU ${x.one_cpu.toFixed(2)} s / ${x.many_cpu.toFixed(2)} s)`;
+        console.log(`  round ${ceilings.length}: the bare loop in ${n} threads at once ${line(c)}; ftprep's range work in ${n} warm threads at once ${line(w)}`);
       });
       const rate = (s) => `${(mb / s).toFixed(0)} MB/s`;
       console.log(`${name}, ${mb} MB: bare loop ${describe(m.baseline)}, ${rate(m.baseline.seconds)}`);
@@ -168,8 +177,10 @@ export async function workersBench({ bin, out }) {
       const speedup = m.one.seconds / m.many.seconds;
       const c = median(ceilings.map((x) => x.ratio));
       console.log(`  1 thread / bare loop: ${single.toFixed(2)}× (target ≥ 0.9×: ${single >= 0.9 ? "met" : "NOT MET"}); ${n} workers / 1 thread: ${speedup.toFixed(2)}× (target for 2 workers on 1 GB ≥ 1.7×: ${speedup >= 1.7 ? "met" : "NOT MET"}); ${n} workers / bare loop: ${(m.baseline.seconds / m.many.seconds).toFixed(2)}×`);
+      const wc = median(warmCeilings.map((x) => x.ratio));
       console.log(`  the machine's ceiling, the bare loop in ${n} threads over the file's byte ranges at once against alone (bench/parse-threads.js, after each round): ${describeCeiling(ceilings)}`);
-      rows.push(`| ${name}, ${mb} MB: bare loop / 1 thread / ${n} workers | ${m.baseline.seconds.toFixed(2)} s / ${m.one.seconds.toFixed(2)} s / ${m.many.seconds.toFixed(2)} s — 1 thread **${single.toFixed(2)}×** the bare loop; ${n} workers **${speedup.toFixed(2)}×** one thread (the bare loop in ${n} threads at once, the same rounds: ${c.toFixed(2)}× alone) |`);
+      console.log(`  ftprep's range work in ${n} warm threads at once against alone (bench/parse-threads.js --ftprep: no thread start, warm-up or merge): ${describeCeiling(warmCeilings)}`);
+      rows.push(`| ${name}, ${mb} MB: bare loop / 1 thread / ${n} workers | ${m.baseline.seconds.toFixed(2)} s / ${m.one.seconds.toFixed(2)} s / ${m.many.seconds.toFixed(2)} s — 1 thread **${single.toFixed(2)}×** the bare loop; ${n} workers **${speedup.toFixed(2)}×** one thread (the same rounds, ${n} threads at once against alone: the bare loop ${c.toFixed(2)}×, ftprep's range work on warm threads ${wc.toFixed(2)}×) |`);
     }
   }
 
