@@ -12,6 +12,7 @@ import { redactedJson } from "../redact.js";
 import { discoverDatasets, type PassEvent } from "./progress.js";
 import { removeStaleTempsOf } from "../temp-files.js";
 import { BATCH_FILE_BYTES, BATCH_FILES, defaultWorkers, ParallelValidation, workersCanRun } from "../workers/validate.js";
+import { StartAhead } from "../workers/start-ahead.js";
 
 /** Options of `validatePaths`: those of `validateFile`, plus where to stream the full report and the valid records. */
 export interface ValidatePathsOptions extends Omit<ValidateOptions, "onIssue" | "onBatch" | "onRecord" | "onChunk" | "label" | "layout" | "compression"> {
@@ -78,16 +79,23 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   const progress = options.onProgress;
   const exclude = [...(options.reportPath !== undefined ? [options.reportPath] : []), ...(options.writeValidDir !== undefined ? [options.writeValidDir] : [])];
   const { onFile: _f, onProgress: _p, reportPath: _r, writeValidDir: _w, workers: _n, rangeBytes, ...fileOptions } = options;
-  const poolOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(rangeBytes !== undefined ? { rangeBytes } : {}) };
+  const poolOptions = {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(rangeBytes !== undefined ? { rangeBytes } : {}),
+    onAnswered: (files: number): void => ahead?.answered(files),
+  };
   const mayUseWorkers = options.writeValidDir === undefined && workersCanRun(fileOptions);
   // The threads start while discovery walks the folders (each takes a moment to load the validator), as soon as
   // their number is known: given, or once the files found are enough for the default to be more than one.
   let early: { workers: number; opened: Promise<ParallelValidation> } | undefined;
+  // Small files started while discovery runs: as many as keep every thread busy, the next ones as answers come.
+  let ahead: StartAhead<DiscoveredFile> | undefined;
   const openEarly = (n: number): void => {
     if (early !== undefined || !mayUseWorkers || !Number.isSafeInteger(n) || n < 2) return;
     const opened = ParallelValidation.open(n, poolOptions);
     opened.catch(() => undefined);
     early = { workers: n, opened };
+    ahead = new StartAhead(4 * n * BATCH_FILES, startEarly);
   };
   const closeEarly = async (): Promise<void> => {
     await (await early?.opened.catch(() => undefined))?.close(options.signal?.reason);
@@ -111,15 +119,18 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
   // files found so far enough for the default): the workers validate while discovery walks on (10,000 small files
   // took about a fifth of the run to discover, the workers idle). Their bytes are told read when their reports are
   // taken, after discovery (the meter starts then), and not at all for a file discovery then leaves out (the same
-  // file reached twice).
+  // file reached twice). Only four batches a thread are started ahead of the workers (`StartAhead`), the next
+  // files as answers come, as the merge's look-ahead does after discovery.
   const { onRead: _, ...earlyOptions } = parallelOptions;
   const startedEarly = new Map<DiscoveredFile, Promise<() => Promise<FileReport>>>();
   let startingEarly = true;
-  const startEarly = (file: DiscoveredFile): void => {
-    if (!startingEarly || early === undefined || file.bytes > BATCH_FILE_BYTES) return;
-    const started = early.opened.then((parallel) => parallel.start(file, earlyOptions));
+  function startEarly(file: DiscoveredFile): void {
+    const started = early!.opened.then((parallel) => parallel.start(file, earlyOptions));
     started.catch(() => undefined);
     startedEarly.set(file, started);
+  }
+  const offerEarly = (file: DiscoveredFile): void => {
+    if (startingEarly && file.bytes <= BATCH_FILE_BYTES) ahead?.offer(file);
   };
   let files: Discovery["files"];
   let summary: ValidationSummary;
@@ -132,13 +143,14 @@ export async function validatePaths(paths: readonly string[], options: ValidateP
     const found = await discoverDatasets(paths, {
       exclude,
       signal: options.signal,
-      ...(mayUseWorkers ? { onFile: startEarly } : {}),
+      ...(mayUseWorkers ? { onFile: offerEarly } : {}),
       onProgress: (event) => {
         if (event.type === "discover" && options.workers === undefined) openEarly(defaultWorkers(event.bytes));
         progress?.(event);
       },
     });
     startingEarly = false;
+    ahead?.stop();
     files = found.files;
     if (options.reportPath !== undefined) await removeStaleTempsOf(options.reportPath);
     report = options.reportPath !== undefined ? await LineFileWriter.create(options.reportPath) : undefined;

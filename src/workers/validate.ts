@@ -187,10 +187,14 @@ export class ParallelValidation {
     private readonly pool: WorkerPool,
     private readonly dir: string,
     private readonly rangeBytes: number,
+    private readonly onAnswered: ((files: number) => void) | undefined,
   ) {}
 
-  /** Starts `workers` threads (as work arrives) and a private directory for the parts' issue logs. */
-  static async open(workers: number, options: { signal?: AbortSignal; rangeBytes?: number } = {}): Promise<ParallelValidation> {
+  /**
+   * Starts `workers` threads (as work arrives) and a private directory for the parts' issue logs. `onAnswered` is
+   * told how many small files each batch's answer brings (validated or failed), as it arrives.
+   */
+  static async open(workers: number, options: { signal?: AbortSignal; rangeBytes?: number; onAnswered?: (files: number) => void } = {}): Promise<ParallelValidation> {
     // The main thread takes byte ranges too (see `LocalRunner` and `isLocalPart`).
     const local: LocalRunner | undefined =
       workers > 1
@@ -206,7 +210,7 @@ export class ParallelValidation {
     } catch (error) {
       throw FileSystemError.from(tmpdir(), "write", error);
     }
-    const parallel = new ParallelValidation(pool, dir, options.rangeBytes ?? RANGE_BYTES);
+    const parallel = new ParallelValidation(pool, dir, options.rangeBytes ?? RANGE_BYTES, options.onAnswered);
     pool.warm();
     // Ctrl-C or an abort stops every thread at once; what they were doing rejects with the abort's reason.
     options.signal?.addEventListener("abort", () => void pool.close(options.signal!.reason), { once: true });
@@ -369,9 +373,11 @@ export class ParallelValidation {
           else if ("json" in r) b.resolve({ report: JSON.parse(r.json) as FileReport, issues: r.issues });
           else b.resolve(r);
         }
+        this.onAnswered?.(batch.length);
       },
       (error: unknown) => {
         for (const b of batch) b.reject(error);
+        this.onAnswered?.(batch.length);
       },
     );
   }
