@@ -6,15 +6,28 @@
 //   node bench/speed.js convert FILE OUT         — ftprep's convertPaths to OpenAI chat (library API)
 // MODEL counts tokens exactly with that model's tokenizer. Prints {"mode","seconds","cpu_seconds","load_seconds",
 // "records","bytes"} as JSON: `seconds` is the work, timed once ftprep's modules (and a tokenizer) are loaded;
-// `cpu_seconds` the process's CPU time (user + system, every thread) over the same span; `load_seconds` that
-// loading (0 for the bare loop).
-import { createReadStream, statSync } from "node:fs";
+// `cpu_seconds` the process's CPU time (user + system, every thread) over the same span; `main_cpu_seconds` the
+// main thread's alone (Linux: /proc/self/task/PID/stat, in 100 Hz ticks; null elsewhere), so a run with workers
+// shows what the main thread spent beside them; `load_seconds` that loading (0 for the bare loop).
+import { createReadStream, readFileSync, statSync } from "node:fs";
+
+/** The main thread's CPU seconds (user + system) so far, or undefined where /proc does not tell it. */
+function mainThreadCpu() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 const [mode, ...args] = process.argv.slice(2);
 let records = 0;
 let load = 0;
 let start = performance.now();
 let cpu = process.cpuUsage();
+let mainCpu = mainThreadCpu();
 let file;
 if (mode === "baseline") {
   file = args[0];
@@ -43,6 +56,7 @@ if (mode === "baseline") {
   load = (performance.now() - start) / 1000;
   start = performance.now();
   cpu = process.cpuUsage();
+  mainCpu = mainThreadCpu();
   if (mode !== "workers") {
     records = (await validateFile(path, { figures: mode === "ftprep", ...(tokens ? { tokens } : {}) })).records;
   } else {
@@ -61,4 +75,5 @@ if (mode === "baseline") {
 const bytes = statSync(file).isFile() ? statSync(file).size : 0;
 const seconds = (performance.now() - start) / 1000;
 const used = process.cpuUsage(cpu);
-console.log(JSON.stringify({ mode, seconds, cpu_seconds: (used.user + used.system) / 1e6, load_seconds: load, records, bytes }));
+const mainUsed = mainCpu === undefined ? undefined : mainThreadCpu() - mainCpu;
+console.log(JSON.stringify({ mode, seconds, cpu_seconds: (used.user + used.system) / 1e6, main_cpu_seconds: mainUsed ?? null, load_seconds: load, records, bytes }));
