@@ -21,7 +21,7 @@ export function toolVersion(): string {
 }
 
 export interface TargetOptions {
-  /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL` / `TOGETHER_BASE_URL`, else the public API). */
+  /** The API's base URL (default: `MISTRAL_BASE_URL` / `OPENAI_BASE_URL` / `TOGETHER_BASE_URL`, else the public API; an empty one is none). */
   baseUrl?: string;
   /**
    * A pipeline file's base URL: used when neither the options nor the environment name one, and then only when it
@@ -58,7 +58,7 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** A value as given: an empty one (`MISTRAL_API_KEY=` in a shell or an `.env` file, `--api-key ""`) is none, as an unset variable is. */
+/** A value as given: an empty one (`MISTRAL_API_KEY=` in a shell or an `.env` file, `--api-key ""`, `--base-url ""`) is none, as an unset variable is. */
 function given(value: string | undefined): string | undefined {
   return value === "" ? undefined : value;
 }
@@ -71,7 +71,7 @@ function envBaseUrl(name: ProviderName, env: Record<string, string | undefined>)
 export function keyOf(name: ProviderName, options: TargetOptions, env: Record<string, string | undefined>): { key: string | undefined; base: string | undefined } {
   const key = given(options.apiKey) ?? given(env[`${providerSpec(name).envPrefix}_API_KEY`]);
   registerSecret(key);
-  return { key, base: options.baseUrl ?? envBaseUrl(name, env) ?? options.pipelineBaseUrl };
+  return { key, base: given(options.baseUrl) ?? envBaseUrl(name, env) ?? options.pipelineBaseUrl };
 }
 
 /** The embedded server's identity in a manifest: its store, not its port (a new one every run). */
@@ -105,7 +105,10 @@ function normalBase(url: string): string {
 export function resolveTarget(name: ProviderName, options: TargetOptions): ResolvedTarget {
   const env = options.env ?? process.env;
   let { key, base } = keyOf(name, options, env);
-  const fromPipeline = options.baseUrl === undefined && envBaseUrl(name, env) === undefined ? options.pipelineBaseUrl : undefined;
+  // An empty base URL option (`--base-url ""`) is none, as an empty `…_BASE_URL=` is: the environment's, the
+  // manifest's or the pipeline file's is then in force, as with no option.
+  const optionBase = given(options.baseUrl);
+  const fromPipeline = optionBase === undefined && envBaseUrl(name, env) === undefined ? options.pipelineBaseUrl : undefined;
   if (fromPipeline !== undefined && !options.trustPipelineUrl && normalBase(fromPipeline) !== normalBase(providerSpec(name).defaultBaseUrl)) {
     const shown = JSON.stringify(redactUrl(normalBase(fromPipeline)));
     throw new ConfigError(
@@ -114,7 +117,7 @@ export function resolveTarget(name: ProviderName, options: TargetOptions): Resol
   }
   const store = options.store ?? DEFAULT_STORE;
   const manifest = options.manifest;
-  if (manifest && options.baseUrl === undefined) {
+  if (manifest && optionBase === undefined) {
     if (manifest.target.startsWith(EMBEDDED)) {
       const named = manifest.target.slice(EMBEDDED.length);
       if (resolve(named) !== resolve(store)) {

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { newManifest } from "../../src/manifest/manifest.js";
 import { resolveTarget } from "../../src/pipeline/target.js";
 import type { ProviderName } from "../../src/providers/types.js";
 import { runCli } from "../helpers/cli.js";
@@ -10,7 +11,7 @@ import { useTempDir } from "../helpers/temp.js";
 /**
  * An empty key (`MISTRAL_API_KEY=` in a shell, an `.env` line left blank, `--api-key ""`) is no key: the run goes to
  * the embedded local server, as with no variable at all — not to the public API with an empty bearer token. An
- * empty `…_BASE_URL=` is no base URL, likewise (not "the base URL \"\" is not a URL").
+ * empty `…_BASE_URL=` or `--base-url ""` is no base URL, likewise (not "the base URL \"\" is not a URL").
  */
 
 const tmp = useTempDir("empty-key");
@@ -36,6 +37,42 @@ describe("an empty API key is no key", () => {
       expect(resolveTarget(name, { env: { ...key, [variable]: "" } })).toEqual(resolveTarget(name, { env: key }));
     });
   }
+
+  it("an empty --base-url is no base URL, as an empty MISTRAL_BASE_URL= is: the environment's, else the embedded server or the public API", () => {
+    const store = join(tmp(), "store");
+    const key = { MISTRAL_API_KEY: "sk-empty-flag-0123456789" };
+    expect(resolveTarget("mistral", { store, baseUrl: "", env: {} })).toEqual(resolveTarget("mistral", { store, env: {} }));
+    expect(resolveTarget("mistral", { baseUrl: "", env: key })).toMatchObject({ embedded: false, baseUrl: "https://api.mistral.ai" });
+    const env = { ...key, MISTRAL_BASE_URL: "http://127.0.0.1:9/v1" };
+    expect(resolveTarget("mistral", { baseUrl: "", env })).toMatchObject({ embedded: false, baseUrl: "http://127.0.0.1:9/v1" });
+  });
+
+  it("an empty --base-url leaves a manifest's base URL and a pipeline file's rule in force, as an absent flag does", () => {
+    const manifest = { ...newManifest({ provider: "mistral", base_url: "http://127.0.0.1:9", target: "http://127.0.0.1:9", embedded_store: null, options: {} }, "0.0.0") };
+    const key = { MISTRAL_API_KEY: "sk-empty-flag-0123456789" };
+    // No key: the manifest's base URL is used; with a key and another URL configured, the same refusal as no flag.
+    expect(resolveTarget("mistral", { manifest, baseUrl: "", env: {} })).toEqual(resolveTarget("mistral", { manifest, env: {} }));
+    expect(() => resolveTarget("mistral", { manifest, baseUrl: "", env: key })).toThrow(/pass --base-url "http:\/\/127\.0\.0\.1:9"/);
+    // A pipeline file's base URL is still not trusted on its own.
+    expect(() => resolveTarget("mistral", { pipelineBaseUrl: "http://127.0.0.1:9", baseUrl: "", env: key })).toThrow(/--trust-pipeline-url/);
+  });
+
+  it("ftprep upload --base-url \"\" goes to the embedded server with no key, as without the flag", async () => {
+    const data = join(tmp(), "train.jsonl");
+    await writeFile(data, chatLines(3));
+    const saved = { key: process.env.MISTRAL_API_KEY, base: process.env.MISTRAL_BASE_URL };
+    delete process.env.MISTRAL_API_KEY;
+    delete process.env.MISTRAL_BASE_URL;
+    try {
+      const { code, stdout, stderr } = await runCli("upload", data, "--base-url", "", "--dry-run", "--manifest", join(tmp(), "m.json"), "--store", join(tmp(), "store"), "--out", join(tmp(), "out"));
+      expect(stderr).not.toContain("is not a URL");
+      expect(stdout).toContain("dry run: would upload 1 file(s) to the embedded local server");
+      expect(code).toBe(0);
+    } finally {
+      if (saved.key !== undefined) process.env.MISTRAL_API_KEY = saved.key;
+      if (saved.base !== undefined) process.env.MISTRAL_BASE_URL = saved.base;
+    }
+  });
 
   it("an empty --api-key leaves the environment's key in force, as an absent flag does", () => {
     expect(resolveTarget("mistral", { apiKey: "", env: { MISTRAL_API_KEY: "sk-from-env-0123456789" } })).toMatchObject({ embedded: false, key: "sk-from-env-0123456789" });
