@@ -140,78 +140,106 @@ function processCpu(pid) {
 const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ")[0];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/**
+ * `BENCH_QUEUE_UNITS` may name several sizes (`8,24`): each round then runs every size with 1, 2 and 3 workers, and
+ * the time each is fitted, per worker count, as a fixed part plus a time per unit (a straight line through the
+ * smallest and the largest size's medians). What is paid once per run (start-up, first unit) and what each unit adds
+ * under contention then show apart, and so does the ratio that more units a worker would tend to: 2 × (1 worker's
+ * time a unit) ÷ (2 workers' time a unit, each worker's share).
+ */
 export async function queueBench({ bin, out }) {
-  const unitsPerWorker = Number(process.env.BENCH_QUEUE_UNITS ?? 8);
+  const sizes = String(process.env.BENCH_QUEUE_UNITS ?? 8).split(",").map(Number);
   const unitMb = Number(process.env.BENCH_QUEUE_UNIT_MB ?? 4);
   const rounds = Number(process.env.BENCH_QUEUE_ROUNDS ?? 3);
-  console.log(`\n# ftprep work --queue — throughput of 1, 2 and 3 workers (${unitsPerWorker} units of ${unitMb} MB per worker; Redis and the local Files API on loopback; ${rounds} interleaved rounds, medians)`);
+  console.log(`\n# ftprep work --queue — throughput of 1, 2 and 3 workers (${sizes.join(" and ")} units of ${unitMb} MB per worker; Redis and the local Files API on loopback; ${rounds} interleaved rounds, medians)`);
   const redis = await startRedis();
   const counts = [1, 2, 3];
-  const runs = new Map(counts.map((n) => [n, []]));
+  const key = (size, n) => `${size}:${n}`;
+  const runs = new Map(sizes.flatMap((size) => counts.map((n) => [key(size, n), []])));
   const loads = [loadAverage()];
   let seed = 0;
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const workers of counts) {
-        const dir = join(out, `queue-${workers}`);
-        rmSync(dir, { recursive: true, force: true });
-        mkdirSync(join(dir, "data"), { recursive: true });
-        const units = unitsPerWorker * workers;
-        // New content for every run (another seed), so nothing is found already uploaded.
-        for (let i = 0; i < units; i++) await generate(join(dir, "data", `part-${String(i).padStart(3, "0")}-train.jsonl`), unitMb * 1e6, 1000 * ++seed);
-        const server = await startServe(bin, join(dir, "store"));
-        try {
-          const name = `bench-${workers}-${round}-${Date.now()}`;
-          await cli(bin, ["plan", "data", "--out", "plan.json", "--unit-bytes", "1GB", "--enqueue", redis.url, "--queue-name", name], dir);
-          const started = process.hrtime.bigint();
-          const serverBefore = server.cpu();
-          const redisBefore = redis.cpu();
-          const ran = await Promise.all(
-            Array.from({ length: workers }, (_, w) =>
-              worker(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`], dir),
-            ),
-          );
-          const cpu = ran.map((r) => r.cpu);
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          const serverCpu = server.cpu() - serverBefore;
-          runs.get(workers).push({
-            units,
-            seconds,
-            perSecond: units / seconds,
-            cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units,
-            serverPerUnit: serverCpu / units,
-            redisPerUnit: (redis.cpu() - redisBefore) / units,
-            workers: ran,
-          });
-        } finally {
-          await server.stop();
+      for (const unitsPerWorker of sizes) {
+        for (const workers of counts) {
+          const dir = join(out, `queue-${workers}`);
+          rmSync(dir, { recursive: true, force: true });
+          mkdirSync(join(dir, "data"), { recursive: true });
+          const units = unitsPerWorker * workers;
+          // New content for every run (another seed), so nothing is found already uploaded.
+          for (let i = 0; i < units; i++) await generate(join(dir, "data", `part-${String(i).padStart(3, "0")}-train.jsonl`), unitMb * 1e6, 1000 * ++seed);
+          const server = await startServe(bin, join(dir, "store"));
+          try {
+            const name = `bench-${workers}-${round}-${Date.now()}`;
+            await cli(bin, ["plan", "data", "--out", "plan.json", "--unit-bytes", "1GB", "--enqueue", redis.url, "--queue-name", name], dir);
+            const started = process.hrtime.bigint();
+            const serverBefore = server.cpu();
+            const redisBefore = redis.cpu();
+            const ran = await Promise.all(
+              Array.from({ length: workers }, (_, w) =>
+                worker(bin, ["work", "--queue", redis.url, "--queue-name", name, "--base-url", server.url, "--api-key", "bench", "--out", `out-${w}`, "--manifest", `merged-${w}.json`], dir),
+              ),
+            );
+            const cpu = ran.map((r) => r.cpu);
+            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+            const serverCpu = server.cpu() - serverBefore;
+            runs.get(key(unitsPerWorker, workers)).push({
+              units,
+              seconds,
+              perSecond: units / seconds,
+              cpuPerUnit: cpu.reduce((a, b) => a + b, 0) / units,
+              serverPerUnit: serverCpu / units,
+              redisPerUnit: (redis.cpu() - redisBefore) / units,
+              workers: ran,
+            });
+          } finally {
+            await server.stop();
+          }
+          rmSync(dir, { recursive: true, force: true });
         }
-        rmSync(dir, { recursive: true, force: true });
       }
       loads.push(loadAverage());
     }
   } finally {
     redis.stop();
   }
-  const base = median(runs.get(1).map((r) => r.perSecond));
-  for (const n of counts) {
-    const list = runs.get(n);
-    const rate = median(list.map((r) => r.perSecond));
-    console.log(
-      `${n} worker(s): ${list[0].units} units, median ${median(list.map((r) => r.seconds)).toFixed(2)} s (${list.map((r) => r.seconds.toFixed(2)).join(", ")}), ${rate.toFixed(2)} units/s, ratio ${(rate / base).toFixed(2)}×; CPU a unit: workers ${median(list.map((r) => r.cpuPerUnit)).toFixed(3)} s + server ${median(list.map((r) => r.serverPerUnit)).toFixed(3)} s + Redis ${median(list.map((r) => r.redisPerUnit)).toFixed(3)} s`,
-    );
-  }
-  // Where a worker's CPU goes: what it pays once (start-up, its first unit) against what each further unit costs.
   const known = (values) => values.filter((v) => v !== undefined);
-  for (const n of counts) {
-    const ws = runs.get(n).flatMap((r) => r.workers);
-    const phase = (key, digits) => (known(ws.map((w) => w[key])).length > 0 ? median(known(ws.map((w) => w[key]))).toFixed(digits) : "?");
-    console.log(
-      `${n} worker(s), a worker's CPU by phase (medians of ${ws.length}): start-up ${phase("startup", 2)} s, first unit ${phase("firstUnit", 2)} s, each further unit ${phase("furtherUnit", 3)} s; peak RSS ${phase("rssMb", 1)} MB (max ${Math.max(...ws.map((w) => w.rssMb)).toFixed(1)})`,
+  for (const size of sizes) {
+    if (sizes.length > 1) console.log(`\n## ${size} units a worker`);
+    const base = median(runs.get(key(size, 1)).map((r) => r.perSecond));
+    for (const n of counts) {
+      const list = runs.get(key(size, n));
+      const rate = median(list.map((r) => r.perSecond));
+      console.log(
+        `${n} worker(s): ${list[0].units} units, median ${median(list.map((r) => r.seconds)).toFixed(2)} s (${list.map((r) => r.seconds.toFixed(2)).join(", ")}), ${rate.toFixed(2)} units/s, ratio ${(rate / base).toFixed(2)}×; CPU a unit: workers ${median(list.map((r) => r.cpuPerUnit)).toFixed(3)} s + server ${median(list.map((r) => r.serverPerUnit)).toFixed(3)} s + Redis ${median(list.map((r) => r.redisPerUnit)).toFixed(3)} s`,
+      );
+    }
+    // Where a worker's CPU goes: what it pays once (start-up, its first unit) against what each further unit costs.
+    for (const n of counts) {
+      const ws = runs.get(key(size, n)).flatMap((r) => r.workers);
+      const phase = (name, digits) => (known(ws.map((w) => w[name])).length > 0 ? median(known(ws.map((w) => w[name]))).toFixed(digits) : "?");
+      console.log(
+        `${n} worker(s), a worker's CPU by phase (medians of ${ws.length}): start-up ${phase("startup", 2)} s, first unit ${phase("firstUnit", 2)} s, each further unit ${phase("furtherUnit", 3)} s; peak RSS ${phase("rssMb", 1)} MB (max ${Math.max(...ws.map((w) => w.rssMb)).toFixed(1)})`,
+      );
+    }
+  }
+  if (sizes.length > 1) {
+    const [a, b] = [Math.min(...sizes), Math.max(...sizes)];
+    const seconds = (size, n) => median(runs.get(key(size, n)).map((r) => r.seconds));
+    const fit = (n) => {
+      const perUnit = (seconds(b, n) - seconds(a, n)) / (b - a);
+      return { perUnit, fixed: seconds(a, n) - a * perUnit };
+    };
+    const fits = counts.map(fit);
+    console.log(`\nfitted as fixed + units a worker × time a unit (through ${a} and ${b} units a worker): ${counts.map((n, i) => `${n} worker(s) ${fits[i].fixed.toFixed(2)} s + ${fits[i].perUnit.toFixed(4)} s a unit`).join("; ")}`);
+    if (fits.some((f) => !(f.perUnit > 0))) console.log("ratio the units alone allow: not measurable here (a run's time did not grow with its units: the machine's load moved)");
+    else console.log(
+      `ratio the units alone allow (as the units a worker grow): ${counts.slice(1).map((n, i) => `${n} workers ${((n * fits[0].perUnit) / fits[i + 1].perUnit).toFixed(2)}×`).join(", ")}; with the fixed parts alike (${a} units a worker): ${counts.slice(1).map((n, i) => `${n} workers ${((n * (fits[0].fixed + a * fits[0].perUnit)) / (fits[0].fixed + a * fits[i + 1].perUnit)).toFixed(2)}×`).join(", ")}`,
     );
   }
-  const two = median(runs.get(2).map((r) => r.perSecond)) / base;
+  const first = sizes[0];
+  const two = median(runs.get(key(first, 2)).map((r) => r.perSecond)) / median(runs.get(key(first, 1)).map((r) => r.perSecond));
   console.log(`load average (1 min) before and after each round: ${loads.join(", ")}`);
-  console.log(`2-worker ratio ≥ 1.7×: ${two >= 1.7 ? "met" : "NOT MET"} (${two.toFixed(2)}×; 2 cores here, shared with whatever else runs)`);
+  console.log(`2-worker ratio ≥ 1.7×${sizes.length > 1 ? ` (${first} units a worker)` : ""}: ${two >= 1.7 ? "met" : "NOT MET"} (${two.toFixed(2)}×; 2 cores here, shared with whatever else runs)`);
   return true;
 }

@@ -7,7 +7,7 @@
 //   BENCH_ONLY      comma-separated parts to run: validate, workers, shard, server, upload, convert, manifest, tokens, report, s3, queue (default: all)
 //   (workers: see bench/workers.js for BENCH_WORKERS_MB, BENCH_WORKERS, BENCH_RUNS, BENCH_DIR_FILES)
 //   BENCH_S3_MB     size of the s3:// object validated (default 200)
-//   BENCH_QUEUE_UNITS, BENCH_QUEUE_UNIT_MB, BENCH_QUEUE_ROUNDS  units per worker, their size and interleaved rounds in the queue benchmark (default 8 of 4 MB, 3 rounds)
+//   BENCH_QUEUE_UNITS, BENCH_QUEUE_UNIT_MB, BENCH_QUEUE_ROUNDS  units per worker (or a list, 8,24: each size run and fitted), their size and interleaved rounds in the queue benchmark (default 8 of 4 MB, 3 rounds)
 //   BENCH_TOKENS_MB size of the tokenizer benchmark's file (default 50)
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
