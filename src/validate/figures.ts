@@ -295,7 +295,7 @@ export function mergeFigures(all: readonly Figures[]): Figures | null {
   if (out.labels) out.labels = Object.assign(dict<Record<string, number>>(), out.labels);
   const names = new Map(first.tools.used.map((u) => [u.name, u.calls]));
   // The histograms are added up as histograms and printed once (not read back and printed again per file).
-  const histograms = rest.length === 0 ? undefined : {
+  const histograms = {
     tokens: Histogram.fromJSON(first.tokens.per_record),
     share: Histogram.fromJSON(first.trainable_share.per_record),
     messages: Histogram.fromJSON(first.messages),
@@ -312,17 +312,17 @@ export function mergeFigures(all: readonly Figures[]): Figures | null {
       t.limit = null;
       t.over_limit = null;
     } else if (t.over_limit !== null && f.tokens.over_limit !== null) t.over_limit += f.tokens.over_limit;
-    histograms!.tokens.merge(Histogram.fromJSON(f.tokens.per_record));
+    histograms.tokens.merge(Histogram.fromJSON(f.tokens.per_record));
     if (out.trainable_share.method !== f.trainable_share.method) out.trainable_share.method = "mixed";
-    histograms!.share.merge(Histogram.fromJSON(f.trainable_share.per_record));
-    histograms!.messages.merge(Histogram.fromJSON(f.messages));
-    histograms!.turns.merge(Histogram.fromJSON(f.turns));
+    histograms.share.merge(Histogram.fromJSON(f.trainable_share.per_record));
+    histograms.messages.merge(Histogram.fromJSON(f.messages));
+    histograms.turns.merge(Histogram.fromJSON(f.turns));
     for (const [role, n] of Object.entries(f.roles)) out.roles[role] = (out.roles[role] ?? 0) + n;
     const tools = out.tools;
     tools.records_with_tools += f.tools.records_with_tools;
     tools.records_with_calls += f.tools.records_with_calls;
     tools.calls += f.tools.calls;
-    histograms!.calls.merge(Histogram.fromJSON(f.tools.calls_per_record));
+    histograms.calls.merge(Histogram.fromJSON(f.tools.calls_per_record));
     for (const u of f.tools.used) names.set(u.name, (names.get(u.name) ?? 0) + u.calls);
     tools.distinct = Math.max(tools.distinct, f.tools.distinct);
     tools.others += f.tools.others;
@@ -333,7 +333,7 @@ export function mergeFigures(all: readonly Figures[]): Figures | null {
     }
     out.duplicates.count += f.duplicates.count;
   }
-  if (histograms) {
+  if (rest.length > 0) {
     out.tokens.per_record = histograms.tokens.toJSON();
     out.trainable_share.per_record = histograms.share.toJSON();
     out.messages = histograms.messages.toJSON();

@@ -369,7 +369,7 @@ class FileValidation {
       this.issue(0, "E_FILE_EMPTY", "", "the file holds no records");
     }
     const fileStats: FileStats = {
-      messagesByRole: { ...messagesByRole(stats) },
+      messagesByRole: messagesByRole(stats),
       toolCallRecords: stats.toolCallRecords,
       imageRecords: stats.imageRecords,
       estimatedTokens: estimateTokens(stats),

@@ -55,11 +55,12 @@ export function emptyStats(): RecordStats {
   return new Stats();
 }
 
-/** Messages per role as a map, in the order the roles were first seen. */
+/**
+ * Messages per role as a plain object, in the order the roles were first seen: the same object JSON.parse makes of
+ * a worker's report (a role named `__proto__` is an own key, as there).
+ */
 export function messagesByRole(stats: RecordStats): Record<string, number> {
-  const byRole = dict<number>();
-  for (const [role, n] of stats.roles.entries()) byRole[role] = n;
-  return byRole;
+  return Object.fromEntries(stats.roles.entries());
 }
 
 /** The stats as plain data, for a structured clone. */

@@ -323,6 +323,11 @@ function parsesAsJson(text: string): boolean {
   }
 }
 
+/** The JSON pointer of a record's tool call: built only for a finding, so a valid call builds no path. */
+function callPath(base: string, index: number, j: number): string {
+  return `${base}/${index}/tool_calls/${j}`;
+}
+
 /**
  * Checks the calls of message `base`/`index`. The common case — an object with a valid id, function name and JSON
  * arguments — is checked in place and builds no JSON Pointer; anything else goes through the shared checks, with
@@ -341,32 +346,32 @@ function checkToolCalls(
   for (let j = 0; j < calls.length; j++) {
     const call = calls[j];
     if (!isObject(call)) {
-      findings.add("E_TOOL_CALL_SHAPE", `${base}/${index}/tool_calls/${j}`, `a tool call must be an object, got ${describeType(call)}`);
+      findings.add("E_TOOL_CALL_SHAPE", callPath(base, index, j), `a tool call must be an object, got ${describeType(call)}`);
       continue;
     }
     const id = call.id;
     if (id === undefined || id === null) {
-      findings.add("E_TOOL_CALL_SHAPE", `${base}/${index}/tool_calls/${j}/id`, "the tool call has no `id`");
+      findings.add("E_TOOL_CALL_SHAPE", `${callPath(base, index, j)}/id`, "the tool call has no `id`");
     } else if (typeof id !== "string" || !(ID_PATTERN.test(id) || (id === "null" && isLastAssistant))) {
       const hint = id === "null" ? " (the literal \"null\" is allowed on the last assistant message only)" : "";
-      findings.add("E_TOOL_CALL_ID", `${base}/${index}/tool_calls/${j}/id`, `tool call id ${JSON.stringify(id)} must be 9 letters or digits${hint}`);
+      findings.add("E_TOOL_CALL_ID", `${callPath(base, index, j)}/id`, `tool call id ${JSON.stringify(id)} must be 9 letters or digits${hint}`);
     } else {
       callIds.add(id);
     }
-    const fn = isObject(call.function) ? call.function : functionOf(call, `${base}/${index}/tool_calls/${j}`, "E_TOOL_CALL_SHAPE", "tool call", findings);
+    const fn = isObject(call.function) ? call.function : functionOf(call, callPath(base, index, j), "E_TOOL_CALL_SHAPE", "tool call", findings);
     if (fn === undefined) continue;
     const given = fn.name;
-    const name = typeof given === "string" && NAME_PATTERN.test(given) ? given : functionName(fn, `${base}/${index}/tool_calls/${j}/function`, "E_TOOL_CALL_SHAPE", "tool call", findings);
+    const name = typeof given === "string" && NAME_PATTERN.test(given) ? given : functionName(fn, `${callPath(base, index, j)}/function`, "E_TOOL_CALL_SHAPE", "tool call", findings);
     if (name !== undefined) {
       stats.textChars += name.length;
       if (declared && !declared.has(name)) {
-        findings.add("W_TOOL_UNDECLARED", `${base}/${index}/tool_calls/${j}/function/name`, `the record's tools declare no function ${JSON.stringify(name)}`);
+        findings.add("W_TOOL_UNDECLARED", `${callPath(base, index, j)}/function/name`, `the record's tools declare no function ${JSON.stringify(name)}`);
       } else if (declared === null) {
-        findings.add("W_TOOL_UNDECLARED", `${base}/${index}/tool_calls/${j}/function/name`, `function ${JSON.stringify(name)} is called but the record declares no \`tools\``);
+        findings.add("W_TOOL_UNDECLARED", `${callPath(base, index, j)}/function/name`, `function ${JSON.stringify(name)} is called but the record declares no \`tools\``);
       }
     }
     const args = fn.arguments;
     if (typeof args === "string" && parsesAsJson(args)) stats.textChars += args.length;
-    else checkArguments(args, `${base}/${index}/tool_calls/${j}/function/arguments`, findings, stats);
+    else checkArguments(args, `${callPath(base, index, j)}/function/arguments`, findings, stats);
   }
 }
