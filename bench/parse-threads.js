@@ -16,20 +16,11 @@
 // Prints {"threads","work","one_seconds","many_seconds","ratio","rounds":[[one, many], …],"one_cpu","many_cpu","mb"}:
 // medians over ROUNDS (env BENCH_PARSE_CEILING_ROUNDS, default 1) rounds; `*_cpu` the threads' CPU time (user +
 // system, from /proc/thread-self/stat) in the median round's runs, summed over the threads.
-import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { bareLoop, median, replies, threadCpu } from "./common.js";
 
 const WARM_BYTES = 32e6;
-
-/** This thread's CPU time (user + system) in seconds; Linux only, NaN elsewhere. */
-function threadCpu() {
-  try {
-    const fields = readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** The first byte after the line end at or after `at` (the file's end if none). */
 function lineStartAfter(fd, at, size) {
@@ -54,11 +45,6 @@ function rangesOf(file, bytes, n) {
     closeSync(fd);
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[(s.length - 1) >> 1];
-};
 
 if (isMainThread) {
   const argv = process.argv.slice(2);
@@ -85,20 +71,12 @@ if (isMainThread) {
     task = { path: file, provider: target.provider.name, format, duplicates: false, layout: "jsonl", compression: "none" };
   }
   const threads = ranges.map((range) => new Worker(new URL(import.meta.url), { workerData: { file, range, task } }));
-  const replies = threads.map((w) => {
-    const queue = [];
-    const waiting = [];
-    w.on("message", (m) => (waiting.length > 0 ? waiting.shift()(m) : queue.push(m)));
-    w.on("error", (e) => {
-      throw e;
-    });
-    return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve)));
-  });
-  await Promise.all(replies.map((next) => next())); // each warmed up
+  const next = threads.map(replies);
+  await Promise.all(next.map((reply) => reply())); // each warmed up
   const go = async (which) => {
     const start = performance.now();
     for (const i of which) threads[i].postMessage("go");
-    const done = await Promise.all(which.map((i) => replies[i]()));
+    const done = await Promise.all(which.map((i) => next[i]()));
     return { seconds: (performance.now() - start) / 1000, cpu: done.reduce((s, d) => s + d.cpu, 0) };
   };
   const all = threads.map((_, i) => i);
@@ -131,24 +109,7 @@ if (isMainThread) {
 } else {
   const { file, range, task } = workerData;
   /** The bare loop (bench/speed.js's baseline) over bytes [start, end) of the file. */
-  const bare = async (start, end) => {
-    let records = 0;
-    let rest = Buffer.alloc(0);
-    if (end <= start) return 0;
-    for await (const chunk of createReadStream(file, { start, end: end - 1, highWaterMark: 256 * 1024 })) {
-      const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-      let pos = 0;
-      let i;
-      while ((i = buf.indexOf(10, pos)) !== -1) {
-        JSON.parse(buf.toString("utf8", pos, i));
-        records++;
-        pos = i + 1;
-      }
-      rest = buf.subarray(pos);
-    }
-    return records;
-  };
-  let parse = bare;
+  let parse = (start, end) => bareLoop(file, start, end);
   if (task !== undefined) {
     const { runPart } = await import("../dist/workers/part-run.js");
     const hooks = { progress: () => undefined, tokenHook: () => Promise.resolve(undefined) };

@@ -9,18 +9,11 @@
 // `cpu_seconds` the process's CPU time (user + system, every thread) over the same span; `main_cpu_seconds` the
 // main thread's alone (Linux: /proc/self/task/PID/stat, in 100 Hz ticks; null elsewhere), so a run with workers
 // shows what the main thread spent beside them; `load_seconds` that loading (0 for the bare loop).
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { bareLoop, taskCpu } from "./common.js";
 
 /** The main thread's CPU seconds (user + system) so far, or undefined where /proc does not tell it. */
-function mainThreadCpu() {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
+const mainThreadCpu = () => taskCpu(`/proc/self/task/${process.pid}/stat`);
 
 const [mode, ...args] = process.argv.slice(2);
 let records = 0;
@@ -31,18 +24,7 @@ let mainCpu = mainThreadCpu();
 let file;
 if (mode === "baseline") {
   file = args[0];
-  let rest = Buffer.alloc(0);
-  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
-    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    let pos = 0;
-    let i;
-    while ((i = buf.indexOf(10, pos)) !== -1) {
-      JSON.parse(buf.toString("utf8", pos, i));
-      records++;
-      pos = i + 1;
-    }
-    rest = buf.subarray(pos);
-  }
+  records = await bareLoop(file);
 } else if (mode === "ftprep" || mode === "ftprep-nofigures" || mode === "workers") {
   const workers = mode === "workers" ? Number(args.shift()) : 1;
   const [path, model] = args;

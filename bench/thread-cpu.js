@@ -13,7 +13,8 @@
 //   node bench/thread-cpu.js [NODE_FLAGS…] SCRIPT ARGS…
 // Prints the run's stdout, then {"main","v8","libuv","workers","other","total"} as JSON (seconds).
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { taskCpu } from "./common.js";
 
 const argv = process.argv.slice(2);
 if (argv.length === 0) throw new Error("usage: node bench/thread-cpu.js [NODE_FLAGS…] SCRIPT ARGS…");
@@ -30,13 +31,8 @@ const poll = () => {
     return;
   }
   for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      seen.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // the thread ended between the listing and the read
-    }
+    const cpu = taskCpu(`/proc/${child.pid}/task/${tid}/stat`);
+    if (cpu !== undefined) seen.set(Number(tid), cpu); // else the thread ended between the listing and the read
   }
 };
 poll();

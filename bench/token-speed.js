@@ -8,7 +8,8 @@
 // Prints {"mode","seconds","cpu_seconds","load_seconds","records","bytes","tokens"} as JSON. The tokenizer's load
 // time is kept apart (it is paid once per process). cpu_seconds is the process's CPU time over the same span (user +
 // system, all its threads): on a machine shared with other work it moves less than the wall clock.
-import { createReadStream, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { bareLoop } from "./common.js";
 
 const [mode, file] = process.argv.slice(2);
 if (mode === "load") {
@@ -39,18 +40,7 @@ let cpu;
 if (mode === "baseline") {
   start = performance.now();
   cpu = process.cpuUsage();
-  let rest = Buffer.alloc(0);
-  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
-    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    let pos = 0;
-    let i;
-    while ((i = buf.indexOf(10, pos)) !== -1) {
-      JSON.parse(buf.toString("utf8", pos, i));
-      records++;
-      pos = i + 1;
-    }
-    rest = buf.subarray(pos);
-  }
+  records = await bareLoop(file);
 } else {
   const { validateFile } = await import("../dist/index.js");
   let hook;

@@ -12,18 +12,9 @@
 // from /proc/thread-self/stat) in the median round's runs.
 import { readFileSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { median, replies, threadCpu } from "./common.js";
 
 const PASSES = 2;
-
-/** This thread's CPU time (user + system) in seconds; Linux only, NaN elsewhere. */
-function threadCpu() {
-  try {
-    const fields = readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 function textsOf(file, mb) {
   const texts = [];
@@ -39,11 +30,6 @@ function textsOf(file, mb) {
   return texts;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[(s.length - 1) >> 1];
-};
-
 if (isMainThread) {
   const [n = "2", file, mb = "16", tokenizer = "o200k_base"] = process.argv.slice(2);
   if (!file) throw new Error("usage: node bench/token-threads.js N FILE [MB] [TOKENIZER]");
@@ -51,20 +37,12 @@ if (isMainThread) {
   // Loaded here first: the table is shared with the threads started after (as the pool's workers get it).
   await loadTokenizer(tokenizer);
   const threads = Array.from({ length: Number(n) }, () => new Worker(new URL(import.meta.url), { workerData: { file, mb: Number(mb), tokenizer } }));
-  const replies = threads.map((w) => {
-    const queue = [];
-    const waiting = [];
-    w.on("message", (m) => (waiting.length > 0 ? waiting.shift()(m) : queue.push(m)));
-    w.on("error", (e) => {
-      throw e;
-    });
-    return () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve)));
-  });
-  await Promise.all(replies.map((next) => next())); // each warmed up
+  const next = threads.map(replies);
+  await Promise.all(next.map((reply) => reply())); // each warmed up
   const go = async (count) => {
     const start = performance.now();
     for (let i = 0; i < count; i++) threads[i].postMessage("go");
-    const done = await Promise.all(replies.slice(0, count).map((next) => next()));
+    const done = await Promise.all(next.slice(0, count).map((reply) => reply()));
     return { seconds: (performance.now() - start) / 1000, cpu: done.reduce((s, d) => s + d.cpu, 0) };
   };
   const rounds = [];
