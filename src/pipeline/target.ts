@@ -170,7 +170,7 @@ export async function openTarget(name: ProviderName, options: TargetOptions): Pr
   if (resolved.embedded) {
     // A token of this run only: other local users and processes cannot reach the store through the port.
     const token = randomBytes(24).toString("base64url");
-    // Loaded only here: a run with a key or a base URL (every queue worker's unit) need not load the server and busboy.
+    // Loaded only here: a run with a key or a base URL (every queue worker's unit) need not load the server.
     const { startServer } = await import("../server/server.js");
     const server = await startServer({ store: resolved.store, port: 0, token });
     const baseUrl = `${server.url}${spec.apiPath}`;

@@ -2,11 +2,10 @@ import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Readable } from "node:stream";
-import busboy from "busboy";
 import type { ServerContext } from "./context.js";
 import { HttpError, queryBool, queryInt, queryList, sendJson, unprocessable } from "./http.js";
-import { ingest, type Ingested, sampleTypeOf, TooLargeError } from "./ingest.js";
+import { FileSink, type Ingested, sampleTypeOf, TooLargeError } from "./ingest.js";
+import { boundaryOf, MultipartError, MultipartParser } from "./multipart.js";
 import type { StoredFile } from "./store.js";
 
 /** Files routes, shared by the Mistral and OpenAI SDKs: `POST/GET /v1/files`, `GET/DELETE /v1/files/{id}`, … */
@@ -70,7 +69,8 @@ const MULTIPART_SLACK = 1024 * 1024;
 
 /**
  * Reads a multipart body whose part `fileField` is streamed to `temp` (hashed and counted on the way, refused past
- * `limit` with 413). The rest of a refused body is read and dropped so the client can read the answer.
+ * `limit` with 413). A malformed body is 400, one without the file part 422. The rest of a refused body is read and
+ * dropped so the client can read the answer.
  */
 export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage, fileField: string, temp: string, limit: number): Promise<MultipartFile> {
   const type = req.headers["content-type"] ?? "";
@@ -84,72 +84,106 @@ export async function receiveMultipart(ctx: ServerContext, req: IncomingMessage,
   if (Number.isFinite(declared) && declared > bodyLimit) {
     throw new HttpError(413, `File too large: the request body is ${declared} bytes; a file may hold at most ${limit}`, { code: "file_too_large", headers: { connection: "close" } });
   }
-  let parser: busboy.Busboy;
+  let boundary: string;
   try {
-    // Names are UTF-8, as every SDK sends them (busboy's default reads them as latin1).
-    parser = busboy({ headers: req.headers, defParamCharset: "utf8", limits: { files: 1, fields: 32, fieldSize: 64 * 1024 } });
+    boundary = boundaryOf(type);
   } catch (error) {
     throw new HttpError(400, `malformed multipart request: ${(error as Error).message}`);
   }
-  const fields: Record<string, string> = {};
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   return new Promise<MultipartFile>((resolve, reject) => {
-    let file: Promise<Ingested> | undefined;
-    let fileStream: Readable | undefined;
+    let sink: FileSink | undefined;
     let filename = "";
     let mimeType = "application/octet-stream";
+    let full = false;
+    let settled = false;
+    /** After a 413 for the file itself, the rest of the body is read to its end (the answer is already out). */
+    let drainAll = false;
+    let received = 0;
     const fail = (error: unknown): void => {
-      void rm(temp, { force: true });
-      reject(error);
+      if (settled) return;
+      settled = true;
+      const removed = sink ? sink.abort() : rm(temp, { force: true });
+      void removed.then(
+        () => reject(error),
+        () => reject(error),
+      );
     };
-    parser.on("field", (name, value) => {
-      fields[name] = value;
+    const parser = new MultipartParser(boundary, {
+      field(name, value) {
+        fields[name] = value;
+      },
+      file(name, partFilename, partType) {
+        if (name !== fileField) return undefined;
+        filename = partFilename ?? "";
+        mimeType = partType;
+        const file = new FileSink(temp, limit);
+        sink = file;
+        return {
+          write(chunk) {
+            if (!file.write(chunk)) full = true;
+          },
+        };
+      },
     });
-    parser.on("file", (name, stream: Readable, info) => {
-      if (name !== fileField || file !== undefined) {
-        stream.resume();
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > bodyLimit && !drainAll) {
+        // Past what any body of an allowed file can hold: stop reading (the answer closes the connection).
+        req.off("data", onData);
+        req.pause();
+        fail(new HttpError(413, `File too large: the request body passed ${bodyLimit} bytes; a file may hold at most ${limit}`, { code: "file_too_large", headers: { connection: "close" } }));
         return;
       }
-      filename = info.filename ?? "";
-      mimeType = info.mimeType;
-      fileStream = stream;
-      file = ingest(stream, temp, limit);
-      file.catch((error: unknown) => {
+      if (settled) return;
+      try {
+        parser.push(chunk);
+      } catch (error) {
         if (error instanceof TooLargeError) {
-          // Answer 413 now; read and drop the rest of the body so the client gets to read the answer.
-          req.unpipe(parser);
-          req.resume();
+          drainAll = true;
           fail(new HttpError(413, `File too large: the limit is ${error.limit} bytes`, { code: "file_too_large" }));
+        } else if (error instanceof MultipartError) {
+          fail(new HttpError(400, `malformed multipart request: ${error.message}`));
         } else {
           fail(error);
         }
-      });
-    });
-    parser.on("close", () => {
-      if (!file) {
+        return;
+      }
+      if (full) {
+        full = false;
+        req.pause();
+        sink!.drained().then(() => {
+          if (!settled) req.resume();
+        }, fail);
+      }
+    };
+    req.on("data", onData);
+    req.on("end", () => {
+      if (settled) return;
+      try {
+        parser.end();
+      } catch (error) {
+        fail(new HttpError(400, `malformed multipart request: ${(error as Error).message}`));
+        return;
+      }
+      if (!sink) {
         fail(unprocessable("Field required", ["body", fileField], null, "missing"));
         return;
       }
-      file.then((ingested) => (ctx.faults.wasReset(req) ? fail(new HttpError(400, "the connection was reset mid-upload")) : resolve({ fields, filename, mimeType, ingested })), fail);
+      sink.finish().then((ingested) => {
+        if (ctx.faults.wasReset(req)) {
+          fail(new HttpError(400, "the connection was reset mid-upload"));
+          return;
+        }
+        settled = true;
+        resolve({ fields, filename, mimeType, ingested });
+      }, fail);
     });
-    parser.on("error", (error: Error) => fail(new HttpError(400, `malformed multipart request: ${error.message}`)));
-    // A client that goes away mid-body: end the part's stream with an error so nothing half-written is kept.
+    // A client that goes away mid-body: nothing half-written is kept.
+    req.on("error", () => fail(new HttpError(400, "the client closed the connection mid-upload")));
     req.on("close", () => {
-      if (!req.complete) {
-        fileStream?.destroy(new Error("the client closed the connection mid-upload"));
-        fail(new HttpError(400, "the client closed the connection mid-upload"));
-      }
+      if (!req.complete) fail(new HttpError(400, "the client closed the connection mid-upload"));
     });
-    let received = 0;
-    const meter = (chunk: Buffer): void => {
-      received += chunk.length;
-      if (received <= bodyLimit) return;
-      req.off("data", meter);
-      req.unpipe(parser);
-      fileStream?.destroy(new Error("the request body is over the limit"));
-      fail(new HttpError(413, `File too large: the request body passed ${bodyLimit} bytes; a file may hold at most ${limit}`, { code: "file_too_large", headers: { connection: "close" } }));
-    };
-    req.on("data", meter);
-    req.pipe(parser);
     ctx.faults.watchUpload(req);
   });
 }

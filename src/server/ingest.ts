@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createHash, type Hash } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import { Transform, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 
 /** What the server learns from an incoming file's bytes as they stream to disk. */
 export interface Ingested {
@@ -31,56 +30,124 @@ export class TooLargeError extends Error {
 }
 
 /**
+ * An incoming file on its way to `path`: each chunk written is hashed, its lines counted and handed to the disk
+ * write as it is (no copy; the caller must not reuse it). Past `limit` bytes `write` throws TooLargeError. The
+ * caller waits for `drained()` when `write` returns false, then calls `finish()`, or `abort()` to remove the file.
+ */
+export class FileSink {
+  private readonly out: WriteStream;
+  private readonly sha256: Hash = createHash("sha256");
+  private readonly md5: Hash | undefined;
+  private failure: Error | undefined;
+  private bytes = 0;
+  private newlines = 0;
+  private lastByte = -1;
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private headDone = false;
+
+  constructor(
+    readonly path: string,
+    private readonly limit: number,
+    options: { md5?: boolean } = {},
+  ) {
+    this.md5 = options.md5 ? createHash("md5") : undefined;
+    this.out = createWriteStream(path, { highWaterMark: WRITE_BATCH_BYTES });
+    this.out.on("error", (error) => {
+      this.failure ??= error;
+    });
+  }
+
+  /** Takes a chunk; false when the disk write holds more than its batch (wait for `drained()`). */
+  write(chunk: Buffer): boolean {
+    if (this.failure) throw this.failure;
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) throw new TooLargeError(this.limit);
+    this.sha256.update(chunk);
+    this.md5?.update(chunk);
+    let at = chunk.indexOf(10);
+    if (!this.headDone) {
+      const end = at === -1 ? chunk.length : at;
+      const take = Math.min(end, FIRST_LINE_BYTES - this.headBytes);
+      if (take > 0) this.head.push(Buffer.from(chunk.subarray(0, take)));
+      this.headBytes += take;
+      if (at !== -1 || this.headBytes >= FIRST_LINE_BYTES) this.headDone = true;
+    }
+    while (at !== -1) {
+      this.newlines++;
+      at = chunk.indexOf(10, at + 1);
+    }
+    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1]!;
+    return this.out.write(chunk);
+  }
+
+  /** Resolves once the disk write has room again; rejects when it failed. */
+  drained(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error): void => {
+        this.out.off("drain", done);
+        this.out.off("error", done);
+        this.out.off("close", closed);
+        if (error) reject(error);
+        else resolve();
+      };
+      const closed = (): void => done(this.failure ?? new Error("the file was closed before its bytes were written"));
+      this.out.on("drain", done);
+      this.out.on("error", done);
+      this.out.on("close", closed);
+    });
+  }
+
+  /** Every byte is on disk (the file closed): what they told. */
+  async finish(): Promise<Ingested> {
+    await new Promise<void>((resolve, reject) => {
+      if (this.failure) {
+        reject(this.failure);
+        return;
+      }
+      this.out.once("error", reject);
+      this.out.once("close", () => (this.failure ? reject(this.failure) : resolve()));
+      this.out.end();
+    }).catch(async (error: unknown) => {
+      await this.abort();
+      throw error;
+    });
+    return {
+      bytes: this.bytes,
+      sha256: this.sha256.digest("hex"),
+      md5: this.md5?.digest("hex"),
+      numLines: this.newlines + (this.bytes > 0 && this.lastByte !== 10 ? 1 : 0),
+      firstLine: Buffer.concat(this.head),
+    };
+  }
+
+  /** Stops the write and removes the file (once closed, so no late open recreates it). */
+  async abort(): Promise<void> {
+    if (!this.out.closed) {
+      const closed = new Promise<void>((resolve) => this.out.once("close", () => resolve()));
+      this.out.destroy();
+      await closed;
+    }
+    await rm(this.path, { force: true });
+  }
+}
+
+/**
  * Streams bytes to `path` while hashing them and counting lines, never holding more than a chunk; past `limit`
  * bytes it stops, removes what it wrote and throws TooLargeError.
  */
 export async function ingest(source: Readable, path: string, limit: number, options: { md5?: boolean } = {}): Promise<Ingested> {
-  const sha256 = createHash("sha256");
-  const md5 = options.md5 ? createHash("md5") : undefined;
-  let bytes = 0;
-  let newlines = 0;
-  let lastByte = -1;
-  const head: Buffer[] = [];
-  let headBytes = 0;
-  let headDone = false;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      if (bytes > limit) {
-        done(new TooLargeError(limit));
-        return;
-      }
-      sha256.update(chunk);
-      md5?.update(chunk);
-      let at = chunk.indexOf(10);
-      if (!headDone) {
-        const end = at === -1 ? chunk.length : at;
-        const take = Math.min(end, FIRST_LINE_BYTES - headBytes);
-        if (take > 0) head.push(Buffer.from(chunk.subarray(0, take)));
-        headBytes += take;
-        if (at !== -1 || headBytes >= FIRST_LINE_BYTES) headDone = true;
-      }
-      while (at !== -1) {
-        newlines++;
-        at = chunk.indexOf(10, at + 1);
-      }
-      if (chunk.length > 0) lastByte = chunk[chunk.length - 1]!;
-      done(null, chunk);
-    },
-  });
+  const sink = new FileSink(path, limit, options);
   try {
-    await pipeline(source, meter, createWriteStream(path, { highWaterMark: WRITE_BATCH_BYTES }));
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (!sink.write(chunk)) await sink.drained();
+    }
   } catch (error) {
-    await rm(path, { force: true });
+    await sink.abort();
     throw error;
   }
-  return {
-    bytes,
-    sha256: sha256.digest("hex"),
-    md5: md5?.digest("hex"),
-    numLines: newlines + (bytes > 0 && lastByte !== 10 ? 1 : 0),
-    firstLine: Buffer.concat(head),
-  };
+  return sink.finish();
 }
 
 /** Mistral's `sample_type` from a file's first record: chat → instruct, text → pretrain, batch lines → batch_request. */

@@ -76,7 +76,7 @@ export interface UploadSummary {
 /**
  * The name a file is uploaded under: its own, with the first 12 hex digits of its sha256 (unique per content).
  * Control characters, `"` and `\` are percent-encoded (`%0A`, `%1B`, `%22`…): a multipart header may not carry
- * them raw (busboy and RFC 7230 refuse CTLs; the SDKs' FormData encodes only CR, LF and `"`), and the name sent is
+ * them raw (the local server and RFC 7230 refuse CTLs; the SDKs' FormData encodes only CR, LF and `"`), and the name sent is
  * then the name the provider stores and answers with.
  */
 export function remoteName(item: Pick<UploadItem, "path" | "sha256">): string {
