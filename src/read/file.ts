@@ -1,5 +1,6 @@
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { FileSystemError } from "../errors.js";
 import { isObjectUrl } from "../storage/s3-url.js";
 
@@ -18,12 +19,21 @@ export interface FileChunksOptions {
   start?: number;
   /** Byte offset to stop reading at, exclusive (default: the end of the file). */
   end?: number;
+  /**
+   * Read a regular file with synchronous reads on the calling thread, one event-loop turn between chunks (anything
+   * else — a pipe, a device, an `s3://` object — is read as without it). For a consumer that is busy with each chunk
+   * anyway (the validation pass): a read through libuv's thread pool costs a hand-off to a pool thread and back per
+   * chunk — about 3× the CPU of the copy itself on a file in the page cache (250 MB: 0.10–0.12 s against 0.03 s),
+   * and with two validating threads the pool's threads compete with them for the cores. The next chunk is then not
+   * read ahead while the current one is worked on; the kernel's own read-ahead still is.
+   */
+  sync?: boolean;
 }
 
 /**
  * Reads a file as byte chunks into three buffers used in turn, so reading a file of any size allocates three
  * chunks once instead of a fresh buffer per chunk (which the garbage collector frees late, letting the RSS
- * climb). The next chunk is read while the consumer works on the current one. A chunk stays valid until the
+ * climb). The next chunk is read while the consumer works on the current one (not with `sync`). A chunk stays valid until the
  * consumer has pulled two more: consumers copy whatever they keep longer.
  * File-system failures surface as `FileSystemError` naming the path and errno; the file closes when the consumer
  * stops early.
@@ -35,6 +45,10 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
     return yield* readObject(path, { signal: options.signal, ...(options.start !== undefined ? { start: options.start } : {}), ...(options.end !== undefined ? { end: options.end } : {}) });
   }
   const size = options.chunkBytes ?? READ_CHUNK_BYTES;
+  if (options.sync === true) {
+    const fd = openRegularFile(path);
+    if (fd !== undefined) return yield* readChunksSync(fd, path, size, options);
+  }
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
@@ -76,6 +90,56 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
     // Let an in-flight read settle before closing the handle under it.
     await pending?.catch(() => undefined);
     await handle.close();
+  }
+}
+
+/** The file opened for reading when it is a regular file; undefined (and closed again) when it is not. */
+function openRegularFile(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw FileSystemError.from(path, "read", error);
+  }
+  let regular = false;
+  try {
+    regular = fstatSync(fd).isFile();
+  } catch (error) {
+    closeSync(fd);
+    throw FileSystemError.from(path, "read", error);
+  }
+  if (!regular) closeSync(fd);
+  return regular ? fd : undefined;
+}
+
+/** `readFileChunks` of an open regular file by synchronous reads (see `FileChunksOptions.sync`). */
+async function* readChunksSync(fd: number, path: string, size: number, options: FileChunksOptions): AsyncGenerator<Uint8Array, void, undefined> {
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  let turn = 0;
+  let position = options.start ?? 0;
+  const end = options.end ?? Infinity;
+  try {
+    for (let first = true; ; first = false) {
+      // A turn of the event loop between chunks, as an asynchronous read gives: timers, messages, signals and other
+      // streams go on while a file is read (the caller's work on a chunk keeps it busy longer than the read).
+      if (!first) await nextTurn();
+      options.signal?.throwIfAborted();
+      const want = Math.min(size, end - position);
+      if (want <= 0) return;
+      const buffer = buffers[turn]!;
+      turn = (turn + 1) % buffers.length;
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, buffer, 0, want, position);
+      } catch (error) {
+        throw FileSystemError.from(path, "read", error);
+      }
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
