@@ -122,17 +122,25 @@ export class FigureTally {
 
   /** Adds a valid record. */
   add(record: Record<string, unknown>, format: FormatId, counted: RecordTokens): void {
+    this.addRecord(record, format, counted.tokens, counted.trainable, counted.chars);
+  }
+
+  /**
+   * `add` with the record's figures as arguments: the validation pass calls this for every valid record, and an
+   * object of them per record was garbage made only to be read here.
+   */
+  addRecord(record: Record<string, unknown>, format: FormatId, tokens: number, trainable: number | undefined, textChars: number): void {
     this.records++;
-    this.tokensTotal += counted.tokens;
-    this.tokens.add(counted.tokens);
-    if (this.limit !== undefined && counted.tokens > this.limit) this.overLimit++;
+    this.tokensTotal += tokens;
+    this.tokens.add(tokens);
+    if (this.limit !== undefined && tokens > this.limit) this.overLimit++;
     const input = isRecord(record.input) ? record.input : undefined;
     const messages = record.messages ?? record.interactions ?? input?.messages;
     // Preference pairs (OpenAI DPO, Together) train on a comparison: no share of tokens to speak of.
     const preference = record.preferred_output !== undefined || record.chosen !== undefined;
     if (!Array.isArray(messages)) {
       if (preference) return;
-      if (counted.trainable !== undefined) this.share.add(counted.tokens > 0 ? counted.trainable / counted.tokens : 0);
+      if (trainable !== undefined) this.share.add(tokens > 0 ? trainable / tokens : 0);
       // Prompt and completion (Together's instruction format): the completion trains.
       else if (typeof record.prompt === "string" && typeof record.completion === "string") {
         this.share.add(record.completion.length / Math.max(1, record.prompt.length + record.completion.length));
@@ -146,7 +154,7 @@ export class FigureTally {
     if (declared) this.recordsWithTools++;
     const onlyLast = (declared || record.only_last === true) && format.startsWith("mistral");
     // Without a tokenizer the share is estimated from characters: those of the assistant messages that train.
-    const estimate = counted.trainable === undefined && !preference;
+    const estimate = trainable === undefined && !preference;
     let count = 0;
     let assistants = 0;
     let calls = 0;
@@ -200,12 +208,12 @@ export class FigureTally {
     if (calls > 0) this.recordsWithCalls++;
     if (preference) return;
     if (!estimate) {
-      this.share.add(counted.tokens > 0 ? counted.trainable! / counted.tokens : 0);
+      this.share.add(tokens > 0 ? trainable! / tokens : 0);
       return;
     }
     // mistral-finetune trains only the last assistant message of a record with tools; OpenAI trains each by weight.
-    const share = (onlyLast ? lastTrained : trained) / counted.chars;
-    this.share.add(counted.chars > 0 ? Math.min(1, share) : 0);
+    const share = (onlyLast ? lastTrained : trained) / textChars;
+    this.share.add(textChars > 0 ? Math.min(1, share) : 0);
   }
 
   snapshot(): FigureSnapshot {

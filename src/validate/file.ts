@@ -18,7 +18,7 @@ import { detectFormat } from "./record.js";
 import { schemaRegistry, type SchemaRegistry } from "./schema-registry.js";
 import { emptyStats, estimateTokens, mergeStats, messagesByRole, type RecordStats, type StatsSnapshot, statsSnapshot } from "./stats.js";
 import { type EstimatedTokenStats, type TallySnapshot, type TokenHook, type TokenStats, TokenTally } from "./token-stats.js";
-import { FigureTally, type FigureSnapshot, type Figures, type RecordTokens } from "./figures.js";
+import { FigureTally, type FigureSnapshot, type Figures } from "./figures.js";
 import { issueSnippet, type Snippet } from "./snippet.js";
 
 import { DEFAULT_MAX_ISSUES } from "../defaults.js";
@@ -599,10 +599,8 @@ class RecordPass {
         return;
       }
       const textChars = stats.textChars - chars;
-      const record: RecordTokens = counted
-        ? { tokens: counted.tokens, trainable: counted.trainable, chars: textChars }
-        : { tokens: Math.ceil(textChars / 4) + 3 * (stats.messages - messages), trainable: undefined, chars: textChars };
-      this.figures.add(parsed.value, v.format, record);
+      if (counted) this.figures.addRecord(parsed.value, v.format, counted.tokens, counted.trainable, textChars);
+      else this.figures.addRecord(parsed.value, v.format, Math.ceil(textChars / 4) + 3 * (stats.messages - messages), undefined, textChars);
     }
     v.current = undefined;
   }

@@ -90,7 +90,7 @@ export function checkMistralChat(
   }
   if (hasTools || hasAvailable) {
     const toolsKey = hasTools ? "tools" : "available_tools";
-    declared = checkToolDefinitions(record[toolsKey], `/${toolsKey}`, findings, stats, schemas, "mistral");
+    declared = checkToolDefinitions(record[toolsKey], hasTools ? "/tools" : "/available_tools", findings, stats, schemas, "mistral");
   }
 
   let systemCount = 0;
@@ -105,10 +105,12 @@ export function checkMistralChat(
   }
 
   const messages = record[key];
-  if (!isMessageList(messages, `/${key}`, key, findings)) return;
+  // The pointer of the list as a constant: a template made a new string per record.
+  const base = hasMessages || !hasInteractions ? "/messages" : "/interactions";
+  if (!isMessageList(messages, base, key, findings)) return;
   // mistral-finetune trains only the last assistant message of a record with tools (`available_tools` is not None).
   const onlyLast = isTruthy(record.only_last) || (Array.isArray(record.tools) && record.tools.length > 0) || (record.available_tools !== undefined && record.available_tools !== null);
-  checkConversation(messages, `/${key}`, findings, stats, mode, systemCount, declared, onlyLast);
+  checkConversation(messages, base, findings, stats, mode, systemCount, declared, onlyLast);
 }
 
 function checkConversation(
