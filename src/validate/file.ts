@@ -606,77 +606,116 @@ class RecordPass {
   }
 }
 
-async function runPass(
-  batches: AsyncIterable<Entry[]> | Iterable<Entry[]>,
-  file: string,
-  options: ValidateOptions,
-  afterEntries?: (validation: FileValidation) => void,
-  partial: false | { rejected: boolean } = false,
-  /** The entries' bytes stay as they are for the whole pass (a small file read whole): the look-ahead keeps them uncopied. */
-  stable = false,
-): Promise<Pass> {
-  const schemas = schemaRegistry();
-  const target = targetOf(options);
-  const maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
-  const maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
-  // A byte range's pass logs its valid records' digests for the merge, which looks them up in file order.
-  const digests = partial ? undefined : (options.digests ?? (options.duplicates ? new DigestSet() : undefined));
-  const duplicates = partial ? options.digests !== undefined || options.duplicates === true : digests !== undefined;
-  const maxRecordBytes = options.maxRecordBytes;
-  const stats = emptyStats();
-  let validation: FileValidation | undefined;
-  const start = (format: FormatId): FileValidation => {
-    const v = new FileValidation(file, format, maxIssues, options.onIssue, digests, options.onRecord);
-    v.cross = new CrossProviderCheck(target, format, schemas, undefined, partial !== false);
+/**
+ * A validation pass fed a batch of entries at a time: detects the format from the first records (bounded
+ * look-ahead), then checks every entry with the per-line function and folds the outcomes in. `runPass` feeds it
+ * from an async source, awaiting `onBatch` between batches; a small file read whole feeds it its one batch at once
+ * (`smallFilePass`), with no async step per file.
+ */
+class PassRun {
+  readonly stats: RecordStats = emptyStats();
+  readonly tally: TokenTally | undefined;
+  readonly figures: FigureTally;
+  lines = 0;
+  private validation: FileValidation | undefined;
+  private readonly schemas: SchemaRegistry;
+  private readonly target: TargetSpec;
+  private readonly maxIssues: number;
+  private readonly maxLineBytes: number;
+  private readonly digests: DigestSet | undefined;
+  private readonly duplicates: boolean;
+  private readonly perRecord: RecordPass;
+  private readonly head: Entry[] = [];
+  private headRecords = 0;
+  private headBytes = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: ValidateOptions,
+    private readonly partial: false | { rejected: boolean },
+    /** The entries' bytes stay as they are for the whole pass (a small file read whole): the look-ahead keeps them uncopied. */
+    private readonly stable: boolean,
+  ) {
+    this.schemas = schemaRegistry();
+    this.target = targetOf(options);
+    this.maxIssues = positiveInteger("maxIssues", options.maxIssues, DEFAULT_MAX_ISSUES);
+    this.maxLineBytes = positiveInteger("maxLineBytes", options.maxLineBytes, DEFAULT_MAX_LINE_BYTES);
+    // A byte range's pass logs its valid records' digests for the merge, which looks them up in file order.
+    this.digests = partial ? undefined : (options.digests ?? (options.duplicates ? new DigestSet() : undefined));
+    this.duplicates = partial ? options.digests !== undefined || options.duplicates === true : this.digests !== undefined;
+    this.tally = options.tokens ? new TokenTally(options.tokens) : undefined;
+    this.figures = new FigureTally(options.tokens?.method ?? "estimate", options.tokens?.tokenizer ?? null, options.tokens?.maxTokens, this.duplicates);
+    this.perRecord = new RecordPass(this.stats, this.schemas, this.duplicates, this.maxLineBytes, options.maxRecordBytes, this.tally, options.figures ?? true, this.figures);
+    if (this.target.format !== "auto") this.validation = this.start(this.target.format);
+  }
+
+  private start(format: FormatId): FileValidation {
+    const options = this.options;
+    const partial = this.partial;
+    const v = new FileValidation(this.file, format, this.maxIssues, options.onIssue, this.digests, options.onRecord);
+    v.cross = new CrossProviderCheck(this.target, format, this.schemas, undefined, partial !== false);
     if (partial) {
       v.partial = true;
-      if (duplicates) v.digestLog = new DigestLog();
+      if (this.duplicates) v.digestLog = new DigestLog();
       if (partial.rejected) v.rejectLog = { lines: [], codes: [] };
     }
     return v;
-  };
+  }
 
-  const tally = options.tokens ? new TokenTally(options.tokens) : undefined;
-  const figures = new FigureTally(options.tokens?.method ?? "estimate", options.tokens?.tokenizer ?? null, options.tokens?.maxTokens, duplicates);
-  const perRecord = new RecordPass(stats, schemas, duplicates, maxLineBytes, maxRecordBytes, tally, options.figures ?? true, figures);
-
-  const head: Entry[] = [];
-  let headRecords = 0;
-  let headBytes = 0;
-  const settle = (): FileValidation => {
-    const records = head.flatMap((e) => (e.parsed?.kind === "record" ? [e.parsed.value] : []));
-    const format = target.format !== "auto" ? target.format : detectFormat(records, target.provider);
-    const v = start(format);
-    for (const entry of head) perRecord.process(v, entry);
-    head.length = 0;
+  private settle(): FileValidation {
+    const records = this.head.flatMap((e) => (e.parsed?.kind === "record" ? [e.parsed.value] : []));
+    const format = this.target.format !== "auto" ? this.target.format : detectFormat(records, this.target.provider);
+    const v = this.start(format);
+    // Through the loop a large file's batches take: a small file's records are all in its look-ahead, and this loop,
+    // hot from the first files on, is the one V8 optimises with the per-record work inlined.
+    this.perRecord.batch(v, this.head, 0);
+    this.head.length = 0;
     return v;
-  };
-  if (target.format !== "auto") validation = start(target.format);
+  }
 
-  let lines = 0;
-  for await (const batch of batches) {
-    options.signal?.throwIfAborted();
-    lines += batch.length;
+  /** The next batch of entries, in order. */
+  feed(batch: readonly Entry[]): void {
+    this.lines += batch.length;
     let from = 0;
-    while (validation === undefined && from < batch.length) {
+    while (this.validation === undefined && from < batch.length) {
       const entry = batch[from++]!;
       // Look-ahead for format detection: parse now (once), keep a copy of the bytes past this batch.
       const line = entry.line;
       // (Buffer.from copies at once; Uint8Array.from would iterate the bytes one by one.)
-      const own: Entry = stable ? entry : { number: entry.number, line: { ...line, bytes: Buffer.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
-      own.parsed ??= parseLine(own.line, maxLineBytes);
-      head.push(own);
-      if (own.parsed.kind === "record") headRecords++;
-      headBytes += line.length;
-      if (headRecords >= DETECT_RECORDS || headBytes >= DETECT_BYTES) validation = settle();
+      const own: Entry = this.stable ? entry : { number: entry.number, line: { ...line, bytes: Buffer.from(line.bytes) }, ...(entry.parsed ? { parsed: entry.parsed } : {}) };
+      own.parsed ??= parseLine(own.line, this.maxLineBytes);
+      this.head.push(own);
+      if (own.parsed.kind === "record") this.headRecords++;
+      this.headBytes += line.length;
+      if (this.headRecords >= DETECT_RECORDS || this.headBytes >= DETECT_BYTES) this.validation = this.settle();
     }
-    if (validation !== undefined) perRecord.batch(validation, batch, from);
+    if (this.validation !== undefined) this.perRecord.batch(this.validation, batch, from);
+  }
+
+  /** The pass once every entry is in (`afterEntries`: the file-level findings made after its last record). */
+  end(afterEntries?: (validation: FileValidation) => void): Pass {
+    const validation = (this.validation ??= this.settle());
+    afterEntries?.(validation);
+    return { validation, stats: this.stats, tally: this.tally, figures: this.figures, lines: this.lines };
+  }
+}
+
+async function runPass(
+  batches: AsyncIterable<Entry[]>,
+  file: string,
+  options: ValidateOptions,
+  afterEntries?: (validation: FileValidation) => void,
+  partial: false | { rejected: boolean } = false,
+): Promise<Pass> {
+  const run = new PassRun(file, options, partial, false);
+  for await (const batch of batches) {
+    options.signal?.throwIfAborted();
+    run.feed(batch);
     await options.onBatch?.();
   }
-  validation ??= settle();
-  afterEntries?.(validation);
+  const pass = run.end(afterEntries);
   await options.onBatch?.();
-  return { validation, stats, tally, figures, lines };
+  return pass;
 }
 
 async function* tap(chunks: AsyncIterable<Uint8Array>, see: (bytes: Uint8Array) => void): AsyncGenerator<Uint8Array> {
@@ -731,12 +770,8 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let notText: string | undefined;
   const finishFile = (v: FileValidation): void => {
-    if (notText !== undefined) {
-      v.issue(0, "E_NOT_JSONL", "", `not JSONL: the file looks like ${notText}`);
-      v.unreadable = true;
-      // Nothing was read as lines: the size is the file's (a compressed file's text is what was looked at).
-      if (compression === undefined) v.bytes = size;
-    }
+    // Nothing was read as lines: the size is the file's (a compressed file's text is what was looked at).
+    if (notText !== undefined) notJsonl(v, notText, compression === undefined ? size : undefined);
     if (corrupt !== undefined) {
       v.issue(0, "E_DECOMPRESS", "", `${corrupt}; the ${v.records} record(s) before it were checked`);
       v.unreadable = true;
@@ -744,7 +779,9 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
   };
   let corrupt: string | undefined;
   if (opened?.bytes !== undefined) {
-    return runPass(smallFileEntries(opened.bytes, options, maxLineBytes, (what) => (notText = what)), options.label ?? path, options, finishFile, partial, true);
+    const pass = smallFilePass(path, opened.bytes, opened.size, options, partial);
+    await options.onBatch?.();
+    return pass;
   }
   let chunks: AsyncIterable<Uint8Array> =
     range === undefined && size <= SMALL_FILE_BYTES && !isObjectUrl(path)
@@ -761,26 +798,50 @@ async function filePass(path: string, options: ValidateOptions, partial: false |
   return runPass(lineEntries(readLineBatches(chunks, { maxLineBytes, start: first })), options.label ?? path, options, finishFile, partial);
 }
 
+/** E_NOT_JSONL: the file's head is plainly not text (`what` it looks like); nothing of it was read as lines. */
+function notJsonl(v: FileValidation, what: string, size: number | undefined): void {
+  v.issue(0, "E_NOT_JSONL", "", `not JSONL: the file looks like ${what}`);
+  v.unreadable = true;
+  if (size !== undefined) v.bytes = size;
+}
+
 /**
- * A small plain file's lines, read whole and split in one go: what `wholeFile`, `unlessBinary`, `readLineBatches`
- * and `lineEntries` give it, without four async generators per file (a directory of 10 kB files spent more in them,
- * and in warming them up in each thread, than in its records).
+ * A small plain file read whole (`readIfSmall`), validated in one synchronous step: split into lines at once and fed
+ * to the pass as one batch — what `wholeFile`, `unlessBinary`, `readLineBatches`, `lineEntries` and `runPass` do
+ * for a larger file, without an async generator, an `await` or a closure per file (a directory of 10 kB files spent
+ * more in those, and in warming them up in each thread, than in its records). `onBatch` is not called.
  */
-function* smallFileEntries(bytes: Buffer, options: ValidateOptions, maxLineBytes: number, onBinary: (what: string) => void): Generator<Entry[]> {
-  if (bytes.length === 0) return;
-  options.onChunk?.(bytes);
-  const what = describeNonText(bytes);
-  if (what !== undefined) {
-    onBinary(what);
-    return;
+function smallFilePass(path: string, bytes: Buffer, size: number, options: ValidateOptions, partial: false | { rejected: boolean }): Pass {
+  const run = new PassRun(options.label ?? path, options, partial, true);
+  let notText: string | undefined;
+  if (bytes.length > 0) {
+    options.onChunk?.(bytes);
+    notText = describeNonText(bytes);
+    const lines = notText === undefined ? splitLines(bytes, { maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES }) : [];
+    if (lines.length > 0) {
+      options.signal?.throwIfAborted();
+      // Built by push, not `lines.map`: the pass's code, optimised on the first files' arrays, was deoptimised (a
+      // wrong map at its batch's length) after some hundreds of files made by `map`, and compiled again in every worker.
+      const entries: Entry[] = [];
+      for (let i = 0; i < lines.length; i++) entries.push({ number: lines[i]!.number, line: lines[i]! });
+      run.feed(entries);
+    }
   }
-  const lines = splitLines(bytes, { maxLineBytes });
-  if (lines.length === 0) return;
-  // Built by push, not `lines.map`: the pass's code, optimised on the first files' arrays, was deoptimised (a wrong
-  // map at its batch's length) after some hundreds of files made by `map`, and compiled again in every worker.
-  const entries: Entry[] = [];
-  for (let i = 0; i < lines.length; i++) entries.push({ number: lines[i]!.number, line: lines[i]! });
-  yield entries;
+  return notText === undefined ? run.end() : run.end((v) => notJsonl(v, notText!, size));
+}
+
+/**
+ * Validates a whole plain local JSONL file of at most 256 KiB (`SMALL_FILE_BYTES`) in one synchronous step: the
+ * report `validateFile` gives, without an async step per file (`onBatch` is not called). Undefined when the file is
+ * larger, compressed, a `.json` array or an object-storage URL: `validateFile` validates those. For workers that
+ * validate batches of small files one after the other.
+ */
+export function validateSmallFile(path: string, options: ValidateOptions = {}): FileReport | undefined {
+  const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
+  const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
+  if (options.range !== undefined || compression !== undefined || layout !== "jsonl" || isObjectUrl(path)) return undefined;
+  const opened = readIfSmall(path, options.signal);
+  return opened.bytes === undefined ? undefined : reportOf(smallFilePass(path, opened.bytes, opened.size, options, false));
 }
 
 /**

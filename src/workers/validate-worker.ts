@@ -1,7 +1,7 @@
 import { parentPort } from "node:worker_threads";
 import { FileSystemError } from "../errors.js";
 import type { RangeResult } from "../validate/file.js";
-import { validateFile } from "../validate/file.js";
+import { validateFile, validateSmallFile, type ValidateOptions } from "../validate/file.js";
 import type { TokenHook } from "../validate/token-stats.js";
 import { optionsOf, PROGRESS_BYTES, runPart } from "./part-run.js";
 import type { TaskFailure, ValidateBatch, ValidateTask, WholeResult } from "./validate-task.js";
@@ -37,11 +37,13 @@ async function run(id: number, task: ValidateTask): Promise<RangeResult | WholeR
 
 /**
  * A whole small file, validated as one pass does (`validateFile`): its report as it will be printed, and its issues
- * in order when the main thread streams them. No log file, no merge: nothing of it waits for the main thread.
+ * in order when the main thread streams them. No log file, no merge: nothing of it waits for the main thread. A
+ * plain JSONL file read whole is validated in one synchronous step (`validateSmallFile`): a batch's files run one
+ * after the other through the same code, with no async step per file.
  */
 async function runWhole(id: number, task: ValidateTask): Promise<WholeResult> {
   const issues: (number | string)[] | undefined = task.issues ? [] : undefined;
-  const report = await validateFile(task.path, {
+  const options: ValidateOptions = {
     ...optionsOf(task),
     ...(issues ? { onIssue: (i) => void issues.push(i.line, i.code, i.path, i.message) } : {}),
     onChunk: (bytes) => {
@@ -52,7 +54,8 @@ async function runWhole(id: number, task: ValidateTask): Promise<WholeResult> {
         unsentRead = 0;
       }
     },
-  });
+  };
+  const report = validateSmallFile(task.path, options) ?? (await validateFile(task.path, options));
   const result: WholeResult = { json: JSON.stringify(report) };
   if (issues !== undefined && issues.length > 0) result.issues = issues;
   return result;
