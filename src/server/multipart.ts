@@ -1,10 +1,10 @@
 /**
  * A streaming `multipart/form-data` reader for the local server's upload routes: bytes in as they arrive, small fields
  * out as strings, the one file part handed on chunk by chunk as views of the request's own buffers (no copy). The
- * delimiter is found with `Buffer#indexOf` (native memmem) — busboy, which this replaces, ran a JavaScript
- * Boyer-Moore-Horspool over every byte — and a delimiter cut by a chunk's edge is kept as at most its length minus one
- * byte until the next chunk tells. Holds at most one part's header block (16 KiB) and the fields (32 of 64 KiB).
- * Pure: no I/O; the caller feeds `push` and `end` and owns backpressure.
+ * delimiter is found with `Buffer#indexOf` (Node's native search, `memchr` for its first byte) — busboy, which this
+ * replaces, ran a JavaScript Boyer-Moore-Horspool over every byte — and a delimiter cut by a chunk's edge is kept as
+ * at most its length minus one byte until the next chunk tells. Holds at most one part's header block (16 KiB) and
+ * the fields (32 of 64 KiB). Pure: no I/O; the caller feeds `push` and `end` and owns backpressure.
  */
 
 /** A malformed body: the caller answers 400 with this message. */
