@@ -101,23 +101,25 @@ export class FaultInjector {
   }
 
   /**
-   * Arms a connection reset on an upload's body, when one is due: the socket is destroyed mid-body. The chunk that
-   * crosses the limit may hold the rest of the body, which the server has then read in full: the upload handlers
-   * ask `wasReset` and keep nothing of a request cut so, as a server whose connection broke mid-body would.
+   * Arms a connection reset on an upload's body while resets are due: the socket is destroyed once the body passes
+   * `resetAfterBytes`, and that reset is one of `resetCount`. An upload that ends before the limit uses none of them
+   * (else which of several concurrent uploads was reset hung on the order they arrived in). The chunk that crosses
+   * the limit may hold the rest of the body, which the server has then read in full: the upload handlers ask
+   * `wasReset` and keep nothing of a request cut so, as a server whose connection broke mid-body would.
    */
   watchUpload(req: IncomingMessage): void {
     const f = this.faults;
     if (!f.resetAfterBytes || (f.resetCount ?? 1) <= 0) return;
-    f.resetCount = (f.resetCount ?? 1) - 1;
     const limit = f.resetAfterBytes;
     let seen = 0;
     const onData = (chunk: Buffer): void => {
       seen += chunk.length;
-      if (seen >= limit) {
-        req.off("data", onData);
-        this.cut.add(req);
-        req.socket.destroy();
-      }
+      if (seen < limit) return;
+      req.off("data", onData);
+      if ((f.resetCount ?? 1) <= 0) return;
+      f.resetCount = (f.resetCount ?? 1) - 1;
+      this.cut.add(req);
+      req.socket.destroy();
     };
     req.on("data", onData);
   }
