@@ -46,16 +46,18 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
   }
   const size = options.chunkBytes ?? READ_CHUNK_BYTES;
   if (options.sync === true) {
+    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
     const fd = openRegularFile(path);
-    if (fd !== undefined) return yield* readChunksSync(fd, path, size, options);
+    if (fd !== undefined) return yield* readChunksSync(fd, path, buffers, options);
   }
+  // Allocated before the file is opened: a bad chunk size then throws with nothing open.
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
   } catch (error) {
     throw FileSystemError.from(path, "read", error);
   }
-  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let turn = 0;
   let position = options.start ?? 0;
   const end = options.end ?? Infinity;
@@ -113,8 +115,8 @@ function openRegularFile(path: string): number | undefined {
 }
 
 /** `readFileChunks` of an open regular file by synchronous reads (see `FileChunksOptions.sync`). */
-async function* readChunksSync(fd: number, path: string, size: number, options: FileChunksOptions): AsyncGenerator<Uint8Array, void, undefined> {
-  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+async function* readChunksSync(fd: number, path: string, buffers: Buffer[], options: FileChunksOptions): AsyncGenerator<Uint8Array, void, undefined> {
+  const size = buffers[0]!.length;
   let turn = 0;
   let position = options.start ?? 0;
   const end = options.end ?? Infinity;

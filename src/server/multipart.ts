@@ -172,7 +172,7 @@ export class MultipartParser {
       this.delimiterFound();
       return found + size;
     }
-    // No whole delimiter: keep the shortest tail that may still begin one.
+    // No whole delimiter: keep the tail from the first CR that may still begin one (the earliest start wins).
     let tail = chunk.indexOf(CR, Math.max(pos, length - size + 1));
     while (tail !== -1 && chunk.compare(delimiter, 0, length - tail, tail, length) !== 0) tail = chunk.indexOf(CR, tail + 1);
     if (tail === -1) {
@@ -254,7 +254,8 @@ export class MultipartParser {
     const params = disposition === undefined ? undefined : parseDisposition(disposition);
     if (params === undefined) return;
     const name = params.get("name") || undefined;
-    const rawName = params.get("filename*") || params.get("filename") || undefined;
+    // Present decides, as busboy had it: `filename=""` is still a file part (with no name).
+    const rawName = params.get("filename*") ?? params.get("filename");
     const filename = rawName === undefined ? undefined : baseName(rawName);
     const mimeType = mediaType(headers.get("content-type")) ?? "text/plain";
     if (filename !== undefined || mimeType === "application/octet-stream") {
@@ -281,19 +282,24 @@ function parseHeaderBlock(block: Buffer): Map<string, string> {
     throw new MultipartError("a part's headers hold a control character");
   }
   let last: string | undefined;
+  // Within a repeated header (the first is kept): its folded lines are dropped with it.
+  let skipping = false;
   for (const line of block.toString("utf8").split("\r\n")) {
     if (line === "") continue;
     if (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) {
+      if (skipping) continue;
       if (last === undefined) throw new MultipartError("a part's headers begin with a folded line");
       headers.set(last, `${headers.get(last)!} ${line.trim()}`);
       continue;
     }
+    skipping = false;
     const colon = line.indexOf(":");
     if (colon <= 0) throw new MultipartError("a part's header line has no name");
     for (let i = 0; i < colon; i++) if (!isToken(line.charCodeAt(i))) throw new MultipartError("a part's header name holds a character a name may not");
     const name = line.slice(0, colon).toLowerCase();
     if (headers.has(name)) {
       last = undefined;
+      skipping = true;
       continue;
     }
     headers.set(name, line.slice(colon + 1).trim());
@@ -362,8 +368,8 @@ function parseParams(value: string, start: number): Map<string, string> | undefi
       if (i === valueStart) return undefined;
       result = value.slice(valueStart, i);
     }
-    if (result === undefined) return undefined;
-    if (!params.has(name)) params.set(name, result);
+    // An unreadable `name*=` (unknown charset, a bad escape) is left out alone: `filename` beside it still names the file.
+    if (result !== undefined && !params.has(name)) params.set(name, result);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type FileChunksOptions, readFileChunks } from "../../src/read/file.js";
@@ -71,5 +71,14 @@ describe("readFileChunks with synchronous reads", () => {
       })(),
     ).rejects.toThrow("stop");
     expect(chunks).toBe(3);
+  });
+  it("opens nothing when the chunk size is refused, with or without synchronous reads", async () => {
+    const { path } = await someFile();
+    const open = async (): Promise<number> => (await readdir("/proc/self/fd")).length;
+    const before = await open();
+    for (const sync of [false, true]) {
+      await expect(chunksOf(path, { chunkBytes: -1, sync })).rejects.toThrow(RangeError);
+    }
+    expect(await open()).toBe(before);
   });
 });

@@ -166,6 +166,13 @@ describe("multipart reader", () => {
       data: Buffer.from("x"),
     });
     expect(file(`content-disposition: form-data;\r\n\tname="file";\r\n filename="folded.jsonl"`)?.filename).toBe("folded.jsonl");
+    // An empty file name still makes a file part (busboy's rule: the parameter's presence decides).
+    expect(file(`content-disposition: form-data; name="file"; filename=""\r\ncontent-type: application/jsonl`)).toMatchObject({ name: "file", filename: "" });
+    // An unreadable filename* is left out alone: filename beside it still names the file.
+    expect(file(`content-disposition: form-data; name="file"; filename="a.jsonl"; filename*=x-unknown''abc`)?.filename).toBe("a.jsonl");
+    expect(file(`content-disposition: form-data; name="file"; filename*=UTF-8''%ZZ; filename="b.jsonl"`)?.filename).toBe("b.jsonl");
+    // A repeated header's folded lines go with it (the first is kept), not refused as a fold with nothing before it.
+    expect(file(`content-disposition: form-data; name="file"; filename="c.jsonl"\r\ncontent-disposition: form-data;\r\n name="other"`)?.filename).toBe("c.jsonl");
     // No file name but application/octet-stream: a file (busboy's rule); no name, no type: a field.
     expect(file(`content-disposition: form-data; name="file"\r\ncontent-type: application/octet-stream`)).toMatchObject({ name: "file", filename: undefined });
     expect(parse(part(`content-disposition: form-data; name="note"`), B)).toEqual({ fields: [["note", "x"]], files: [], complete: true });
