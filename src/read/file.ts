@@ -45,13 +45,12 @@ export async function* readFileChunks(path: string, options: FileChunksOptions =
     return yield* readObject(path, { signal: options.signal, ...(options.start !== undefined ? { start: options.start } : {}), ...(options.end !== undefined ? { end: options.end } : {}) });
   }
   const size = options.chunkBytes ?? READ_CHUNK_BYTES;
+  // Allocated before the file is opened: a bad chunk size then throws with nothing open.
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   if (options.sync === true) {
-    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
     const fd = openRegularFile(path);
     if (fd !== undefined) return yield* readChunksSync(fd, path, buffers, options);
   }
-  // Allocated before the file is opened: a bad chunk size then throws with nothing open.
-  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let handle: FileHandle;
   try {
     handle = await open(path, "r");

@@ -758,10 +758,16 @@ async function jsonArrayPass(path: string, bytes: number, options: ValidateOptio
 }
 
 
-/** The one pass over a file (or, with `range`, over a byte range of a plain JSONL file). */
-async function filePass(path: string, options: ValidateOptions, partial: false | { rejected: boolean }, range?: ByteRange): Promise<Pass> {
+/** How a file is read: its compression (from the options, else its name) and its layout (a `.json` array or JSONL). */
+function readingOf(path: string, options: ValidateOptions): { compression: Compression | undefined; layout: "json-array" | "jsonl" } {
   const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
   const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
+  return { compression, layout };
+}
+
+/** The one pass over a file (or, with `range`, over a byte range of a plain JSONL file). */
+async function filePass(path: string, options: ValidateOptions, partial: false | { rejected: boolean }, range?: ByteRange): Promise<Pass> {
+  const { compression, layout } = readingOf(path, options);
   // A whole plain local file is opened first and its size read from the open file: a small one is then read at once.
   const opened = range === undefined && compression === undefined && layout === "jsonl" && !isObjectUrl(path) ? readIfSmall(path, options.signal) : undefined;
   const size = opened?.size ?? (await fileSize(path, options.signal));
@@ -837,8 +843,7 @@ function smallFilePass(path: string, bytes: Buffer, size: number, options: Valid
  * validate batches of small files one after the other.
  */
 export function validateSmallFile(path: string, options: ValidateOptions = {}): FileReport | undefined {
-  const compression = options.compression === "none" ? undefined : (options.compression ?? compressionOf(path));
-  const layout = options.layout ?? (compression === undefined && path.toLowerCase().endsWith(".json") ? "json-array" : "jsonl");
+  const { compression, layout } = readingOf(path, options);
   if (options.range !== undefined || compression !== undefined || layout !== "jsonl" || isObjectUrl(path)) return undefined;
   const opened = readIfSmall(path, options.signal);
   return opened.bytes === undefined ? undefined : reportOf(smallFilePass(path, opened.bytes, opened.size, options, false));

@@ -106,7 +106,7 @@ export function checkMistralChat(
 
   const messages = record[key];
   // The pointer of the list as a constant: a template made a new string per record.
-  const base = hasMessages || !hasInteractions ? "/messages" : "/interactions";
+  const base = key === "messages" ? "/messages" : "/interactions";
   if (!isMessageList(messages, base, key, findings)) return;
   // mistral-finetune trains only the last assistant message of a record with tools (`available_tools` is not None).
   const onlyLast = isTruthy(record.only_last) || (Array.isArray(record.tools) && record.tools.length > 0) || (record.available_tools !== undefined && record.available_tools !== null);
